@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs what the stack needs, only what is missing, so a second run costs a few hundred milliseconds.
+#   scripts/bootstrap.sh run   database server + Python environment + front-end packages
+#   scripts/bootstrap.sh test  the same, plus Chromium (browser tests) and poppler-utils (PDF checks)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile="${1:-run}"
+
+need_debs=()
+want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || need_debs+=("$1"); }
+want postgresql
+want postgresql-postgis
+want postgresql-contrib
+want python3-venv
+want nodejs
+want npm
+if [ "$profile" = test ]; then
+  want chromium
+  want poppler-utils
+  want fonts-dejavu-core
+fi
+# npm from Debian may be absent while a newer node/npm is installed another way: keep the one we have.
+if command -v npm >/dev/null 2>&1; then need_debs=("${need_debs[@]/npm}"); need_debs=("${need_debs[@]/nodejs}"); fi
+if command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' 2>/dev/null; then need_debs=("${need_debs[@]/python3-venv}"); fi
+clean=()
+for p in "${need_debs[@]}"; do [ -n "$p" ] && clean+=("$p"); done
+if [ ${#clean[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "bootstrap: missing Debian packages: ${clean[*]} (run as root, or install them)" >&2; exit 1
+  fi
+  echo "bootstrap: installing ${clean[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${clean[@]}" >/dev/null
+fi
+
+# Python environment, rebuilt only when pyproject.toml changes.
+py=python3
+for cand in python3.13 python3.12 python3.11 python3; do
+  if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then py="$cand"; break; fi
+done
+stamp=".venv/.stamp-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  [ -x .venv/bin/python ] || "$py" -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -e ".[tiles,report,gateway,test]"
+  rm -f .venv/.stamp-*; touch "$stamp"
+fi
+
+# Front-end packages, installed from the lock file only when it changes.
+if [ -f web/package-lock.json ]; then
+  wstamp="web/node_modules/.stamp-$(sha256sum web/package-lock.json | cut -c1-16)"
+  if [ ! -f "$wstamp" ]; then
+    (cd web && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$wstamp"
+  fi
+fi

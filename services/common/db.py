@@ -1,0 +1,53 @@
+"""PostgreSQL pool lifecycle and the translation of asyncpg errors at the database edge."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+
+import asyncpg
+from aiohttp import web
+
+from .errors import Unavailable, UpstreamTimeout
+from .settings import redact_dsn
+
+POOL = web.AppKey("pool", asyncpg.Pool)
+log = logging.getLogger("rezone.db")
+
+
+def pg_ctx(dsn: str, *, app_name: str, min_size: int = 1, max_size: int = 10,
+           statement_timeout_s: float = 10.0) -> Callable[[web.Application], AsyncIterator[None]]:
+    """cleanup_ctx entry creating the pool, checking it once, and closing it on shutdown."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        pool = await asyncpg.create_pool(
+            dsn, min_size=min_size, max_size=max_size, command_timeout=statement_timeout_s,
+            server_settings={"application_name": app_name,
+                             "statement_timeout": str(int(statement_timeout_s * 1000))})
+        await pool.fetchval("SELECT 1")
+        log.info("database pool ready", extra={"dsn": redact_dsn(dsn), "max_size": max_size})
+        app[POOL] = pool
+        yield
+        await pool.close()
+
+    return ctx
+
+
+@contextlib.asynccontextmanager
+async def db_errors() -> AsyncIterator[None]:
+    """Turn driver failures into domain errors so handlers never see asyncpg types."""
+    try:
+        yield
+    except (asyncpg.QueryCanceledError, asyncio.TimeoutError) as exc:
+        raise UpstreamTimeout("la base de données n'a pas répondu à temps") from exc
+    except (asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError, ConnectionError, OSError,
+            asyncpg.InterfaceError) as exc:
+        raise Unavailable("base de données injoignable") from exc
+
+
+async def database_ready(app: web.Application) -> None:
+    """Readiness probe body: one round trip through the pool."""
+    async with db_errors():
+        await app[POOL].fetchval("SELECT 1", timeout=2.0)

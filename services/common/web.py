@@ -1,0 +1,161 @@
+"""aiohttp plumbing shared by every service: problem+json errors, request ids, metrics, health, run loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+import msgspec
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from .errors import BadRequest, ServiceError
+from .logs import request_id_var
+
+T = TypeVar("T")
+log = logging.getLogger("rezone.web")
+
+JSON = "application/json"
+PROBLEM = "application/problem+json"
+_ENC = msgspec.json.Encoder()
+REQUEST_ID_HEADER = "X-Request-ID"
+
+ReadinessCheck = Callable[[web.Application], Awaitable[None]]
+
+
+class Metrics:
+    """Per-application Prometheus registry, so that several apps can live in one test process."""
+
+    def __init__(self, service: str) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("http_requests_total", "HTTP requests by route and status",
+                                ["service", "route", "method", "status"], registry=self.registry)
+        self.latency = Histogram("http_request_duration_seconds", "HTTP request latency by route",
+                                 ["service", "route"], registry=self.registry,
+                                 buckets=(.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30))
+        self.service = service
+
+
+METRICS = web.AppKey("metrics", Metrics)
+READINESS = web.AppKey("readiness", list)
+
+
+def json_response(obj: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """Encode a Struct (or plain data) with the shared encoder."""
+    return web.Response(body=_ENC.encode(obj), status=status, content_type=JSON, headers=headers)
+
+
+def problem_response(status: int, code: str, title: str, detail: str, **extra: Any) -> web.Response:
+    """RFC 9457 problem document with our stable `code`."""
+    body = {"type": f"https://rezone-cpts.example/problems/{code}", "title": title, "status": status,
+            "code": code, "detail": detail, **extra}
+    headers = {}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(int(extra["retry_after"]))
+    return web.Response(body=_ENC.encode(body), status=status, content_type=PROBLEM, headers=headers)
+
+
+def parse_query(request: web.Request, cls: type[T]) -> T:
+    """Typed query parameters; unknown parameters are refused when the Struct forbids them."""
+    try:
+        return msgspec.convert(dict(request.query), cls, strict=False)
+    except msgspec.ValidationError as exc:
+        raise BadRequest(f"paramètres invalides : {exc}") from exc
+
+
+async def parse_body(request: web.Request, decoder: msgspec.json.Decoder) -> Any:
+    """Typed JSON body."""
+    try:
+        return decoder.decode(await request.read())
+    except msgspec.ValidationError as exc:
+        raise BadRequest(f"corps de requête invalide : {exc}") from exc
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"JSON invalide : {exc}") from exc
+
+
+def _route_label(request: web.Request) -> str:
+    info = request.match_info
+    if info.route and info.route.resource is not None:
+        return info.route.resource.canonical
+    return "unmatched"
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Callable) -> web.StreamResponse:
+    """Request id (taken from the caller or made here), metrics, one access log line, problem+json errors."""
+    rid = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+    token = request_id_var.set(rid)
+    started = time.perf_counter()
+    metrics = request.app.get(METRICS)
+    try:
+        try:
+            response = await handler(request)
+        except ServiceError as exc:
+            response = problem_response(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status, "http_error")
+            response = problem_response(exc.status, code, exc.reason, exc.text or exc.reason)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("unhandled error", extra={"path": request.path})
+            response = problem_response(500, "internal_error", "Erreur interne", "erreur interne, voir les journaux")
+        response.headers[REQUEST_ID_HEADER] = rid
+        return response
+    finally:
+        elapsed = time.perf_counter() - started
+        if metrics is not None:
+            route = _route_label(request)
+            status = getattr(locals().get("response"), "status", 499)
+            metrics.requests.labels(metrics.service, route, request.method, str(status)).inc()
+            metrics.latency.labels(metrics.service, route).observe(elapsed)
+        request_id_var.reset(token)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the event loop answers."""
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: every registered dependency check passes."""
+    failures = {}
+    for check in request.app[READINESS]:
+        try:
+            await asyncio.wait_for(check(request.app), timeout=3.0)
+        except Exception as exc:  # any failure of a dependency means not ready
+            failures[getattr(check, "__name__", "check")] = str(exc) or type(exc).__name__
+    if failures:
+        return problem_response(503, "not_ready", "Service non prêt", "dépendance injoignable", failures=failures)
+    return json_response({"status": "ready"})
+
+
+async def metrics_handler(request: web.Request) -> web.Response:
+    """Prometheus exposition of this app's registry."""
+    body = generate_latest(request.app[METRICS].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def base_app(service: str, *, readiness: Iterable[ReadinessCheck] = (), client_max_size: int = 1 << 20,
+             middlewares: Iterable = ()) -> web.Application:
+    """Application with the shared middleware, /healthz, /readyz and /metrics."""
+    app = web.Application(middlewares=[request_context, *middlewares], client_max_size=client_max_size)
+    app[METRICS] = Metrics(service)
+    app[READINESS] = list(readiness)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_handler)
+    return app
+
+
+def run(app: web.Application, *, host: str, port: int, shutdown_timeout: float = 25.0) -> None:
+    """Serve until SIGTERM/SIGINT, then stop accepting and let in-flight requests finish."""
+    web.run_app(app, host=host, port=port, shutdown_timeout=shutdown_timeout, access_log=None,
+                handler_cancellation=True, print=None)

