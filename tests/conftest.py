@@ -1,0 +1,258 @@
+"""Session fixtures: a private PostGIS server, a fully loaded database, real service processes.
+
+The full load (reference + demo dataset + views + tile tables) takes a minute or two, so it is built once into a
+template database named after a fingerprint of everything that shapes it (migrations, ingest code, tile build
+code); each session then clones the template, which takes seconds. Set REZONE_TEST_PG_URL to an admin DSN of an
+existing server to use it instead of the private cluster (developers sharing one machine do this).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from deploy.local.cluster import Cluster, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+DATA_DIR = ROOT / ".data" / "test-data"
+TEMPLATE_INPUTS = ("sql", "services/ingest", "services/tiles/build*")
+SERVICE_PREFIX = {
+    "services.tiles": "REZONE_TILES_",
+    "services.aggregate": "REZONE_AGGREGATE_",
+    "services.report": "REZONE_REPORT_",
+    "gateway": "REZONE_GATEWAY_",
+}
+_LOCK_KEY = 0x54504C  # serialises template builds between concurrent sessions
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    for pattern in TEMPLATE_INPUTS:
+        for path in sorted(ROOT.glob(pattern)):
+            files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+            for f in files:
+                if "__pycache__" in f.parts:
+                    continue
+                digest.update(str(f.relative_to(ROOT)).encode())
+                digest.update(f.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _with_db(dsn: str, database: str) -> str:
+    return dsn.rsplit("/", 1)[0] + "/" + database
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    """Admin DSN (database `postgres`) of the test server: private cluster unless REZONE_TEST_PG_URL is set."""
+    external = os.environ.get("REZONE_TEST_PG_URL")
+    if external:
+        yield _with_db(external, "postgres")
+        return
+    cluster = Cluster(ROOT / ".data" / f"testpg-{os.getpid()}", free_port(), durable=False)
+    cluster.init()
+    cluster.start()
+    try:
+        yield cluster.dsn("postgres")
+    finally:
+        cluster.stop()
+        shutil.rmtree(cluster.data_dir, ignore_errors=True)
+
+
+async def _build_template(admin_url: str, name: str) -> None:
+    from services.ingest import migrate
+    from services.ingest.pipeline import run_load
+
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+        if await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            return
+        building = f"{name}_building"
+        await admin.execute(f'DROP DATABASE IF EXISTS "{building}"')
+        await admin.execute(f'CREATE DATABASE "{building}"')
+        cache = ROOT / ".data" / "cache"
+        (DATA_DIR / "cache").mkdir(parents=True, exist_ok=True)
+        for wheel in cache.glob("*.whl"):  # reuse a wheel already fetched by `make run`
+            target = DATA_DIR / "cache" / wheel.name
+            if not target.exists():
+                shutil.copy(wheel, target)
+        conn = await asyncpg.connect(_with_db(admin_url, building))
+        try:
+            await migrate.migrate(conn)
+            await run_load(conn, data_dir=DATA_DIR, force=True)
+        finally:
+            await conn.close()
+        await admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+        # Older templates only cost disk; one still cloned by another session stays until next time.
+        for old in await admin.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'tpl\\_%' AND datname <> $1",
+                                     name):
+            try:
+                await admin.execute(f'DROP DATABASE "{old["datname"]}"')
+            except asyncpg.PostgresError:
+                pass
+    finally:
+        await admin.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+        await admin.close()
+
+
+async def _clone(admin_url: str, template: str, name: str) -> None:
+    admin = await asyncpg.connect(admin_url)
+    try:
+        for _ in range(50):  # CREATE DATABASE … TEMPLATE needs the template free of connections for an instant
+            try:
+                await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+                return
+            except asyncpg.ObjectInUseError:
+                await asyncio.sleep(0.2)
+        raise RuntimeError(f"template {template} stayed busy")
+    finally:
+        await admin.close()
+
+
+async def _drop(admin_url: str, name: str) -> None:
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_admin_url: str) -> Iterator[str]:
+    """DSN of this session's own database: migrations applied, full load done (reference, demo data, views)."""
+    template = f"tpl_{_fingerprint()}"
+    asyncio.run(_build_template(pg_admin_url, template))
+    name = f"test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    asyncio.run(_clone(pg_admin_url, template, name))
+    try:
+        yield _with_db(pg_admin_url, name)
+    finally:
+        asyncio.run(_drop(pg_admin_url, name))
+
+
+@pytest.fixture(scope="session")
+def make_empty_database(pg_admin_url: str) -> Iterator[Callable[[], str]]:
+    """Factory of fresh, empty databases on the test server (dropped at session end)."""
+    created: list[str] = []
+
+    async def create(name: str) -> None:
+        admin = await asyncpg.connect(pg_admin_url)
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+
+    def make() -> str:
+        name = f"empty_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        asyncio.run(create(name))
+        created.append(name)
+        return _with_db(pg_admin_url, name)
+
+    yield make
+    for name in created:
+        asyncio.run(_drop(pg_admin_url, name))
+
+
+@pytest.fixture(scope="session")
+def test_data_dir() -> Path:
+    """Data directory the template was loaded from (demo files, tile pyramids)."""
+    return DATA_DIR
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where tests keep what a person should be able to look at (screenshots, PDFs, PNG pages)."""
+    path = ROOT / "tests" / "artifacts"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url} exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(url + "/readyz", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} not ready after {timeout}s:\n{log.read_text()[-4000:]}")
+
+
+class ServiceRunner:
+    """Starts services as real processes on free ports; one process per (module, env) for the session."""
+
+    def __init__(self, database_url: str, data_dir: Path, log_dir: Path) -> None:
+        self.database_url = database_url
+        self.data_dir = data_dir
+        self.log_dir = log_dir
+        self.procs: dict[tuple, tuple[subprocess.Popen, str]] = {}
+
+    def __call__(self, module: str, env: dict[str, str] | None = None) -> str:
+        key = (module, tuple(sorted((env or {}).items())))
+        if key in self.procs:
+            return self.procs[key][1]
+        prefix = SERVICE_PREFIX[module]
+        port = free_port()
+        full_env = {**os.environ, "DATABASE_URL": self.database_url, f"{prefix}HOST": "127.0.0.1",
+                    f"{prefix}PORT": str(port), "REZONE_TILES_PYRAMID_DIR": str(self.data_dir / "tiles"),
+                    "REZONE_DATA_DIR": str(self.data_dir), **(env or {})}
+        log = self.log_dir / f"{module.replace('.', '_')}-{port}.log"
+        proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=full_env,
+                                stdout=log.open("wb"), stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_ready(url, proc, log)
+        except Exception:
+            proc.kill()
+            raise
+        self.procs[key] = (proc, url)
+        return url
+
+    def stop(self, url: str) -> None:
+        """Stop one service (resilience tests); a later call with the same key starts a new one."""
+        for key, (proc, u) in list(self.procs.items()):
+            if u == url:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=30)
+                del self.procs[key]
+
+    def close(self) -> None:
+        """Graceful stop of every process, then kill what lingers."""
+        for proc, _ in self.procs.values():
+            proc.send_signal(signal.SIGTERM)
+        for proc, _ in self.procs.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.procs.clear()
+
+
+@pytest.fixture(scope="session")
+def run_service(database_url: str, test_data_dir: Path, artifacts_dir: Path) -> Iterator[ServiceRunner]:
+    """`run_service("services.aggregate", {...}) -> base URL` of a real process on a free port."""
+    log_dir = artifacts_dir / "logs"
+    log_dir.mkdir(exist_ok=True)
+    runner = ServiceRunner(database_url, test_data_dir, log_dir)
+    yield runner
+    runner.close()
