@@ -18,14 +18,20 @@ log = logging.getLogger("rezone.db")
 
 
 def pg_ctx(dsn: str, *, app_name: str, min_size: int = 1, max_size: int = 10,
-           statement_timeout_s: float = 10.0) -> Callable[[web.Application], AsyncIterator[None]]:
-    """cleanup_ctx entry creating the pool, checking it once, and closing it on shutdown."""
+           statement_timeout_s: float = 10.0,
+           role: str | None = None) -> Callable[[web.Application], AsyncIterator[None]]:
+    """cleanup_ctx entry creating the pool, checking it once, and closing it on shutdown.
+
+    `role` is set at connection start-up, so it is the session default: even `RESET ROLE` or the pool's
+    `RESET ALL` on release come back to it, never to the login role.
+    """
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         pool = await asyncpg.create_pool(
             dsn, min_size=min_size, max_size=max_size, command_timeout=statement_timeout_s,
             server_settings={"application_name": app_name,
-                             "statement_timeout": str(int(statement_timeout_s * 1000))})
+                             "statement_timeout": str(int(statement_timeout_s * 1000)),
+                             **({"role": role} if role else {})})
         await pool.fetchval("SELECT 1")
         log.info("database pool ready", extra={"dsn": redact_dsn(dsn), "max_size": max_size})
         app[POOL] = pool
