@@ -1,0 +1,188 @@
+"""create_app(settings): the gateway's routes, middlewares and long-lived resources."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import msgspec
+from aiohttp import web
+
+from services.common.db import database_ready, pg_ctx
+from services.common.web import METRICS, base_app
+
+from . import apidocs, openapi
+from .cache import CACHE, LocalLRU, RedisTier, SelectionCache
+from .catalogue import CATALOGUE, CatalogueHolder, catalogue_ctx
+from .metrics import GW_METRICS, GatewayMetrics
+from .prewarm import prewarm_ctx
+from .resilience import CircuitBreaker, TokenBuckets, rate_limit_middleware, shedding_middleware
+from .routes import proxy_tiles, routes
+from .security import preflight, security_headers
+from .settings import SETTINGS, Settings, split_list
+from .static import WEB_DIR, default_web_dir, index, static_file
+from .upstream import UPSTREAMS, Upstream
+
+log = logging.getLogger("rezone.gateway")
+OPENAPI = web.AppKey("openapi", bytes)
+DOCS = web.AppKey("docs", bytes)
+
+
+def _upstream_ready(name: str):
+    async def check(app: web.Application) -> None:
+        upstream = app[UPSTREAMS][name]
+        assert upstream.session is not None
+        async with upstream.session.get(
+            upstream.base.with_path("/healthz"), timeout=aiohttp.ClientTimeout(total=1.0)
+        ) as resp:
+            if resp.status != 200:
+                raise RuntimeError(f"{name} /healthz answered {resp.status}")
+
+    check.__name__ = f"upstream_{name}"
+    return check
+
+
+async def _upstreams_ctx(app: web.Application) -> AsyncIterator[None]:
+    for upstream in app[UPSTREAMS].values():
+        await upstream.start()
+    yield
+    for upstream in app[UPSTREAMS].values():
+        await upstream.close()
+
+
+async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    shared = app[CACHE].shared
+    yield
+    if shared is not None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(shared.client.aclose(), 1.0)
+
+
+def _build_cache(settings: Settings, gm: GatewayMetrics) -> SelectionCache:
+    local = LocalLRU(
+        settings.cache_max_bytes, settings.cache_ttl_s, max_entry_bytes=settings.cache_max_entry_bytes
+    )
+    shared = None
+    if settings.redis_url:
+        import redis.asyncio as redis  # optional dependency (extra `gateway`)
+
+        client = redis.Redis.from_url(
+            settings.redis_url,
+            socket_timeout=settings.redis_timeout_s,
+            socket_connect_timeout=settings.redis_timeout_s,
+            retry_on_timeout=False,
+        )
+        # Redis down: stop trying for a while instead of paying its timeout on every request.
+        shared = RedisTier(
+            client,
+            settings.redis_timeout_s,
+            settings.cache_ttl_s,
+            CircuitBreaker(3, 10.0),
+            gm.redis_errors.inc,
+        )
+    return SelectionCache(local, shared, lambda endpoint, how: gm.cache.labels(endpoint, how).inc())
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The gateway application for these settings (nothing runs until the app starts)."""
+    ready = split_list(settings.ready_upstreams)
+    app = base_app(
+        "gateway",
+        readiness=[database_ready, *(_upstream_ready(n) for n in ready)],
+        client_max_size=settings.max_body_bytes,
+    )
+    gm = GatewayMetrics(app[METRICS].registry)
+    app[GW_METRICS] = gm
+    shed = shedding_middleware(settings.max_inflight, gm.shed.inc)
+    app.middlewares.append(shed)
+    app.middlewares.append(
+        rate_limit_middleware(
+            TokenBuckets(settings.rate_per_s, settings.rate_burst),
+            settings.trust_forwarded,
+            gm.rate_limited.inc,
+        )
+    )
+    app[SETTINGS] = settings
+    app[CATALOGUE] = CatalogueHolder()
+    app[CACHE] = _build_cache(settings, gm)
+    urls = {"tiles": settings.tiles_url, "aggregate": settings.aggregate_url, "report": settings.report_url}
+    app[UPSTREAMS] = {
+        name: Upstream(
+            name,
+            url,
+            connect_s=settings.connect_timeout_s,
+            metrics=gm,
+            max_body=settings.max_upstream_body_bytes,
+            breaker=CircuitBreaker(
+                settings.breaker_failures, settings.breaker_reset_s, on_change=gm.breaker_listener(name)
+            ),
+        )
+        for name, url in urls.items()
+    }
+    cache = app[CACHE]
+    gm.bind(
+        hit_ratio=cache.hit_ratio,
+        cache_bytes=lambda: cache.local.bytes,
+        cache_entries=lambda: len(cache.local),
+        inflight=shed.inflight,
+    )
+    app[WEB_DIR] = Path(settings.web_dir) if settings.web_dir else default_web_dir()
+
+    spec = openapi.build(settings.max_communes)
+    app[OPENAPI] = msgspec.json.encode(spec)
+    app[DOCS] = apidocs.render(spec).encode()
+
+    app.cleanup_ctx.append(
+        pg_ctx(
+            settings.database_url,
+            app_name="rezone-gateway",
+            max_size=settings.pool_max,
+            statement_timeout_s=5.0,
+        )
+    )
+    app.cleanup_ctx.append(catalogue_ctx)
+    app.cleanup_ctx.append(_upstreams_ctx)
+    app.cleanup_ctx.append(_redis_ctx)
+    app.cleanup_ctx.append(prewarm_ctx)
+    app.on_response_prepare.append(
+        security_headers(settings.frame_ancestors, split_list(settings.cors_origins))
+    )
+
+    app.add_routes(routes)
+    app.router.add_get("/api/v1/openapi.json", _openapi)
+    app.router.add_get("/api/v1/docs", _docs)
+    app.router.add_get("/api/v1/docs.css", _docs_css)
+    for prefix in ("/api/", "/tiles/", "/styles/"):
+        app.router.add_route("OPTIONS", prefix + "{tail:.*}", preflight)
+    app.router.add_get("/tiles/{tail:.*}", proxy_tiles)
+    app.router.add_get("/styles/{tail:.*}", proxy_tiles)
+    app.router.add_get("/", index)
+    app.router.add_get("/{path:.+}", static_file)
+    return app
+
+
+async def _openapi(request: web.Request) -> web.Response:
+    return web.Response(
+        body=request.app[OPENAPI],
+        content_type="application/json",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+async def _docs(request: web.Request) -> web.Response:
+    return web.Response(
+        body=request.app[DOCS],
+        content_type="text/html",
+        charset="utf-8",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+async def _docs_css(request: web.Request) -> web.Response:
+    return web.Response(
+        text=apidocs.CSS, content_type="text/css", headers={"Cache-Control": "public, max-age=300"}
+    )

@@ -1,0 +1,197 @@
+"""Cache of common selections: an in-process LRU bounded in bytes with a TTL, an optional shared Redis tier,
+and request coalescing so that identical concurrent misses cost one upstream call.
+
+The LRU keeps an entry past its TTL until evicted: if the upstream then fails, the stale copy is served
+(flagged `X-Cache: STALE`) instead of an error, since a diagnosis for the same data version is still right.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+
+import msgspec
+from aiohttp import web
+
+from services.common.errors import ServiceError
+
+from .resilience import CircuitBreaker
+
+log = logging.getLogger("rezone.gateway.cache")
+
+_OVERHEAD = 256  # per-entry bookkeeping (key, tuple, OrderedDict node), so tiny entries still count
+
+
+class Entry(msgspec.Struct, array_like=True, frozen=True):
+    """One cached upstream answer; also the Redis value format."""
+
+    body: bytes
+    content_type: str
+    etag: str
+    created: float
+    disposition: str = ""
+
+
+def make_entry(body: bytes, content_type: str, disposition: str = "") -> Entry:
+    """Entry with a strong ETag derived from the body bytes."""
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    return Entry(body, content_type, etag, time.time(), disposition)
+
+
+class LocalLRU:
+    """LRU bounded by the bytes it holds; `get` says whether the entry is still fresh."""
+
+    def __init__(
+        self,
+        max_bytes: int,
+        ttl_s: float,
+        *,
+        max_entry_bytes: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_bytes, self.ttl_s, self.clock = max_bytes, ttl_s, clock
+        self.max_entry_bytes = min(max_bytes, max_entry_bytes or max_bytes)
+        self._items: OrderedDict[str, tuple[Entry, float, int]] = OrderedDict()
+        self.bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: str) -> tuple[Entry, bool] | None:
+        """(entry, fresh) or None; a lookup makes the entry most recently used."""
+        item = self._items.get(key)
+        if item is None:
+            return None
+        self._items.move_to_end(key)
+        return item[0], item[1] > self.clock()
+
+    def put(self, key: str, entry: Entry) -> None:
+        """Store, then evict least recently used entries until under the byte bound."""
+        size = len(entry.body) + len(key) + _OVERHEAD
+        if size > self.max_entry_bytes:
+            return
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.bytes -= old[2]
+        self._items[key] = (entry, self.clock() + self.ttl_s, size)
+        self.bytes += size
+        while self.bytes > self.max_bytes:
+            _, (_, _, evicted) = self._items.popitem(last=False)
+            self.bytes -= evicted
+
+
+class RedisTier:
+    """Shared entries between replicas; every call has a timeout and a failure only degrades to local."""
+
+    _ENC = msgspec.msgpack.Encoder()
+    _DEC = msgspec.msgpack.Decoder(Entry)
+
+    def __init__(self, client, timeout_s: float, ttl_s: float, breaker: CircuitBreaker, on_error) -> None:
+        self.client, self.timeout_s, self.ttl_s = client, timeout_s, ttl_s
+        self.breaker, self.on_error = breaker, on_error
+
+    @staticmethod
+    def _key(key: str) -> str:
+        return "rezone:gw:" + hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+
+    async def get(self, key: str) -> Entry | None:
+        """The shared entry, or None (also when Redis is down or slow)."""
+        if not self.breaker.allow():
+            return None
+        try:
+            raw = await asyncio.wait_for(self.client.get(self._key(key)), self.timeout_s)
+        except Exception as exc:  # any Redis trouble: serve from upstream instead
+            self._failed("get", exc)
+            return None
+        self.breaker.success()
+        return self._DEC.decode(raw) if raw is not None else None
+
+    async def put(self, key: str, entry: Entry) -> None:
+        """Share an entry; best effort."""
+        if not self.breaker.allow():
+            return
+        try:
+            await asyncio.wait_for(
+                self.client.set(self._key(key), self._ENC.encode(entry), ex=max(1, int(self.ttl_s))),
+                self.timeout_s,
+            )
+            self.breaker.success()
+        except Exception as exc:  # as above: the local tier still has it
+            self._failed("set", exc)
+
+    def _failed(self, op: str, exc: Exception) -> None:
+        self.breaker.failure()
+        self.on_error()
+        log.warning("redis unavailable, using the local cache only", extra={"op": op, "error": repr(exc)})
+
+
+Fetch = Callable[[], Awaitable[Entry]]
+
+
+class SelectionCache:
+    """get_or_fetch: local LRU, then in-flight twin, then Redis, then the upstream (once per key)."""
+
+    def __init__(self, local: LocalLRU, shared: RedisTier | None, count: Callable[[str, str], None]) -> None:
+        self.local, self.shared, self.count = local, shared, count
+        self.hits = self.lookups = 0
+        self._inflight: dict[str, asyncio.Task] = {}
+
+    def hit_ratio(self) -> float:
+        """Share of lookups answered without an upstream call since start."""
+        return self.hits / self.lookups if self.lookups else 0.0
+
+    async def get_or_fetch(self, endpoint: str, key: str, fetch: Fetch) -> tuple[Entry, str]:
+        """(entry, how) where how is HIT, SHARED, COALESCED, MISS or STALE."""
+        self.lookups += 1
+        found = self.local.get(key)
+        if found is not None and found[1]:
+            return self._counted(endpoint, found[0], "HIT")
+        task = self._inflight.get(key)
+        if task is None:
+            stale = found[0] if found is not None else None
+            task = asyncio.ensure_future(self._fill(key, fetch, stale))
+            self._inflight[key] = task
+            task.add_done_callback(lambda t: self._done(key, t))
+            leader = True
+        else:
+            leader = False
+        # shield: a client that goes away cancels its own wait, never the shared fetch the others await.
+        entry, how = await asyncio.shield(task)
+        return self._counted(endpoint, entry, how if leader else "COALESCED")
+
+    def _counted(self, endpoint: str, entry: Entry, how: str) -> tuple[Entry, str]:
+        if how != "MISS":
+            self.hits += 1
+        self.count(endpoint, how.lower())
+        return entry, how
+
+    def _done(self, key: str, task: asyncio.Task) -> None:
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+        if not task.cancelled():
+            task.exception()  # retrieved here, so an error nobody awaited any more is not logged as lost
+
+    async def _fill(self, key: str, fetch: Fetch, stale: Entry | None) -> tuple[Entry, str]:
+        if self.shared is not None:
+            entry = await self.shared.get(key)
+            if entry is not None:
+                self.local.put(key, entry)
+                return entry, "SHARED"
+        try:
+            entry = await fetch()
+        except ServiceError as exc:
+            if stale is not None and exc.status >= 500:
+                log.warning("upstream failed, serving a stale entry", extra={"error": exc.detail})
+                return stale, "STALE"
+            raise
+        self.local.put(key, entry)
+        if self.shared is not None:
+            await self.shared.put(key, entry)
+        return entry, "MISS"
+
+
+CACHE = web.AppKey("cache", SelectionCache)

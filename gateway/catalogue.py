@@ -1,0 +1,96 @@
+"""What a selection is checked against: the known and selectable codes, PLM parents, ALD ids, data version.
+
+Loaded once at start (so validation costs no query) and re-checked periodically: a new data version swaps the
+whole catalogue at once, which also moves every cache key to the new version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from services.common.db import POOL, db_errors
+
+from . import queries
+from .metrics import GW_METRICS
+from .settings import SETTINGS
+
+log = logging.getLogger("rezone.gateway.catalogue")
+
+
+class Catalogue:
+    """Immutable snapshot; replaced whole when the data version changes."""
+
+    def __init__(self, version: str, rows: list, ald: list[str]) -> None:
+        self.version = version
+        self.known = frozenset(r["code"] for r in rows)
+        self.selectable = frozenset(r["code"] for r in rows if r["selectable"])
+        plm: dict[str, list[str]] = {}
+        for r in rows:
+            if r["parent_code"] is not None:
+                plm.setdefault(r["parent_code"], []).append(r["code"])
+        self.plm = {parent: sorted(children) for parent, children in plm.items()}
+        self.ald = frozenset(ald)
+
+
+class CatalogueHolder:
+    """Mutable pointer to the current Catalogue, so handlers always read one consistent snapshot."""
+
+    def __init__(self) -> None:
+        self.current: Catalogue | None = None
+
+    def set(self, app: web.Application, catalogue: Catalogue) -> None:
+        """Swap in a new snapshot and publish its version."""
+        self.current = catalogue
+        if GW_METRICS in app:
+            app[GW_METRICS].data_version.clear()
+            app[GW_METRICS].data_version.labels(catalogue.version).set(1)
+
+    def get(self) -> Catalogue:
+        """The current snapshot (set before the app serves its first request)."""
+        assert self.current is not None, "catalogue loaded in cleanup_ctx before serving"
+        return self.current
+
+
+CATALOGUE = web.AppKey("catalogue", CatalogueHolder)
+
+
+async def load(pool) -> Catalogue:
+    """Read a fresh catalogue (version first, so a concurrent reload at worst tags new rows as old)."""
+    async with db_errors(), pool.acquire() as conn:
+        version = await queries.data_version(conn)
+        rows, ald = await queries.catalogue_rows(conn)
+    return Catalogue(version, rows, ald)
+
+
+async def _refresh_loop(app: web.Application, every: float) -> None:
+    holder = app[CATALOGUE]
+    while True:
+        await asyncio.sleep(every)
+        try:
+            async with db_errors(), app[POOL].acquire() as conn:
+                version = await queries.data_version(conn)
+            if version != holder.get().version:
+                holder.set(app, await load(app[POOL]))
+                log.info("data version changed", extra={"data_version": version})
+        except Exception as exc:  # keep serving with the snapshot we have; readiness reports the database
+            log.warning("catalogue refresh failed", extra={"error": str(exc)})
+
+
+async def catalogue_ctx(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: first load (blocking start-up: no validation without it), then periodic re-checks."""
+    holder = app[CATALOGUE]
+    holder.set(app, await load(app[POOL]))
+    log.info(
+        "catalogue loaded",
+        extra={"data_version": holder.current.version, "communes": len(holder.current.known)},
+    )
+    task = asyncio.create_task(_refresh_loop(app, app[SETTINGS].catalogue_refresh_s))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,83 @@
+"""Errors a gateway client may see, each with its stable `code` (documented in docs/api.md)."""
+
+from __future__ import annotations
+
+from services.common.errors import BadRequest, ServiceError, Unavailable, Unprocessable
+
+
+class InvalidCommuneCode(BadRequest):
+    """A code is not an INSEE commune code (`offenders` lists them)."""
+
+    code, title = "invalid_commune_code", "Code commune invalide"
+
+
+class EmptySelection(BadRequest):
+    """No commune in the selection."""
+
+    code, title = "empty_selection", "Sélection vide"
+
+
+class UnknownParameter(BadRequest):
+    """A query parameter the route does not know (keeps cache keys canonical)."""
+
+    code, title = "unknown_parameter", "Paramètre inconnu"
+
+
+class InvalidParameter(BadRequest):
+    """A query parameter or body field with a bad value."""
+
+    code, title = "invalid_parameter", "Paramètre invalide"
+
+
+class UnknownCommune(Unprocessable):
+    """Well-formed codes absent from the current COG (`unknown` lists them)."""
+
+    code, title = "unknown_commune", "Commune inconnue"
+
+
+class TooManyCommunes(Unprocessable):
+    """More distinct communes than the limit."""
+
+    code, title = "too_many_communes", "Trop de communes"
+
+
+class PlmParent(Unprocessable):
+    """Paris, Lyon or Marseille as a whole: the selection is made of its arrondissements."""
+
+    code, title = "plm_parent", "Commune à arrondissements"
+
+
+class UnknownIndicator(Unprocessable):
+    """An ALD indicator id that does not exist."""
+
+    code, title = "unknown_indicator", "Indicateur inconnu"
+
+
+class CommuneNotFound(ServiceError):
+    """No commune with this code."""
+
+    status, code, title = 404, "unknown_commune", "Commune inconnue"
+
+
+class RateLimited(ServiceError):
+    """This client sent more API requests than its budget."""
+
+    status, code, title = 429, "rate_limited", "Trop de requêtes"
+
+
+class Overloaded(Unavailable):
+    """The gateway sheds load: too many requests in flight."""
+
+    code, title = "overloaded", "Service surchargé"
+
+
+class UpstreamUnavailable(Unavailable):
+    """The upstream's circuit breaker is open: fail fast instead of piling onto it."""
+
+    code, title = "upstream_unavailable", "Service amont indisponible"
+
+
+class BadGateway(ServiceError):
+    """The upstream could not be reached or answered with a server error."""
+
+    status, code, title = 502, "bad_gateway", "Service amont en erreur"

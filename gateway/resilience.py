@@ -1,0 +1,148 @@
+"""Circuit breaker per upstream, in-flight cap (shedding) and per-client rate limit of the API.
+
+Each takes an injectable clock so tests drive time instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from aiohttp import web
+
+from .errors import Overloaded, RateLimited
+
+CLOSED, HALF_OPEN, OPEN = 0, 1, 2
+
+
+class CircuitBreaker:
+    """Opens after `failures` consecutive failures; after `reset_s` lets one probe through (half-open)."""
+
+    def __init__(
+        self,
+        failures: int,
+        reset_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        on_change: Callable[[int], None] | None = None,
+    ) -> None:
+        self.threshold, self.reset_s, self.clock = failures, reset_s, clock
+        self.on_change = on_change or (lambda state: None)
+        self.state, self.failures, self.opened_at = CLOSED, 0, 0.0
+        self._probing = False
+
+    def allow(self) -> bool:
+        """Whether a call may go to the upstream now."""
+        if self.state == CLOSED:
+            return True
+        if self.state == OPEN and self.clock() - self.opened_at >= self.reset_s:
+            self._set(HALF_OPEN)
+        if self.state == HALF_OPEN and not self._probing:
+            self._probing = True
+            return True
+        return False
+
+    def retry_after(self) -> float:
+        """Seconds until the next probe may be tried."""
+        return max(1.0, self.reset_s - (self.clock() - self.opened_at))
+
+    def success(self) -> None:
+        """A call went through: close."""
+        self.failures, self._probing = 0, False
+        if self.state != CLOSED:
+            self._set(CLOSED)
+
+    def failure(self) -> None:
+        """A call failed (connection, timeout, server error): count, open at the threshold."""
+        self.failures += 1
+        self._probing = False
+        if self.state == HALF_OPEN or self.failures >= self.threshold:
+            self.opened_at = self.clock()
+            self._set(OPEN)
+
+    def release(self) -> None:
+        """A call ended without telling anything about the upstream (client gone): free the probe slot."""
+        self._probing = False
+
+    def _set(self, state: int) -> None:
+        self.state = state
+        self.on_change(state)
+
+
+class TokenBuckets:
+    """One token bucket per client: `rate` tokens a second, at most `burst` saved up."""
+
+    _MAX_CLIENTS = 100_000
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self.clock = rate, float(burst), clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def take(self, client: str) -> float:
+        """0 when the request may go, else the seconds to wait for the next token."""
+        now = self.clock()
+        tokens, last = self._buckets.get(client, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens >= 1.0:
+            self._buckets[client] = (tokens - 1.0, now)
+            return 0.0
+        self._buckets[client] = (tokens, now)
+        if len(self._buckets) > self._MAX_CLIENTS:
+            self._forget_idle(now)
+        return (1.0 - tokens) / self.rate
+
+    def _forget_idle(self, now: float) -> None:
+        # A bucket that would be full again carries no information: dropping it changes nothing.
+        full_after = self.burst / self.rate
+        self._buckets = {c: v for c, v in self._buckets.items() if now - v[1] < full_after}
+
+
+_UNCOUNTED = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def shedding_middleware(limit: int, on_shed: Callable[[], None]):
+    """Refuse with 503 + Retry-After, at once, beyond `limit` requests in flight (probes never count)."""
+    inflight = 0
+
+    @web.middleware
+    async def shed(request: web.Request, handler) -> web.StreamResponse:
+        nonlocal inflight
+        if request.path in _UNCOUNTED:
+            return await handler(request)
+        if inflight >= limit:
+            on_shed()
+            raise Overloaded(f"plus de {limit} requêtes en cours, réessayez", retry_after=1)
+        inflight += 1
+        try:
+            return await handler(request)
+        finally:
+            inflight -= 1
+
+    shed.inflight = lambda: inflight  # type: ignore[attr-defined]
+    return shed
+
+
+def client_of(request: web.Request, trust_forwarded: bool) -> str:
+    """The client address; behind our proxy, the address it appended to X-Forwarded-For."""
+    if trust_forwarded:
+        forwarded = request.headers.get("X-Forwarded-For")
+        if forwarded:
+            return forwarded.rsplit(",", 1)[-1].strip()
+    return request.remote or "-"
+
+
+def rate_limit_middleware(buckets: TokenBuckets, trust_forwarded: bool, on_limited: Callable[[], None]):
+    """429 + Retry-After once a client has spent its API budget; tiles, styles and the page are not limited."""
+
+    @web.middleware
+    async def limit(request: web.Request, handler) -> web.StreamResponse:
+        if request.path.startswith("/api/") and request.method != "OPTIONS":
+            wait = buckets.take(client_of(request, trust_forwarded))
+            if wait > 0:
+                on_limited()
+                raise RateLimited(
+                    "trop de requêtes pour ce client, réessayez plus tard", retry_after=math.ceil(wait)
+                )
+        return await handler(request)
+
+    return limit

@@ -1,0 +1,273 @@
+"""Thin handlers: parse and validate, then the catalogue, the database, the cache or an upstream."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from services.common.contract import DiagnosisRequest, SummaryRequest
+from services.common.db import POOL, db_errors
+from services.common.logs import request_id_var
+from services.common.web import JSON, REQUEST_ID_HEADER
+
+from . import queries
+from .cache import CACHE, Entry
+from .catalogue import CATALOGUE
+from .errors import CommuneNotFound, InvalidCommuneCode, InvalidParameter, UnknownParameter
+from .schemas import DiagnosisBody, ReportBody, SearchResult, SelectionBody
+from .selection import INSEE, cache_key, normalise, normalise_ald, split_codes
+from .settings import SETTINGS
+from .upstream import UPSTREAMS
+
+routes = web.RouteTableDef()
+_ENC = msgspec.json.Encoder()
+_DIAGNOSIS = msgspec.json.Decoder(DiagnosisBody)
+_SELECTION = msgspec.json.Decoder(SelectionBody)
+_REPORT = msgspec.json.Decoder(ReportBody)
+SEARCH_LIMIT_MAX = 50
+
+
+def _query(request: web.Request, allowed: Iterable[str]) -> web.Request:
+    unknown = sorted(set(request.query) - set(allowed))
+    if unknown:
+        raise UnknownParameter(f"paramètre(s) inconnu(s) : {', '.join(unknown)}", parameters=unknown)
+    return request
+
+
+async def _body(request: web.Request, decoder: msgspec.json.Decoder) -> Any:
+    _query(request, ())
+    try:
+        return decoder.decode(await request.read())
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise InvalidParameter(f"corps de requête invalide : {exc}") from exc
+
+
+def _conditional(
+    request: web.Request,
+    body: bytes,
+    content_type: str,
+    etag: str | None = None,
+    extra: dict[str, str] | None = None,
+) -> web.Response:
+    """200 with ETag and Cache-Control, or 304 when the client already holds this representation."""
+    etag = etag or '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": f"public, max-age={request.app[SETTINGS].api_max_age_s}",
+        **(extra or {}),
+    }
+    match = request.headers.get("If-None-Match")
+    if match is not None and (match.strip() == "*" or etag in (t.strip() for t in match.split(","))):
+        return web.Response(status=304, headers=headers)
+    headers["Content-Type"] = content_type
+    return web.Response(body=body, headers=headers)
+
+
+def _name(raw: str | None, limit: int) -> str | None:
+    if raw is not None and len(raw) > limit:
+        raise InvalidParameter(f"nom de projet limité à {limit} caractères")
+    return raw.strip() if raw is not None and raw.strip() else None
+
+
+async def _through_cache(
+    request: web.Request,
+    endpoint: str,
+    upstream: str,
+    path: str,
+    timeout_s: float,
+    raw_codes: Iterable[str],
+    *,
+    ald: Iterable[str] | None = None,
+    name: str | None = None,
+) -> web.Response:
+    """Validate, key, and answer from the cache or one (coalesced) upstream call."""
+    settings = request.app[SETTINGS]
+    catalogue = request.app[CATALOGUE].get()
+    codes = normalise(raw_codes, catalogue, settings.max_communes)
+    ald_ids = normalise_ald(ald, catalogue)
+    extra: list[str] = []
+    payload: Any
+    if endpoint == "diagnosis":
+        payload = DiagnosisRequest(communes=list(codes), ald=list(ald_ids or ()))
+        extra.append("ald=" + ",".join(ald_ids or ()))
+    elif endpoint == "summary":
+        payload = SummaryRequest(communes=list(codes))
+    else:  # report service: its own request bodies, same shape
+        payload = {"communes": list(codes)}
+        if name is not None:
+            payload["name"] = name
+            extra.append("name=" + name)
+    key = cache_key(catalogue.version, endpoint, codes, *extra)
+    client = request.app[UPSTREAMS][upstream]
+    entry, how = await request.app[CACHE].get_or_fetch(
+        endpoint, key, lambda: client.post_json(path, payload, timeout_s)
+    )
+    return _entry_response(request, entry, how)
+
+
+def _entry_response(request: web.Request, entry: Entry, how: str) -> web.Response:
+    extra = {"X-Cache": how}
+    if entry.disposition:
+        extra["Content-Disposition"] = entry.disposition
+    return _conditional(request, entry.body, entry.content_type, entry.etag, extra)
+
+
+@routes.get("/api/v1/communes")
+async def search_communes(request: web.Request) -> web.Response:
+    """Search by name or code prefix, accent- and case-insensitive."""
+    _query(request, ("q", "limit"))
+    text = request.query.get("q", "")
+    if not text.strip() or len(text) > 100:
+        raise InvalidParameter("`q` est requis (1 à 100 caractères)")
+    try:
+        limit = int(request.query.get("limit", "10"))
+    except ValueError:
+        raise InvalidParameter("`limit` doit être un entier") from None
+    if not 1 <= limit <= SEARCH_LIMIT_MAX:
+        raise InvalidParameter(f"`limit` doit être entre 1 et {SEARCH_LIMIT_MAX}")
+    plm = request.app[CATALOGUE].get().plm
+    async with db_errors(), request.app[POOL].acquire(timeout=2.0) as conn:
+        hits = await queries.search(conn, text, limit, plm)
+    return _conditional(request, _ENC.encode(SearchResult(text.strip(), hits)), JSON)
+
+
+@routes.get("/api/v1/communes/{code}")
+async def get_commune(request: web.Request) -> web.Response:
+    """One commune or PLM arrondissement."""
+    _query(request, ())
+    raw = request.match_info["code"]
+    code = raw.strip().upper()
+    if not INSEE.fullmatch(code):
+        raise InvalidCommuneCode("code commune mal formé", offenders=[raw], count=1)
+    catalogue = request.app[CATALOGUE].get()
+    if code not in catalogue.known:
+        raise CommuneNotFound(f"aucune commune {code} dans le code officiel géographique", unknown=[code])
+    async with db_errors(), request.app[POOL].acquire(timeout=2.0) as conn:
+        found = await queries.commune(conn, code, catalogue.plm)
+    if found is None:  # reloaded between the catalogue check and the query
+        raise CommuneNotFound(f"aucune commune {code}", unknown=[code])
+    return _conditional(request, _ENC.encode(found), JSON)
+
+
+@routes.get("/api/v1/territory")
+async def territory_get(request: web.Request) -> web.Response:
+    """Diagnosis of a selection given in the query string."""
+    _query(request, ("communes", "ald"))
+    ald = split_codes(request.query.getall("ald")) if "ald" in request.query else None
+    return await _through_cache(
+        request,
+        "diagnosis",
+        "aggregate",
+        "/v1/diagnosis",
+        request.app[SETTINGS].diagnosis_timeout_s,
+        split_codes(request.query.getall("communes", [])),
+        ald=ald,
+    )
+
+
+@routes.post("/api/v1/territory")
+async def territory_post(request: web.Request) -> web.Response:
+    """Diagnosis of a selection given as a JSON body."""
+    body = await _body(request, _DIAGNOSIS)
+    return await _through_cache(
+        request,
+        "diagnosis",
+        "aggregate",
+        "/v1/diagnosis",
+        request.app[SETTINGS].diagnosis_timeout_s,
+        body.communes,
+        ald=body.ald,
+    )
+
+
+@routes.get("/api/v1/territory/summary")
+async def summary_get(request: web.Request) -> web.Response:
+    """Header-bar figures of a selection given in the query string."""
+    _query(request, ("communes",))
+    return await _through_cache(
+        request,
+        "summary",
+        "aggregate",
+        "/v1/summary",
+        request.app[SETTINGS].diagnosis_timeout_s,
+        split_codes(request.query.getall("communes", [])),
+    )
+
+
+@routes.post("/api/v1/territory/summary")
+async def summary_post(request: web.Request) -> web.Response:
+    """Header-bar figures of a selection given as a JSON body."""
+    body = await _body(request, _SELECTION)
+    return await _through_cache(
+        request,
+        "summary",
+        "aggregate",
+        "/v1/summary",
+        request.app[SETTINGS].diagnosis_timeout_s,
+        body.communes,
+    )
+
+
+def _report_route(endpoint: str, path: str, *, named: bool) -> tuple:
+    async def from_query(request: web.Request) -> web.Response:
+        _query(request, ("communes", "name") if named else ("communes",))
+        settings = request.app[SETTINGS]
+        name = _name(request.query.get("name"), settings.max_name_length) if named else None
+        return await _through_cache(
+            request,
+            endpoint,
+            "report",
+            path,
+            settings.report_timeout_s,
+            split_codes(request.query.getall("communes", [])),
+            name=name,
+        )
+
+    async def from_body(request: web.Request) -> web.Response:
+        settings = request.app[SETTINGS]
+        body = await _body(request, _REPORT if named else _SELECTION)
+        name = _name(body.name, settings.max_name_length) if named else None
+        return await _through_cache(
+            request, endpoint, "report", path, settings.report_timeout_s, body.communes, name=name
+        )
+
+    from_query.__doc__ = f"{endpoint} of a selection given in the query string."
+    from_body.__doc__ = f"{endpoint} of a selection given as a JSON body."
+    return from_query, from_body
+
+
+for _endpoint, _path, _named in (
+    ("report.pdf", "/v1/report.pdf", True),
+    ("export.csv", "/v1/export.csv", False),
+    ("project", "/v1/project", True),
+):
+    _get, _post = _report_route(_endpoint, _path, named=_named)
+    routes.get(f"/api/v1/{_endpoint}")(_get)
+    routes.post(f"/api/v1/{_endpoint}")(_post)
+
+
+@routes.post("/api/v1/project/import")
+async def project_import(request: web.Request) -> web.Response:
+    """Upload a project file; the report service parses it and returns the validated selection."""
+    _query(request, ())
+    body = await request.read()
+    headers = {
+        "Content-Type": request.headers.get("Content-Type", "application/octet-stream"),
+        "Accept-Encoding": "identity",
+    }
+    headers[REQUEST_ID_HEADER] = request_id_var.get()
+    entry = await request.app[UPSTREAMS]["report"].post_bytes(
+        "/v1/project/import", body, headers, request.app[SETTINGS].report_timeout_s
+    )
+    return web.Response(
+        body=entry.body, headers={"Content-Type": entry.content_type, "Cache-Control": "no-store"}
+    )
+
+
+async def proxy_tiles(request: web.Request) -> web.StreamResponse:
+    """Tiles, TileJSON and the style, streamed from the tiles service."""
+    return await request.app[UPSTREAMS]["tiles"].proxy(request, request.app[SETTINGS].tiles_timeout_s)

@@ -1,0 +1,149 @@
+"""Public request and response Structs of the gateway's own routes (the OpenAPI components come from here).
+
+Diagnosis and summary bodies belong to the aggregate service (`services/common/contract.py`); the gateway
+relays them as opaque bytes and only references their schema in the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+# What the gateway accepts before normalisation (surrounding blanks, lower-case 2a/2b). Only documented, not
+# enforced by the decoder: the selection validator answers with `invalid_commune_code` and the offenders.
+CODE_PATTERN = r"^\s*(?:(?:0[1-9]|1[0-9]|2[1-9ABab]|[3-8][0-9]|9[0-5])[0-9]{3}|97[1-6][0-9]{2})\s*$"
+ALD_PATTERN = r"^\s*[A-Za-z0-9_]{1,32}\s*$"
+
+CommuneCode = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=32,
+        extra_json_schema={"pattern": CODE_PATTERN},
+        description=(
+            "Code INSEE de commune ou d'arrondissement municipal ; espaces autour et minuscules tolérés "
+            "('2a004' devient '2A004')."
+        ),
+        examples=["93066", "2A004", "75101"],
+    ),
+]
+AldId = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=32,
+        extra_json_schema={"pattern": ALD_PATTERN},
+        description="Identifiant d'indicateur ALD (ref.indicators).",
+        examples=["ald_08"],
+    ),
+]
+Codes = Annotated[
+    list[CommuneCode],
+    msgspec.Meta(
+        extra_json_schema={"minItems": 1},
+        description=("Communes de la sélection : doublons tolérés, au plus 100 codes distincts."),
+    ),
+]
+
+
+class SelectionBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A selection of communes; duplicates and padding are tolerated, at most 100 distinct codes."""
+
+    communes: Codes
+
+
+class DiagnosisBody(SelectionBody, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A selection plus the ALD prevalences to detail (default: the five most frequent)."""
+
+    ald: list[AldId] | None = None
+
+
+class ReportBody(SelectionBody, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A selection plus the project name printed on the report / saved in the project file."""
+
+    name: Annotated[str, msgspec.Meta(max_length=120)] | None = None
+
+
+class Departement(msgspec.Struct, frozen=True):
+    """Code and name of a département."""
+
+    code: str
+    nom: str
+
+
+class Cpts(msgspec.Struct, frozen=True):
+    """An existing CPTS a commune already belongs to (non-blocking alert in the builder)."""
+
+    id: int
+    nom: str
+    statut: str
+
+
+class CommuneHit(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One search result; `label` tells homonyms apart ("Saint-Denis (93)")."""
+
+    code: str
+    nom: str
+    label: str
+    kind: str
+    selectable: bool
+    population: int | None
+    departement: Departement
+    parent_code: str | None = None
+    arrondissements: list[str] | None = None
+    cpts: Cpts | None = None
+
+
+class SearchResult(msgspec.Struct, frozen=True):
+    """Search answer: the query as received (trimmed) and the ranked communes."""
+
+    query: str
+    results: list[CommuneHit]
+
+
+class Region(msgspec.Struct, frozen=True):
+    """Code and name of a région."""
+
+    code: str
+    nom: str
+
+
+class Epci(msgspec.Struct, frozen=True):
+    """Code and name of an EPCI."""
+
+    code: str
+    nom: str
+
+
+class CommuneDetail(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A commune or PLM arrondissement with where it sits; `bbox` is [W, S, E, N] in degrees."""
+
+    code: str
+    nom: str
+    label: str
+    kind: str
+    selectable: bool
+    population: int | None
+    departement: Departement
+    region: Region
+    epci: Epci | None = None
+    parent_code: str | None = None
+    arrondissements: list[str] | None = None
+    cpts: Cpts | None = None
+    center: list[float] | None = None
+    bbox: list[float] | None = None
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    """RFC 9457 problem document; `code` is stable, other members depend on it (offenders, limit…)."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str
+
+
+class ValidatedSelection(msgspec.Struct, frozen=True, kw_only=True):
+    """Selection after normalisation (what the cache is keyed on)."""
+
+    communes: list[str]

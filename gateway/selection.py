@@ -1,0 +1,89 @@
+"""Selection normalisation and validation, before anything costs an upstream call.
+
+Order of the checks: malformed codes (400), nothing left (400), too many distinct codes (422), codes absent
+from the COG (422), a Paris/Lyon/Marseille parent (422 with its arrondissements: refused, not expanded, so that
+what is computed is exactly what the caller listed and the 100-commune limit counts real units).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from .catalogue import Catalogue
+from .errors import (
+    EmptySelection,
+    InvalidCommuneCode,
+    InvalidParameter,
+    PlmParent,
+    TooManyCommunes,
+    UnknownCommune,
+    UnknownIndicator,
+)
+
+# INSEE COG commune codes after upper-casing: Corsica is 2A/2B (20xxx is a postal prefix, not a COG code),
+# overseas départements are 971–976 with three-digit communes codes.
+INSEE = re.compile(r"(?:0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5])[0-9]{3}|97[1-6][0-9]{2}")
+_ALD = re.compile(r"[a-z0-9_]{1,32}")
+_MAX_LISTED = 50  # offenders echoed back; the count says how many there were
+
+
+def split_codes(values: Iterable[str]) -> list[str]:
+    """Query form: `communes=a,b` and/or repeated `communes=`; empty pieces of the comma syntax are skipped."""
+    return [piece for value in values for piece in value.split(",") if piece.strip()]
+
+
+def normalise(raw: Iterable[str], catalogue: Catalogue, limit: int) -> tuple[str, ...]:
+    """Trimmed, upper-cased, de-duplicated, sorted and validated selectable codes."""
+    codes: set[str] = set()
+    bad: list[str] = []
+    for item in raw:
+        code = item.strip().upper()
+        if INSEE.fullmatch(code):
+            codes.add(code)
+        elif item not in bad:
+            bad.append(item)
+    if bad:
+        raise InvalidCommuneCode(
+            f"{len(bad)} code(s) commune mal formé(s)", offenders=bad[:_MAX_LISTED], count=len(bad)
+        )
+    if not codes:
+        raise EmptySelection("la sélection ne contient aucune commune")
+    if len(codes) > limit:
+        raise TooManyCommunes(
+            f"{len(codes)} communes distinctes, la limite est {limit}", limit=limit, count=len(codes)
+        )
+    unknown = sorted(codes - catalogue.known)
+    if unknown:
+        raise UnknownCommune(
+            f"{len(unknown)} code(s) absent(s) du code officiel géographique",
+            unknown=unknown[:_MAX_LISTED],
+            count=len(unknown),
+        )
+    parents = sorted(codes - catalogue.selectable)
+    if parents:
+        raise PlmParent(
+            "Paris, Lyon et Marseille se sélectionnent par arrondissement",
+            parents=parents,
+            arrondissements={p: catalogue.plm.get(p, []) for p in parents},
+        )
+    return tuple(sorted(codes))
+
+
+def normalise_ald(raw: Iterable[str] | None, catalogue: Catalogue) -> tuple[str, ...] | None:
+    """ALD indicator ids, de-duplicated and sorted; None keeps the aggregate's default."""
+    if raw is None:
+        return None
+    ids = {item.strip().lower() for item in raw if item.strip()}
+    malformed = sorted(i for i in ids if not _ALD.fullmatch(i))
+    if malformed:
+        raise InvalidParameter("identifiant ALD mal formé", offenders=malformed[:_MAX_LISTED])
+    unknown = sorted(ids - catalogue.ald)
+    if unknown:
+        raise UnknownIndicator("indicateur ALD inconnu", unknown=unknown[:_MAX_LISTED])
+    return tuple(sorted(ids)) or None
+
+
+def cache_key(version: str, endpoint: str, codes: tuple[str, ...], *extra: str) -> str:
+    """Data version + endpoint + canonical codes (+ canonical options): equal requests share one entry."""
+    return "|".join((version, endpoint, ",".join(codes), *extra))

@@ -1,0 +1,71 @@
+"""Gateway settings, read once from `REZONE_GATEWAY_*` (plus unprefixed `DATABASE_URL` and `REDIS_URL`)."""
+
+from __future__ import annotations
+
+import msgspec
+from aiohttp import web
+
+PREFIX = "REZONE_GATEWAY_"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the gateway can be told; defaults suit the local stack."""
+
+    database_url: str
+    redis_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8080
+    tiles_url: str = "http://127.0.0.1:8081"
+    aggregate_url: str = "http://127.0.0.1:8082"
+    report_url: str = "http://127.0.0.1:8083"
+    # Empty: the repository's `web/` next to the package.
+    web_dir: str = ""
+    log_level: str = "INFO"
+
+    max_communes: int = 100
+    # 100 codes of 5 characters plus quotes is ~1 KiB; 16 KiB leaves room for padding and a project name
+    # while keeping a flood of bodies cheap to refuse.
+    max_body_bytes: int = 16 * 1024
+    max_name_length: int = 120
+
+    connect_timeout_s: float = 2.0
+    tiles_timeout_s: float = 5.0
+    diagnosis_timeout_s: float = 10.0
+    report_timeout_s: float = 30.0
+    # Upstream answers are read whole before being cached; a runaway body must not exhaust memory.
+    max_upstream_body_bytes: int = 32 * 1024 * 1024
+
+    cache_max_bytes: int = 64 * 1024 * 1024
+    cache_max_entry_bytes: int = 8 * 1024 * 1024
+    cache_ttl_s: float = 3600.0
+    redis_timeout_s: float = 0.25
+    api_max_age_s: int = 300
+
+    breaker_failures: int = 5
+    breaker_reset_s: float = 15.0
+
+    max_inflight: int = 256
+    rate_per_s: float = 20.0
+    rate_burst: int = 40
+    # Behind a trusted proxy, the client is the last address of X-Forwarded-For (the one our proxy appended).
+    trust_forwarded: bool = False
+
+    frame_ancestors: str = "'self'"
+    # Comma-separated origins allowed to call /api/ from a browser.
+    cors_origins: str = ""
+
+    catalogue_refresh_s: float = 60.0
+    prewarm: bool = True
+    prewarm_concurrency: int = 2
+    # Upstreams whose reachability is part of /readyz (comma-separated; empty: database only).
+    ready_upstreams: str = "tiles,aggregate,report"
+    pool_max: int = 5
+    shutdown_timeout_s: float = 25.0
+
+
+SETTINGS = web.AppKey("settings", Settings)
+
+
+def split_list(value: str) -> list[str]:
+    """A comma-separated setting as a list of non-empty items."""
+    return [item.strip() for item in value.split(",") if item.strip()]

@@ -1,0 +1,209 @@
+"""The three upstreams: one client session each, a circuit breaker each, timeouts on every call.
+
+API calls read the answer whole (it is cached and relayed as opaque bytes); tiles and styles are streamed
+through untouched, `Content-Encoding` included (sessions never decompress).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import msgspec
+from aiohttp import web
+from yarl import URL
+
+from services.common.errors import ServiceError, UpstreamTimeout
+from services.common.logs import request_id_var
+from services.common.web import REQUEST_ID_HEADER
+
+from .cache import Entry, make_entry
+from .errors import BadGateway, UpstreamUnavailable
+from .metrics import GatewayMetrics
+from .resilience import CircuitBreaker
+
+log = logging.getLogger("rezone.gateway.upstream")
+
+HOP_BY_HOP = frozenset(
+    h.lower()
+    for h in (
+        "Connection",
+        "Keep-Alive",
+        "Proxy-Authenticate",
+        "Proxy-Authorization",
+        "TE",
+        "Trailer",
+        "Transfer-Encoding",
+        "Upgrade",
+        "Server",
+        "Date",
+    )
+)
+# What a browser may send that matters to a tile/style answer; everything else stays at the gateway.
+_FORWARDED_REQUEST = ("Accept", "Accept-Encoding", "If-None-Match", "If-Modified-Since")
+_ENC = msgspec.json.Encoder()
+
+
+class UpstreamTimeoutError(UpstreamTimeout):
+    """The upstream did not answer within the route's timeout."""
+
+    code = "upstream_timeout"
+
+
+class UpstreamProblem(ServiceError):
+    """A 4xx problem document from the upstream, relayed with its own status and code."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        self.status = status
+        self.code = str(body.get("code", "upstream_rejected"))
+        self.title = str(body.get("title", "Requête refusée"))
+        extra = {k: v for k, v in body.items() if k not in ("type", "title", "status", "code", "detail")}
+        super().__init__(str(body.get("detail", "")), **extra)
+
+
+class Upstream:
+    """A named upstream service: its session, breaker and per-call timeouts."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        connect_s: float,
+        breaker: CircuitBreaker,
+        metrics: GatewayMetrics,
+        max_body: int,
+    ) -> None:
+        self.name, self.base = name, URL(base_url)
+        self.connect_s, self.breaker, self.metrics, self.max_body = connect_s, breaker, metrics, max_body
+        self.session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        """One pooled session for the life of the app (never a session per request)."""
+        self.session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=None, connect=self.connect_s, sock_connect=self.connect_s),
+            auto_decompress=False,
+            connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30),
+        )
+
+    async def close(self) -> None:
+        """Close the pooled connections."""
+        if self.session is not None:
+            await self.session.close()
+
+    def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(total=seconds, connect=self.connect_s, sock_connect=self.connect_s)
+
+    @contextlib.asynccontextmanager
+    async def _guarded(self) -> AsyncIterator[None]:
+        """Breaker gate and the mapping of transport failures to 502/503/504, counted per upstream."""
+        if not self.breaker.allow():
+            self.metrics.upstream_errors.labels(self.name, "breaker_open").inc()
+            raise UpstreamUnavailable(
+                f"service {self.name} indisponible",
+                upstream=self.name,
+                retry_after=int(self.breaker.retry_after() + 0.999),
+            )
+        started = time.perf_counter()
+        try:
+            yield
+        except asyncio.CancelledError:
+            self.breaker.release()
+            raise
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            self._failed("timeout")
+            raise UpstreamTimeoutError(
+                f"le service {self.name} n'a pas répondu à temps", upstream=self.name
+            ) from exc
+        except aiohttp.ClientError as exc:
+            self._failed("connection")
+            raise BadGateway(f"service {self.name} injoignable", upstream=self.name) from exc
+        finally:
+            self.metrics.upstream_latency.labels(self.name).observe(time.perf_counter() - started)
+
+    def _failed(self, kind: str) -> None:
+        self.breaker.failure()
+        self.metrics.upstream_errors.labels(self.name, kind).inc()
+
+    def _status(self, status: int) -> None:
+        """5xx counts against the breaker; anything else (4xx included) proves the upstream alive."""
+        if status >= 500:
+            self._failed("status_5xx")
+        else:
+            self.breaker.success()
+
+    async def post_json(self, path: str, payload: Any, timeout_s: float) -> Entry:
+        """POST a JSON body, return the 200 answer as a cache entry; errors become ServiceErrors."""
+        headers = {
+            "Content-Type": "application/json",
+            "Accept-Encoding": "identity",
+            REQUEST_ID_HEADER: request_id_var.get(),
+        }
+        return await self.post_bytes(path, _ENC.encode(payload), headers, timeout_s)
+
+    async def post_bytes(self, path: str, body: bytes, headers: dict[str, str], timeout_s: float) -> Entry:
+        """POST raw bytes (project import, JSON bodies) and read the answer whole, bounded in size."""
+        assert self.session is not None
+        async with self._guarded():
+            async with self.session.post(
+                self.base.with_path(path), data=body, headers=headers, timeout=self._timeout(timeout_s)
+            ) as resp:
+                if resp.content_length is not None and resp.content_length > self.max_body:
+                    raise BadGateway(f"réponse de {self.name} trop volumineuse", upstream=self.name)
+                data = await resp.content.read(self.max_body + 1)
+                if len(data) > self.max_body:
+                    raise BadGateway(f"réponse de {self.name} trop volumineuse", upstream=self.name)
+                ctype = resp.headers.get("Content-Type", "application/octet-stream")
+                disposition = resp.headers.get("Content-Disposition", "")
+                status, retry_after = resp.status, resp.headers.get("Retry-After")
+        self._status(status)
+        if status == 200:
+            return make_entry(data, ctype, disposition)
+        if 400 <= status < 500 and status != 429:
+            try:
+                problem = msgspec.json.decode(data)
+            except msgspec.DecodeError:
+                problem = {}
+            raise UpstreamProblem(status, problem if isinstance(problem, dict) else {})
+        if status in (429, 503) and retry_after:
+            raise UpstreamUnavailable(
+                f"service {self.name} saturé",
+                upstream=self.name,
+                retry_after=int(retry_after) if retry_after.isdigit() else 1,
+            )
+        raise BadGateway(f"réponse {status} du service {self.name}", upstream=self.name)
+
+    async def proxy(self, request: web.Request, timeout_s: float) -> web.StreamResponse:
+        """Relay a GET/HEAD as is: status, validators, encoding; body streamed chunk by chunk."""
+        assert self.session is not None
+        headers = {h: request.headers[h] for h in _FORWARDED_REQUEST if h in request.headers}
+        headers.setdefault("Accept-Encoding", "identity")
+        headers[REQUEST_ID_HEADER] = request_id_var.get()
+        headers["X-Forwarded-Host"] = request.host
+        headers["X-Forwarded-Proto"] = request.scheme
+        url = self.base.with_path(request.rel_url.path).with_query(request.rel_url.query)
+        async with self._guarded():
+            async with self.session.request(
+                request.method, url, headers=headers, timeout=self._timeout(timeout_s)
+            ) as resp:
+                self._status(resp.status)
+                if resp.status >= 500:
+                    raise BadGateway(f"réponse {resp.status} du service {self.name}", upstream=self.name)
+                out = web.StreamResponse(status=resp.status, reason=resp.reason)
+                for name, value in resp.headers.items():
+                    if name.lower() not in HOP_BY_HOP:
+                        out.headers.add(name, value)
+                await out.prepare(request)
+                if request.method != "HEAD":
+                    async for chunk in resp.content.iter_chunked(65536):
+                        await out.write(chunk)
+                await out.write_eof()
+                return out
+
+
+UPSTREAMS = web.AppKey("upstreams", dict)

@@ -1,0 +1,166 @@
+"""Our own stand-ins for the three upstreams, for the resilience cases (count calls, delay, fail, stop).
+
+Each double is a real aiohttp server on its own port, run in a background thread with its own event loop, so
+that a gateway process started synchronously by `run_service` can reach it while the test's loop is blocked.
+Answers are deterministic functions of the request, like the real services' for one data version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import threading
+from collections import Counter
+
+import msgspec
+from aiohttp import web
+
+from deploy.local.cluster import free_port
+
+TILE = gzip.compress(b"\x1a\x0fdemo-tile-bytes" * 40, mtime=0)
+
+
+class Double:
+    """One upstream stand-in; `calls` counts requests by path, `bodies` keeps what was received."""
+
+    def __init__(self, name: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.name, self.loop = name, loop
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.calls: Counter[str] = Counter()
+        self.bodies: list[tuple[str, dict]] = []
+        self.request_ids: list[str] = []
+        self.delay = 0.0
+        self.status: int | None = None  # force this status on API routes
+        self.runner: web.AppRunner | None = None
+
+    def _app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_post("/v1/{what:.+}", self._api)
+        app.router.add_get("/tiles/{tail:.*}", self._tiles)
+        app.router.add_get("/styles/{tail:.*}", self._tiles)
+        return app
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def _api(self, request: web.Request) -> web.Response:
+        what = request.match_info["what"]
+        self.calls[what] += 1
+        self.request_ids.append(request.headers.get("X-Request-ID", ""))
+        raw = await request.read()
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.status is not None:
+            return web.json_response(
+                {"code": "forced", "title": "forced", "detail": "forced"}, status=self.status
+            )
+        if what == "project/import":
+            codes = [line.strip() for line in raw.decode().splitlines() if line.strip()]
+            return web.json_response({"communes": codes})
+        body = msgspec.json.decode(raw)
+        self.bodies.append((what, body))
+        if what == "report.pdf":
+            return web.Response(
+                body=b"%PDF-1.7\n% double " + ",".join(body["communes"]).encode(),
+                content_type="application/pdf",
+                headers={"Content-Disposition": 'attachment; filename="Projet_CPTS.pdf"'},
+            )
+        if what == "export.csv":
+            return web.Response(text="code\n" + "\n".join(body["communes"]) + "\n", content_type="text/csv")
+        if what == "project":
+            return web.Response(text="\n".join(body["communes"]) + "\n", content_type="text/plain")
+        return web.json_response(
+            {
+                "kind": what,
+                "communes": body["communes"],
+                "ald": body.get("ald"),
+                "note": "données de démonstration",
+            }
+        )
+
+    async def _tiles(self, request: web.Request) -> web.Response:
+        self.calls["tiles"] += 1
+        self.request_ids.append(request.headers.get("X-Request-ID", ""))
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if request.path.endswith(".mvt"):
+            etag = '"tile-v1"'
+            headers = {
+                "ETag": etag,
+                "Cache-Control": "public, max-age=31536000, immutable",
+                "Connection": "keep-alive",
+                "X-Upstream-Encoding-Asked": request.headers.get("Accept-Encoding", ""),
+            }
+            if request.headers.get("If-None-Match") == etag:
+                return web.Response(status=304, headers=headers)
+            if "gzip" not in request.headers.get("Accept-Encoding", ""):
+                return web.Response(
+                    body=gzip.decompress(TILE),
+                    headers=headers,
+                    content_type="application/vnd.mapbox-vector-tile",
+                )
+            return web.Response(
+                body=TILE,
+                headers={**headers, "Content-Encoding": "gzip"},
+                content_type="application/vnd.mapbox-vector-tile",
+            )
+        if request.path.endswith(".json"):
+            return web.json_response(
+                {
+                    "tilejson": "3.0.0",
+                    "tiles": [f"{request.path}"],
+                    "forwarded_host": request.headers.get("X-Forwarded-Host"),
+                }
+            )
+        return web.json_response({"code": "not_found"}, status=404)
+
+    def start(self) -> None:
+        """Listen (again) on this double's port."""
+
+        async def go() -> None:
+            self.runner = web.AppRunner(self._app(), shutdown_timeout=1.0)
+            await self.runner.setup()
+            await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+
+        asyncio.run_coroutine_threadsafe(go(), self.loop).result(10)
+
+    def stop(self) -> None:
+        """Close the port: the gateway now gets connection refused."""
+        if self.runner is not None:
+            asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
+            self.runner = None
+
+
+class Doubles:
+    """tiles, aggregate and report doubles sharing one background loop."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.tiles = Double("tiles", self.loop)
+        self.aggregate = Double("aggregate", self.loop)
+        self.report = Double("report", self.loop)
+        for d in self.all():
+            d.start()
+
+    def all(self) -> tuple[Double, Double, Double]:
+        """The three doubles."""
+        return self.tiles, self.aggregate, self.report
+
+    def env(self) -> dict[str, str]:
+        """Gateway settings pointing at these doubles."""
+        return {
+            "REZONE_GATEWAY_TILES_URL": self.tiles.url,
+            "REZONE_GATEWAY_AGGREGATE_URL": self.aggregate.url,
+            "REZONE_GATEWAY_REPORT_URL": self.report.url,
+        }
+
+    def close(self) -> None:
+        """Stop every server and the loop."""
+        for d in self.all():
+            d.stop()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
