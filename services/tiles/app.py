@@ -1,0 +1,71 @@
+"""The tiles service: national commune, boundary, CPTS and FINESS vector tiles (see docs/tiles.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from ..common.db import POOL, database_ready, pg_ctx
+from ..common.errors import Unavailable
+from ..common.web import METRICS, base_app
+from .routes import routes
+from .settings import SETTINGS, Settings
+from .store import STORE, TileMetrics, TileStore
+
+log = logging.getLogger("rezone.tiles")
+_CORS = {"Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin",
+         "Access-Control-Expose-Headers": "ETag, Content-Length, Content-Encoding"}
+
+
+async def _cors(request: web.Request, response: web.StreamResponse) -> None:
+    # Every response, errors included, so a page on another origin can read why a tile failed.
+    # No Allow-Credentials: a wildcard origin with credentials is refused by browsers anyway.
+    response.headers.update(_CORS)
+
+
+async def tiles_ready(app: web.Application) -> None:
+    """Readiness: the tables have been built (a tiles version exists)."""
+    if app[STORE].version is None:
+        raise Unavailable("tables de tuiles non construites (lancer le chargement)")
+
+
+def _store_ctx(settings: Settings):
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        store = TileStore(app[POOL], Path(settings.pyramid_dir), settings.cache_mb << 20,
+                          TileMetrics(app[METRICS].registry), settings.acquire_timeout_s)
+        app[STORE] = store
+        with contextlib.suppress(Exception):  # not fatal: readiness stays false and the poller retries
+            await store.refresh()
+        poller = asyncio.create_task(_follow_version(store, settings.version_poll_s))
+        yield
+        poller.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poller
+
+    return ctx
+
+
+async def _follow_version(store: TileStore, every_s: float) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await store.refresh()
+        except Exception:  # a database blip must not kill the poller; the next round retries
+            log.warning("tiles version check failed", exc_info=True)
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Application with its pool, tile store and routes."""
+    app = base_app("tiles", readiness=[database_ready, tiles_ready])
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(pg_ctx(settings.database_url, app_name="rezone-tiles", min_size=settings.pool_min,
+                                  max_size=settings.pool_max, statement_timeout_s=settings.statement_timeout_s))
+    app.cleanup_ctx.append(_store_ctx(settings))
+    app.on_response_prepare.append(_cors)
+    app.add_routes(routes)
+    return app

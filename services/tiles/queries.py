@@ -1,0 +1,21 @@
+"""Database reads of the tiles service: SQL in queries/*.sql, `$n` parameters only."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+import asyncpg
+
+_Q = files(__package__).joinpath("queries")
+_TILE = _Q.joinpath("tile.sql").read_text()
+_VERSION = _Q.joinpath("version.sql").read_text()
+
+
+async def tile(conn: asyncpg.Connection, tileset: str, z: int, x: int, y: int) -> bytes:
+    """Raw (uncompressed) MVT bytes of one tile, empty when the tile has no feature."""
+    return await conn.fetchval(_TILE, tileset, z, x, y) or b""
+
+
+async def version(conn: asyncpg.Connection) -> str | None:
+    """Tiles version of the built tables, None before the first build."""
+    return await conn.fetchval(_VERSION)
