@@ -1,11 +1,11 @@
 """The shared HTTP contract of the territorial diagnosis: requests and responses as msgspec Structs.
 
-Used by the aggregate service (which produces them), the report service and the gateway (which decode them) and
-documented field by field in `docs/contract.md`. Conventions:
+Used by the aggregate service (which produces them), the report service and the gateway (which decode
+them) and documented field by field in `docs/contract.md`. Conventions:
 
-- Requests are frozen, keyword-only and refuse unknown fields, so a typo in a client is a 400, not a silent default.
-- Responses never omit a field: a masked figure is an explicit `null` next to `masked: true` and a French `reason`,
-  never a number and never 0. Clients must not guess a value from a missing key.
+- Requests are frozen, keyword-only and refuse unknown fields: a typo in a client is a 400, not a default.
+- Responses never omit a field: a masked figure is an explicit `null` next to `masked: true` and a French
+  `reason`, never a number and never 0. Clients must not guess a value from a missing key.
 - Rates (`unit` "pct" or "per100") and ratios are rounded to 1 decimal by the database before they leave it;
   differences are computed from the rounded values, so that what is printed reconciles.
 - Responses do not forbid unknown fields: new fields may be added without breaking older clients.
@@ -33,7 +33,7 @@ class SummaryRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     communes: list[str]
 
 
-# Shared pieces ------------------------------------------------------------------------------------------------
+# Shared pieces --------------------------------------------------------------------------------
 
 Level = Literal["departement", "region", "france"]
 Unit = Literal["pct", "per100", "ratio"]
@@ -50,11 +50,11 @@ class Source(msgspec.Struct, kw_only=True):
 
 
 class UnitWeight(msgspec.Struct, kw_only=True):
-    """One département or région in a comparison: its share of the territory's denominator and its own value."""
+    """One département or région in a comparison: its share of the territory's denominator, its value."""
 
     code: str
     nom: str
-    weight: float | None          # share of the territory's published denominator in this unit, 0..1 (3 decimals)
+    weight: float | None          # share of the territory's published denominator in this unit, 0..1
     value: float | None           # the unit's own value, rounded; null when masked
 
 
@@ -386,7 +386,7 @@ class Summary(msgspec.Struct, kw_only=True):
     structures: int
 
 
-# Encoders and decoders, built once ----------------------------------------------------------------------------
+# Encoders and decoders, built once ----------------------------------------------------------------------
 
 ENCODER = msgspec.json.Encoder()
 DIAGNOSIS_REQUEST = msgspec.json.Decoder(DiagnosisRequest)

@@ -1,0 +1,2 @@
+-- Header-bar figures as JSON text (api.summary, V0021).
+SELECT api.summary($1::text[])::text

@@ -1,0 +1,77 @@
+"""HTTP handlers: validate, shed load beyond the cap, call one SQL function, return the contract as JSON."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from prometheus_client import Histogram
+
+from ..common.contract import DIAGNOSIS_REQUEST, SUMMARY_REQUEST
+from ..common.db import POOL
+from ..common.errors import Unavailable
+from ..common.web import METRICS, json_response, parse_body
+from . import queries
+from .selection import normalise
+
+if TYPE_CHECKING:
+    from .app import Settings
+
+
+class Limiter:
+    """In-flight cap: past it, answering 503 at once beats queueing without bound behind the pool."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.in_flight = 0
+
+    def __enter__(self) -> None:
+        if self.in_flight >= self.cap:
+            raise Unavailable("service saturé, réessayez dans un instant", retry_after=1)
+        self.in_flight += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.in_flight -= 1
+
+
+SETTINGS = web.AppKey("settings", object)
+LIMITER = web.AppKey("limiter", Limiter)
+DB_SECONDS = web.AppKey("db_seconds", Histogram)
+
+routes = web.RouteTableDef()
+
+
+def db_histogram(app: web.Application) -> Histogram:
+    """Time spent in the database per call, registered on the app's own registry."""
+    return Histogram("aggregate_db_seconds", "Time in the database per call", ["call"],
+                     registry=app[METRICS].registry,
+                     buckets=(.002, .005, .01, .02, .03, .05, .1, .25, .5, 1, 2.5, 5, 10))
+
+
+@routes.post("/v1/diagnosis")
+async def post_diagnosis(request: web.Request) -> web.Response:
+    """The masked territorial diagnosis of the selection."""
+    settings: Settings = request.app[SETTINGS]
+    body = await parse_body(request, DIAGNOSIS_REQUEST)
+    codes = normalise(body.communes, settings.max_communes)
+    ald = list(dict.fromkeys(a.strip() for a in body.ald))
+    with request.app[LIMITER]:
+        started = time.perf_counter()
+        result = await queries.diagnosis(request.app[POOL], codes, ald,
+                                         acquire_timeout=settings.acquire_timeout_s)
+        request.app[DB_SECONDS].labels("diagnosis").observe(time.perf_counter() - started)
+    return json_response(result)
+
+
+@routes.post("/v1/summary")
+async def post_summary(request: web.Request) -> web.Response:
+    """Header-bar figures of the selection."""
+    settings: Settings = request.app[SETTINGS]
+    body = await parse_body(request, SUMMARY_REQUEST)
+    codes = normalise(body.communes, settings.max_communes)
+    with request.app[LIMITER]:
+        started = time.perf_counter()
+        result = await queries.summary(request.app[POOL], codes, acquire_timeout=settings.acquire_timeout_s)
+        request.app[DB_SECONDS].labels("summary").observe(time.perf_counter() - started)
+    return json_response(result)
