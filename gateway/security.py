@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from services.common.logs import request_id_var
+from services.common.web import REQUEST_ID_HEADER
+
 _API_METHODS = "GET, POST, OPTIONS"
 _API_HEADERS = "Content-Type, If-None-Match, X-Request-ID"
 _EXPOSED = "ETag, X-Request-ID, X-Cache, Retry-After, Content-Disposition"
@@ -43,6 +46,8 @@ def security_headers(frame_ancestors: str, allowed_origins: list[str]):
 
     async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
         h = response.headers
+        if REQUEST_ID_HEADER not in h:  # streamed answers are sent before the middleware could add it
+            h[REQUEST_ID_HEADER] = request_id_var.get()
         h.setdefault("X-Content-Type-Options", "nosniff")
         h.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         h.setdefault("Content-Security-Policy", csp)

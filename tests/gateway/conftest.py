@@ -102,3 +102,4 @@ def selectable(database_url: str) -> list[str]:
             await conn.close()
 
     return asyncio.run(fetch())
+

@@ -12,7 +12,7 @@ async def _post(http, url, body) -> tuple[int, dict, dict]:
     async with http.post(
         url, data=msgspec.json.encode(body), headers={"Content-Type": "application/json"}
     ) as r:
-        return r.status, dict(r.headers), msgspec.json.decode(await r.read())
+        return r.status, r.headers.copy(), msgspec.json.decode(await r.read())
 
 
 async def test_normalised_before_upstream(http, gateway, doubles, selectable):

@@ -1,0 +1,63 @@
+"""Security headers, CSP of the page, frame-ancestors from the settings, CORS allow-list on the API."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_page_headers(http, gateway):
+    async with http.get(f"{gateway}/") as r:
+        assert r.status == 200 and r.content_type == "text/html"
+        csp = r.headers["Content-Security-Policy"]
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        assert r.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+        assert r.headers["Cache-Control"] == "no-cache"
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["script-src"] == "'self'"
+    assert directives["worker-src"] == "'self' blob:"
+    assert directives["style-src"] == "'self'"
+    assert directives["img-src"] == "'self' data: blob:"
+    assert directives["connect-src"] == "'self'"
+    assert directives["object-src"] == "'none'"
+    assert directives["frame-ancestors"] == "'self' https://portail.example"  # from the settings
+
+
+async def test_errors_carry_the_headers_too(http, gateway):
+    async with http.get(f"{gateway}/api/v1/territory?communes=xx") as r:
+        assert r.status == 400
+        assert r.headers["X-Content-Type-Options"] == "nosniff" and "Content-Security-Policy" in r.headers
+
+
+async def test_cors_allow_list_on_api(http, gateway):
+    url = f"{gateway}/api/v1/communes?q=nantes"
+    async with http.get(url, headers={"Origin": "https://portail.example"}) as r:
+        assert r.headers["Access-Control-Allow-Origin"] == "https://portail.example"
+        assert "Origin" in r.headers["Vary"]
+        assert "ETag" in r.headers["Access-Control-Expose-Headers"]
+    async with http.get(url, headers={"Origin": "https://evil.example"}) as r:
+        assert r.status == 200 and "Access-Control-Allow-Origin" not in r.headers
+    async with http.options(f"{gateway}/api/v1/territory", headers={
+            "Origin": "https://portail.example", "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type"}) as r:
+        assert r.status == 204
+        assert r.headers["Access-Control-Allow-Origin"] == "https://portail.example"
+        assert "POST" in r.headers["Access-Control-Allow-Methods"]
+        assert "Content-Type" in r.headers["Access-Control-Allow-Headers"]
+
+
+async def test_static_files_are_confined(http, gateway):
+    for path in ("/../pyproject.toml", "/%2e%2e/pyproject.toml", "/.gitignore", "/nothing-here.js"):
+        async with http.get(f"{gateway}{path}") as r:
+            assert r.status == 404, path
+
+
+async def test_api_docs_page_has_no_external_resource(http, gateway):
+    async with http.get(f"{gateway}/api/v1/docs") as r:
+        html = await r.text()
+        assert r.status == 200 and r.content_type == "text/html"
+    assert "/api/v1/territory" in html and "too_many_communes" in html
+    assert "http://" not in html and "https://cdn" not in html and "<script" not in html
+    async with http.get(f"{gateway}/api/v1/docs.css") as r:
+        assert r.status == 200 and r.content_type == "text/css"
