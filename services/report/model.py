@@ -1,0 +1,313 @@
+"""Structs of the report service: its requests, its project-import answer, and the view handed to Typst.
+
+The view is what the template prints, already in French typography: numbers are formatted here (and a masked
+value is the words « secret statistique », never a number), so the template only lays text out. It reaches
+Typst as one JSON document in `sys_inputs`, never as markup.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from .mapsvg import MapView
+
+# Requests --------------------------------------------------------------------------------------------------
+
+
+class ReportRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`POST /v1/report.pdf`: the selection, an optional project name, ALD asked for, report date."""
+
+    communes: list[str]
+    name: str | None = None
+    ald: list[str] = []
+    date: str | None = None  # ISO date printed on the report; today (Europe/Paris) when absent
+
+
+class ExportRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`POST /v1/export.csv`: the selection."""
+
+    communes: list[str]
+
+
+class ProjectRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`POST /v1/project`: the selection to save and its name."""
+
+    communes: list[str]
+    name: str | None = None
+    date: str | None = None
+
+
+# Project import answer ------------------------------------------------------------
+
+
+class ProjectIssue(msgspec.Struct, kw_only=True):
+    """A code of the file that is not restored as such, with the name the file gave it."""
+
+    code: str
+    nom: str | None  # name stored in the file
+    reason: str  # "unknown" | "not_selectable" | "duplicate"
+    message: str  # French, ready to show
+    replaced_by: list[str] = []  # PLM arrondissements of a city code
+
+
+class ProjectRenamed(msgspec.Struct, kw_only=True):
+    """A restored code whose current name differs from the one stored in the file."""
+
+    code: str
+    nom_fichier: str
+    nom: str
+
+
+class ProjectSelection(msgspec.Struct, kw_only=True):
+    """`POST /v1/project/import`: the selection restored from a project file."""
+
+    format_version: int
+    name: str | None
+    created_on: str | None
+    data_version: str | None  # data version the project was saved with
+    current_data_version: str
+    outdated: bool  # saved with another data version
+    communes: list[str]  # restorable codes, in file order
+    issues: list[ProjectIssue]
+    renamed: list[ProjectRenamed]
+
+
+# Report view ------------------------------------------------------------
+
+
+class SourceRow(msgspec.Struct, kw_only=True):
+    """One data vintage on the cover."""
+
+    block: str
+    label: str
+    vintage: str
+    demo: bool
+
+
+class Cover(msgspec.Struct, kw_only=True):
+    """Cover page and running header."""
+
+    name: str
+    name_short: str
+    name_header: str
+    name_truncated: bool
+    has_name: bool
+    date: str
+    date_long: str
+    commune_count: str
+    population: str
+    departements: list[str]
+    regions: list[str]
+    demo: bool
+    data_version: str
+    sources: list[SourceRow]
+    alerts: list[str]
+
+
+class CommuneRow(msgspec.Struct, kw_only=True):
+    """A row of the territory table."""
+
+    nom: str
+    code: str
+    population: str
+    qpv: str
+    zonage: str
+    cpts: str
+
+
+class DepGroup(msgspec.Struct, kw_only=True):
+    """The communes of one département."""
+
+    title: str
+    population: str
+    rows: list[CommuneRow]
+
+
+class TerritoryView(msgspec.Struct, kw_only=True):
+    """The territory table with totals and footnotes."""
+
+    groups: list[DepGroup]
+    total_communes: str
+    total_population: str
+    total_qpv: str
+    total_zonage: str
+    notes: list[str]
+
+
+class AgeBar(msgspec.Struct, kw_only=True):
+    """One age band: territory share and département share (floats for the bars, texts for the labels)."""
+
+    label: str
+    share: float | None
+    share_text: str
+    dep: float | None
+    dep_text: str
+
+
+class AgeView(msgspec.Struct, kw_only=True):
+    """Age structure of consumers against the département."""
+
+    available: bool
+    bars: list[AgeBar]
+    total: str
+    comparison_label: str
+    notes: list[str]
+
+
+class IndicatorRow(msgspec.Struct, kw_only=True):
+    """One indicator: territory, comparators, differences in points; `mark` refers to a note."""
+
+    label: str
+    ter: str
+    count: str
+    dep: str
+    reg: str
+    fr: str
+    d_dep: str
+    d_reg: str
+    d_fr: str
+    masked: bool
+    mark: str
+
+
+class IndicatorTable(msgspec.Struct, kw_only=True):
+    """A table of indicators with its notes (neutralised communes, masking reasons) and sources."""
+
+    title: str
+    rows: list[IndicatorRow]
+    notes: list[str]
+    sources: list[str]
+    weighted: bool
+
+
+class DemographyLine(msgspec.Struct, kw_only=True):
+    """A row of the demography table; `level` 0 is a family heading, 2 a « dont » row."""
+
+    label: str
+    n: str
+    n60: str
+    n65: str
+    level: int
+
+
+class ActivityCell(msgspec.Struct, kw_only=True):
+    """Professionals of a profession in a commune; `muted` when the commune is neutralised."""
+
+    text: str
+    muted: bool
+
+
+class ActivityRow(msgspec.Struct, kw_only=True):
+    """A commune of the per-commune activity table."""
+
+    nom: str
+    cells: list[ActivityCell]
+
+
+class RatioRow(msgspec.Struct, kw_only=True):
+    """Patients or acts per professional against the comparators."""
+
+    profession: str
+    label: str
+    ter: str
+    dep: str
+    reg: str
+    fr: str
+    masked: bool
+
+
+class StructureLine(msgspec.Struct, kw_only=True):
+    """Structures of a group « sur le territoire » and « sur les communes »."""
+
+    sector: str
+    label: str
+    total: str
+    communes: str
+
+
+class OfferView(msgspec.Struct, kw_only=True):
+    """Offer of care."""
+
+    demography: list[DemographyLine]
+    demography_source: str
+    professions: list[str]
+    activity: list[ActivityRow]
+    summaries: list[str]
+    ratio_notes: list[str]
+    patients: list[RatioRow]
+    acts: list[RatioRow]
+    activity_source: str
+    structures: list[StructureLine]
+    centres: list[StructureLine]
+    structures_source: str
+
+
+class AciLineView(msgspec.Struct, kw_only=True):
+    """One volet of an ACI mission."""
+
+    label: str
+    amount: str
+
+
+class AciMissionView(msgspec.Struct, kw_only=True):
+    """One ACI mission and its maximum."""
+
+    label: str
+    optional: bool
+    total: str
+    lines: list[AciLineView]
+
+
+class AciView(msgspec.Struct, kw_only=True):
+    """Size band and financing envelope."""
+
+    population: str
+    size: int
+    size_label: str
+    thresholds: str
+    warning: str | None
+    schedule: str
+    missions: list[AciMissionView]
+    total: str
+    amendments: list[str]
+
+
+class Definition(msgspec.Struct, kw_only=True):
+    """An indicator's definition in the methodology."""
+
+    label: str
+    definition: str
+    ratio: str
+    source: str
+
+
+class Contact(msgspec.Struct, kw_only=True):
+    """Contacts of one région involved."""
+
+    region: str
+    ars: str
+    ars_url: str
+    paps_url: str
+    paps_verified: bool
+
+
+class ReportView(msgspec.Struct, kw_only=True):
+    """The whole document as the template reads it."""
+
+    cover: Cover
+    map: MapView
+    map_titles: list[str]
+    legend_labels: dict[str, str]
+    territory: TerritoryView
+    age: AgeView
+    population: IndicatorTable
+    access: IndicatorTable
+    prevalence: list[IndicatorTable]
+    prevention: IndicatorTable
+    vaccination: IndicatorTable
+    offer: OfferView
+    aci: AciView
+    secrecy_rules: list[str]
+    definitions: list[Definition]
+    contacts: list[Contact]
+    national: dict[str, str]

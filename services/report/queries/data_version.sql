@@ -1,0 +1,2 @@
+-- Purpose: the data version carried by project files, CSV exports and report cache keys.
+SELECT ref.data_version()

@@ -1,0 +1,153 @@
+"""HTTP handlers: parse and validate, call one orchestration or query function, answer."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+import msgspec
+from aiohttp import web
+from prometheus_client import Histogram
+
+from services.common.db import POOL, db_errors
+from services.common.errors import Unprocessable
+from services.common.web import json_response, parse_body
+
+from . import csvexport, project, queries, selection
+from .document import StepTimer, report_pdf
+from .model import ExportRequest, ProjectRequest, ReportRequest
+from .render import Renderer
+from .upstream import AggregateClient
+
+if TYPE_CHECKING:
+    from .app import Settings
+
+SETTINGS = web.AppKey("settings", object)
+AGGREGATE = web.AppKey("aggregate", AggregateClient)
+RENDERER = web.AppKey("renderer", Renderer)
+STEPS = web.AppKey("steps", Histogram)
+
+_REPORT = msgspec.json.Decoder(ReportRequest)
+_EXPORT = msgspec.json.Decoder(ExportRequest)
+_PROJECT = msgspec.json.Decoder(ProjectRequest)
+
+routes = web.RouteTableDef()
+
+
+class UnknownCommune(Unprocessable):
+    """Codes that are not selectable communes of the current reference."""
+
+    code, title = "unknown_commune", "Commune inconnue"
+
+
+def _filename(name: str | None, default: str, ext: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", ascii_name).strip("_")[:60]
+    return f"{slug or default}.{ext}"
+
+
+def _disposition(name: str | None, default: str, ext: str) -> str:
+    plain = _filename(name, default, ext)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(plain)}"
+
+
+@routes.post("/v1/report.pdf")
+async def post_report(request: web.Request) -> web.Response:
+    """The PDF report of a selection."""
+    settings: Settings = request.app[SETTINGS]
+    body: ReportRequest = await parse_body(request, _REPORT)
+    codes = selection.communes(body.communes, settings.max_communes)
+    name = selection.name(body.name, settings.max_name_length)
+    date = selection.report_date(body.date)
+    ald = list(dict.fromkeys(a.strip() for a in body.ald if a.strip()))
+    timer = StepTimer(request.app[STEPS])
+    pdf, diagnosis = await report_pdf(
+        aggregate=request.app[AGGREGATE],
+        pool=request.app[POOL],
+        renderer=request.app[RENDERER],
+        codes=codes,
+        ald=ald,
+        name=name,
+        date=date,
+        timer=timer,
+    )
+    return web.Response(
+        body=pdf,
+        content_type="application/pdf",
+        headers={
+            "Content-Disposition": _disposition(name, "Projet_CPTS", "pdf"),
+            "ETag": '"' + hashlib.sha256(pdf).hexdigest()[:32] + '"',
+            "X-Data-Version": diagnosis.data_version,
+            "Server-Timing": timer.header(),
+            "Cache-Control": "private, max-age=0",
+        },
+    )
+
+
+@routes.post("/v1/export.csv")
+async def post_export(request: web.Request) -> web.Response:
+    """The selected communes and their characteristics as a CSV for French spreadsheets."""
+    settings: Settings = request.app[SETTINGS]
+    body: ExportRequest = await parse_body(request, _EXPORT)
+    codes = selection.communes(body.communes, settings.max_communes)
+    diagnosis = await request.app[AGGREGATE].diagnosis(codes, [])
+    data = csvexport.export(diagnosis, exported_on=selection.report_date(None))
+    return web.Response(
+        body=data,
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "X-Data-Version": diagnosis.data_version,
+            "Content-Disposition": _disposition(None, "communes_projet_CPTS", "csv"),
+        },
+    )
+
+
+@routes.post("/v1/project")
+async def post_project(request: web.Request) -> web.Response:
+    """The project file of a selection (restorable with /v1/project/import)."""
+    settings: Settings = request.app[SETTINGS]
+    body: ProjectRequest = await parse_body(request, _PROJECT)
+    codes = selection.communes(body.communes, settings.max_communes)
+    name = selection.name(body.name, settings.max_name_length)
+    created_on = selection.report_date(body.date)
+    async with db_errors(), request.app[POOL].acquire(timeout=2.0) as conn:
+        status = await queries.communes_status(conn, codes)
+        version = await queries.data_version(conn)
+    bad = [c for c in codes if c not in status or not status[c].selectable]
+    if bad:
+        raise UnknownCommune(f"{len(bad)} code(s) ne désignent pas une commune sélectionnable", offenders=bad)
+    text = project.write(
+        codes, {c: s.nom for c, s in status.items()}, name=name, created_on=created_on, data_version=version
+    )
+    return web.Response(
+        text=text,
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"Content-Disposition": _disposition(name, "projet_CPTS", "txt"), "X-Data-Version": version},
+    )
+
+
+@routes.post("/v1/project/import")
+async def post_project_import(request: web.Request) -> web.Response:
+    """The selection restored from a project file (raw body), with what could not be restored and why."""
+    settings: Settings = request.app[SETTINGS]
+    limit = settings.project_max_bytes
+    too_large = project.ProjectFileTooLarge(f"un fichier de projet fait au plus {limit} octets", limit=limit)
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(16_384):
+        size += len(chunk)
+        if size > limit:  # a chunked body has no Content-Length: stop reading as soon as it is too big
+            raise too_large
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    parsed = project.parse(raw, max_bytes=limit, max_communes=settings.max_communes)
+    async with db_errors(), request.app[POOL].acquire(timeout=2.0) as conn:
+        status = await queries.communes_status(conn, [code for code, _ in parsed.entries])
+        version = await queries.data_version(conn)
+    return json_response(project.resolve(parsed, status, version))

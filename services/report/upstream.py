@@ -1,0 +1,117 @@
+"""The aggregate service as seen from the report service: one pooled session, timeouts, typed answers.
+
+Its answers are treated as untrusted input (OWASP API10): size-capped, decoded with the contract's Structs,
+and its 4xx problem documents are relayed with their own `code` so that the caller learns which commune
+was refused and why.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+import msgspec
+
+from services.common.contract import DIAGNOSIS, Diagnosis, DiagnosisRequest
+from services.common.errors import ServiceError, Unavailable, UpstreamTimeout
+from services.common.logs import request_id_var
+from services.common.web import REQUEST_ID_HEADER
+
+log = logging.getLogger("rezone.report.upstream")
+_ENC = msgspec.json.Encoder()
+_PROBLEM = msgspec.json.Decoder(dict[str, Any])
+
+
+class UpstreamRejected(ServiceError):
+    """A 4xx problem document of the aggregate service, relayed with its status and code."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        self.status = status
+        self.code = str(body.get("code") or "upstream_rejected")
+        self.title = str(body.get("title") or "Requête refusée par le service d'agrégation")
+        extra = {k: v for k, v in body.items() if k not in ("type", "title", "status", "code", "detail")}
+        super().__init__(str(body.get("detail") or self.title), **extra)
+
+
+class BadGateway(ServiceError):
+    """The aggregate service answered something we cannot use."""
+
+    status, code, title = 502, "bad_gateway", "Réponse invalide du service d'agrégation"
+
+
+class AggregateClient:
+    """Client of `POST /v1/diagnosis`; created and closed in the app's cleanup_ctx."""
+
+    def __init__(self, base_url: str, *, timeout_s: float, connect_timeout_s: float, max_body: int) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = aiohttp.ClientTimeout(
+            total=timeout_s, connect=connect_timeout_s, sock_connect=connect_timeout_s
+        )
+        self.max_body = max_body
+        self.session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        """Open the pooled session (never a session per request)."""
+        self.session = aiohttp.ClientSession(
+            timeout=self.timeout, connector=aiohttp.TCPConnector(limit=32, keepalive_timeout=30)
+        )
+
+    async def close(self) -> None:
+        """Close the pooled connections."""
+        if self.session is not None:
+            await self.session.close()
+
+    def _headers(self) -> dict[str, str]:
+        return {REQUEST_ID_HEADER: request_id_var.get(), "Content-Type": "application/json"}
+
+    async def diagnosis(self, communes: list[str], ald: list[str]) -> Diagnosis:
+        """The masked diagnosis of a selection, decoded with the shared contract."""
+        assert self.session is not None
+        body = _ENC.encode(DiagnosisRequest(communes=communes, ald=ald))
+        try:
+            async with self.session.post(
+                f"{self.base_url}/v1/diagnosis", data=body, headers=self._headers()
+            ) as resp:
+                status = resp.status
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in resp.content.iter_chunked(65_536):
+                    size += len(chunk)
+                    if size > self.max_body:
+                        raise BadGateway("réponse du service d'agrégation trop volumineuse")
+                    chunks.append(chunk)
+                raw = b"".join(chunks)
+        except TimeoutError as exc:
+            raise UpstreamTimeout("le service d'agrégation n'a pas répondu à temps") from exc
+        except aiohttp.ClientError as exc:
+            raise Unavailable(f"service d'agrégation injoignable ({type(exc).__name__})") from exc
+        if 400 <= status < 500:
+            try:
+                problem = _PROBLEM.decode(raw)
+            except msgspec.DecodeError:
+                problem = {"detail": raw[:200].decode("utf-8", "replace")}
+            raise UpstreamRejected(status, problem)
+        if status != 200:
+            log.warning("aggregate answered %s", status, extra={"upstream_status": status})
+            if status in (503, 504):
+                raise (Unavailable if status == 503 else UpstreamTimeout)(
+                    f"service d'agrégation indisponible (HTTP {status})"
+                )
+            raise BadGateway(f"le service d'agrégation a répondu HTTP {status}")
+        try:
+            return DIAGNOSIS.decode(raw)
+        except msgspec.ValidationError as exc:
+            log.error("diagnosis does not match the contract: %s", exc)
+            raise BadGateway(f"diagnostic non conforme au contrat : {exc}") from exc
+        except msgspec.DecodeError as exc:
+            raise BadGateway("diagnostic illisible (JSON invalide)") from exc
+
+    async def ready(self) -> None:
+        """Readiness: the aggregate service answers its liveness probe."""
+        assert self.session is not None
+        async with self.session.get(
+            f"{self.base_url}/healthz", timeout=aiohttp.ClientTimeout(total=2.0)
+        ) as resp:
+            if resp.status != 200:
+                raise RuntimeError(f"aggregate /healthz HTTP {resp.status}")
