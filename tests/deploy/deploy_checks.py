@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,8 +36,13 @@ def kubectl() -> str:
 
 def render(overlay: str) -> list[dict]:
     """`kubectl kustomize deploy/overlays/<overlay>` parsed into a list of objects."""
-    out = subprocess.run([kubectl(), "kustomize", str(DEPLOY / "overlays" / overlay)],
-                         capture_output=True, text=True, timeout=120, check=False)
+    out = subprocess.run(
+        [kubectl(), "kustomize", str(DEPLOY / "overlays" / overlay)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     if out.returncode != 0:
         raise AssertionError(f"kustomize failed for {overlay}: {out.stderr}")
     return [doc for doc in yaml.safe_load_all(out.stdout) if doc]
@@ -67,11 +71,19 @@ def pods(objs: list[dict]) -> Iterator[Pod]:
         kind = obj["kind"]
         if kind not in WORKLOAD_KINDS:
             continue
-        template = obj["spec"]["jobTemplate"]["spec"]["template"] if kind == "CronJob" else obj["spec"]["template"]
+        template = (
+            obj["spec"]["jobTemplate"]["spec"]["template"] if kind == "CronJob" else obj["spec"]["template"]
+        )
         spec = template["spec"]
         containers = list(spec.get("initContainers", [])) + list(spec["containers"])
-        yield Pod(kind, obj["metadata"]["name"], obj, spec, template.get("metadata", {}).get("labels", {}),
-                  containers)
+        yield Pod(
+            kind,
+            obj["metadata"]["name"],
+            obj,
+            spec,
+            template.get("metadata", {}).get("labels", {}),
+            containers,
+        )
 
 
 def by_kind(objs: list[dict], kind: str) -> list[dict]:
@@ -87,7 +99,7 @@ def named(objs: list[dict], kind: str, name: str) -> dict:
 
 
 def matches(selector: dict | None, labels: dict[str, str]) -> bool:
-    """Kubernetes label-selector semantics (matchLabels and matchExpressions); an empty selector matches all."""
+    """Label-selector semantics (matchLabels and matchExpressions); an empty selector matches everything."""
     if selector is None:
         return False
     for key, value in (selector.get("matchLabels") or {}).items():
@@ -151,22 +163,3 @@ def settings_prefix(env: dict[str, str]) -> str | None:
 def seconds(value: str | int | float) -> float:
     """A settings value in seconds."""
     return float(value)
-
-
-# Fixtures, imported by the test modules (no conftest here: tests/ has no __init__.py, and a second
-# `conftest` module would clash with tests/conftest.py under pytest's default import mode).
-_RENDERS: dict[str, list[dict]] = {}
-
-
-@pytest.fixture(scope="session", params=OVERLAYS)
-def overlay(request: pytest.FixtureRequest) -> str:
-    """Each overlay name in turn."""
-    return request.param
-
-
-@pytest.fixture(scope="session")
-def objs(overlay: str) -> list[dict]:
-    """The rendered objects of the overlay (rendered once per session)."""
-    if overlay not in _RENDERS:
-        _RENDERS[overlay] = render(overlay)
-    return _RENDERS[overlay]

@@ -14,7 +14,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from deploy_checks import DEPLOY, ROOT, by_kind, matches, objs, overlay, pods  # noqa: F401 (fixtures)
+from deploy_checks import DEPLOY, ROOT, by_kind, matches, pods
 from yamllint import linter
 from yamllint.config import YamlLintConfig
 
@@ -45,7 +45,7 @@ def test_yamllint_is_clean() -> None:
 
 
 def test_every_manifest_parses_and_is_used() -> None:
-    """Each YAML document is a Kubernetes object or a kustomization, and each file is part of a kustomization."""
+    """Each YAML document is an object or a kustomization, and each file belongs to a kustomization."""
     used: set = set()
     for kustomization in DEPLOY.rglob("kustomization.yaml"):
         spec = yaml.safe_load(kustomization.read_text())
@@ -69,10 +69,17 @@ def test_overlay_renders_the_whole_topology(objs: list[dict]) -> None:
     for service in ("tiles", "aggregate", "report", "gateway", "tile-cache", "redis"):
         assert ("Deployment", service) in kinds
         assert ("Service", service) in kinds
-    for expected in [("Cluster", "rezone-db"), ("Pooler", "rezone-db-pooler-ro"), ("Database", "rezone-db-rezone"),
-                     ("ObjectStore", "rezone-backups"), ("ScheduledBackup", "rezone-db-daily"),
-                     ("Job", "rezone-load"), ("CronJob", "rezone-refresh"), ("Gateway", "rezone"),
-                     ("NetworkPolicy", "default-deny-all")]:
+    for expected in [
+        ("Cluster", "rezone-db"),
+        ("Pooler", "rezone-db-pooler-ro"),
+        ("Database", "rezone-db-rezone"),
+        ("ObjectStore", "rezone-backups"),
+        ("ScheduledBackup", "rezone-db-daily"),
+        ("Job", "rezone-load"),
+        ("CronJob", "rezone-refresh"),
+        ("Gateway", "rezone"),
+        ("NetworkPolicy", "default-deny-all"),
+    ]:
         assert expected in kinds, f"{expected} missing from the render"
     namespaces = {o["metadata"].get("namespace") for o in objs if o["kind"] != "Namespace"}
     assert len(namespaces) == 1 and None not in namespaces, f"objects spread over namespaces {namespaces}"
@@ -88,7 +95,9 @@ def test_builtin_kinds_validate_strictly(objs: list[dict], version: str) -> None
             kubernetes_validate.validate(copy.deepcopy(obj), version, strict=True)
             checked += 1
         except kubernetes_validate.SchemaNotFoundError:
-            assert key in CRD_SCHEMAS["schemas"], f"{key}: neither a built-in kind nor a known custom resource"
+            assert key in CRD_SCHEMAS["schemas"], (
+                f"{key}: neither a built-in kind nor a known custom resource"
+            )
         except kubernetes_validate.ValidationError as exc:
             pytest.fail(f"{obj['kind']}/{obj['metadata']['name']} invalid for Kubernetes {version}: {exc}")
     assert checked >= 40, f"only {checked} built-in objects validated"
@@ -103,16 +112,24 @@ def test_custom_resources_validate_against_the_project_schemas(objs: list[dict])
         schema = {"$defs": CRD_SCHEMAS["$defs"], **CRD_SCHEMAS["schemas"][key]}
         errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(obj), key=str)
         assert not errors, f"{key} {obj['metadata']['name']}: " + "; ".join(
-            f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors)
+            f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors
+        )
         checked += 1
     assert checked >= 9
 
 
 def test_the_crd_schemas_reject_what_they_should() -> None:
     """The schemas are not vacuous: a typo and a forbidden PgBouncer parameter are refused."""
-    pooler = {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Pooler", "metadata": {"name": "p"},
-              "spec": {"cluster": {"name": "c"}, "type": "ro", "pgbouncer": {"poolMode": "transaction",
-                                                                            "parameters": {"pool_mode": "x"}}}}
+    pooler = {
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "Pooler",
+        "metadata": {"name": "p"},
+        "spec": {
+            "cluster": {"name": "c"},
+            "type": "ro",
+            "pgbouncer": {"poolMode": "transaction", "parameters": {"pool_mode": "x"}},
+        },
+    }
     schema = {"$defs": CRD_SCHEMAS["$defs"], **CRD_SCHEMAS["schemas"]["postgresql.cnpg.io/v1 Pooler"]}
     assert not jsonschema.Draft202012Validator(schema).is_valid(pooler)
     pooler["spec"]["pgbouncer"]["parameters"] = {"default_pool_size": "10"}
@@ -137,7 +154,9 @@ def test_configmaps_and_secrets_referenced_exist(objs: list[dict]) -> None:
             for var in container.get("env", []):
                 ref = (var.get("valueFrom") or {}).get("secretKeyRef")
                 if ref:
-                    assert ref["name"] in secrets, f"{pod.ref}: {var['name']} from unknown Secret {ref['name']}"
+                    assert ref["name"] in secrets, (
+                        f"{pod.ref}: {var['name']} from unknown Secret {ref['name']}"
+                    )
     for cluster in by_kind(objs, "Cluster"):
         for role in cluster["spec"].get("managed", {}).get("roles", []):
             if "passwordSecret" in role:
@@ -156,16 +175,21 @@ def test_services_select_pods_on_declared_ports(objs: list[dict]) -> None:
         assert selected, f"Service {service['metadata']['name']} selects no pod"
         for port in service["spec"]["ports"]:
             names = {cp.get("name") for p in selected for c in p.containers for cp in c.get("ports", [])}
-            numbers = {cp["containerPort"] for p in selected for c in p.containers for cp in c.get("ports", [])}
+            numbers = {
+                cp["containerPort"] for p in selected for c in p.containers for cp in c.get("ports", [])
+            }
             target = port.get("targetPort", port["port"])
-            assert target in names | numbers, f"Service {service['metadata']['name']}: no container port {target}"
+            assert target in names | numbers, (
+                f"Service {service['metadata']['name']}: no container port {target}"
+            )
 
 
 def test_probes_use_declared_ports(objs: list[dict]) -> None:
     for pod in pods(objs):
         for container in pod.containers:
             ports = {p.get("name") for p in container.get("ports", [])} | {
-                p["containerPort"] for p in container.get("ports", [])}
+                p["containerPort"] for p in container.get("ports", [])
+            }
             for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
                 handler = container.get(probe, {})
                 port = (handler.get("httpGet") or handler.get("tcpSocket") or {}).get("port")
@@ -174,9 +198,13 @@ def test_probes_use_declared_ports(objs: list[dict]) -> None:
 
 
 def test_routes_point_at_existing_listeners_and_services(objs: list[dict]) -> None:
-    services = {o["metadata"]["name"]: {p["port"] for p in o["spec"]["ports"]} for o in by_kind(objs, "Service")}
-    gateways = {g["metadata"]["name"]: {listener["name"]: listener for listener in g["spec"]["listeners"]}
-                for g in by_kind(objs, "Gateway")}
+    services = {
+        o["metadata"]["name"]: {p["port"] for p in o["spec"]["ports"]} for o in by_kind(objs, "Service")
+    }
+    gateways = {
+        g["metadata"]["name"]: {listener["name"]: listener for listener in g["spec"]["listeners"]}
+        for g in by_kind(objs, "Gateway")
+    }
     routes = by_kind(objs, "HTTPRoute")
     assert routes
     for route in routes:
@@ -185,7 +213,9 @@ def test_routes_point_at_existing_listeners_and_services(objs: list[dict]) -> No
             assert parent.get("sectionName") in gateways[parent["name"]], parent
             listener = gateways[parent["name"]][parent["sectionName"]]
             for host in route["spec"].get("hostnames", []):
-                assert host == listener.get("hostname"), f"{route['metadata']['name']}: {host} not on {listener}"
+                assert host == listener.get("hostname"), (
+                    f"{route['metadata']['name']}: {host} not on {listener}"
+                )
         for rule in route["spec"]["rules"]:
             for backend in rule.get("backendRefs", []):
                 assert backend["name"] in services, backend
@@ -201,7 +231,13 @@ def test_operational_endpoints_are_not_routed_to_the_public(objs: list[dict]) ->
                 rewrites = [f for f in rule.get("filters", []) if f["type"] == "URLRewrite"]
                 assert rewrites and rewrites[0]["urlRewrite"]["path"]["type"] == "ReplaceFullPath"
                 assert not rewrites[0]["urlRewrite"]["path"]["replaceFullPath"].startswith(
-                    ("/metrics", "/readyz", "/healthz"))
-    blocked = {m["path"]["value"] for r in by_kind(objs, "HTTPRoute") for rule in r["spec"]["rules"]
-               for m in rule.get("matches", []) if rule.get("filters")}
+                    ("/metrics", "/readyz", "/healthz")
+                )
+    blocked = {
+        m["path"]["value"]
+        for r in by_kind(objs, "HTTPRoute")
+        for rule in r["spec"]["rules"]
+        for m in rule.get("matches", [])
+        if rule.get("filters")
+    }
     assert {"/metrics", "/readyz", "/healthz"} <= blocked
