@@ -13,7 +13,12 @@ def main() -> None:
     """Entry point."""
     settings = load_settings(Settings, "REZONE_TILES_")
     setup_logging("tiles", settings.log_level)
-    run(create_app(settings), host=settings.host, port=settings.port, shutdown_timeout=settings.shutdown_timeout_s)
+    run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        shutdown_timeout=settings.shutdown_timeout_s,
+    )
 
 
 if __name__ == "__main__":

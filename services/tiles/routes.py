@@ -66,7 +66,12 @@ def base_url(request: web.Request) -> str:
     return f"{proto}://{host}"
 
 
-@routes.get(r"/tiles/{tileset}/{z:\d{1,2}}/{x:\d{1,8}}/{y:\d{1,8}}.mvt")
+TILE_PATH = r"/tiles/{tileset}/{z:\d{1,2}}/{x:\d{1,8}}/{y:\d{1,8}}.mvt"
+TILEJSON_PATH = "/tiles/{tileset}.json"
+STYLE_PATH = "/styles/rezone.json"
+
+
+@routes.get(TILE_PATH)
 async def get_tile(request: web.Request) -> web.Response:
     """One vector tile; gzip when accepted, 204 when empty, 304 on a matching If-None-Match."""
     info = request.match_info
@@ -107,8 +112,11 @@ def _json_document(request: web.Request, document: dict) -> web.Response:
     """JSON with a strong ETag and the short cache: these documents name the current version."""
     body = _ENC.encode(document)
     etag = '"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
-    headers = {"Cache-Control": request.app[SETTINGS].short_cache_control, "ETag": etag,
-               "Vary": "X-Forwarded-Host, X-Forwarded-Proto"}
+    headers = {
+        "Cache-Control": request.app[SETTINGS].short_cache_control,
+        "ETag": etag,
+        "Vary": "X-Forwarded-Host, X-Forwarded-Proto",
+    }
     inm = request.headers.get("If-None-Match")
     if inm is not None and _matches(inm, etag):
         return web.Response(status=304, headers=headers)
@@ -120,16 +128,31 @@ def tilejson(name: str, base: str, version: str | None) -> dict:
     tileset = TILESETS[name]
     query = f"?v={version}" if version else ""
     return {
-        "tilejson": "3.0.0", "name": name, "description": tileset.description, "version": version or "unbuilt",
-        "attribution": ATTRIBUTION, "scheme": "xyz",
+        "tilejson": "3.0.0",
+        "name": name,
+        "description": tileset.description,
+        "version": version or "unbuilt",
+        "attribution": ATTRIBUTION,
+        "scheme": "xyz",
         "tiles": [f"{base}/tiles/{name}/{{z}}/{{x}}/{{y}}.mvt{query}"],
-        "minzoom": tileset.minzoom, "maxzoom": tileset.maxzoom, "bounds": list(BOUNDS), "center": list(CENTER),
-        "vector_layers": [{"id": layer.id, "description": layer.description, "fields": layer.fields,
-                           "minzoom": layer.minzoom, "maxzoom": layer.maxzoom} for layer in tileset.layers],
+        "minzoom": tileset.minzoom,
+        "maxzoom": tileset.maxzoom,
+        "bounds": list(BOUNDS),
+        "center": list(CENTER),
+        "vector_layers": [
+            {
+                "id": layer.id,
+                "description": layer.description,
+                "fields": layer.fields,
+                "minzoom": layer.minzoom,
+                "maxzoom": layer.maxzoom,
+            }
+            for layer in tileset.layers
+        ],
     }
 
 
-@routes.get("/tiles/{tileset}.json")
+@routes.get(TILEJSON_PATH)
 async def get_tilejson(request: web.Request) -> web.Response:
     """TileJSON of one tileset."""
     name = request.match_info["tileset"]
@@ -140,7 +163,7 @@ async def get_tilejson(request: web.Request) -> web.Response:
     return _json_document(request, tilejson(name, base_url(request), request.app[STORE].version))
 
 
-@routes.get("/styles/rezone.json")
+@routes.get(STYLE_PATH)
 async def get_style(request: web.Request) -> web.Response:
     """The default MapLibre style."""
     if request.query_string:
@@ -148,10 +171,16 @@ async def get_style(request: web.Request) -> web.Response:
     return _json_document(request, style(base_url(request), request.app[STORE].version))
 
 
-@routes.options("/{path:(tiles|styles)/.*}")
+@routes.options(TILE_PATH)
+@routes.options(TILEJSON_PATH)
+@routes.options(STYLE_PATH)
 async def preflight(request: web.Request) -> web.Response:
     """CORS preflight (a page sending If-None-Match itself triggers one)."""
-    return web.Response(status=204, headers={
-        "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
-        "Access-Control-Allow-Headers": "If-None-Match, If-Modified-Since, Accept-Encoding, Range",
-        "Access-Control-Max-Age": "86400"})
+    return web.Response(
+        status=204,
+        headers={
+            "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+            "Access-Control-Allow-Headers": "If-None-Match, If-Modified-Since, Accept-Encoding, Range",
+            "Access-Control-Max-Age": "86400",
+        },
+    )

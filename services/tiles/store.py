@@ -1,4 +1,4 @@
-"""Where a tile comes from: the in-memory pyramid (z ≤ its max zoom), else the LRU, else PostGIS (single-flight).
+"""Where a tile comes from: the in-memory pyramid (z ≤ its max zoom), else the LRU, else PostGIS.
 
 The store follows the tiles version: a background task polls `tiles.version()` and, when it changes (a new
 load), swaps in the new version's pyramid and drops the LRU, so a running service never mixes versions.
@@ -32,19 +32,35 @@ class TileMetrics:
     """Prometheus series of the tile path; children are cached because `.labels()` is not free per request."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.requests = Counter("tiles_requests_total", "Tile lookups by tileset, zoom and where they were found "
-                                "(pyramid, hit, miss, coalesced)", ["tileset", "z", "source"], registry=registry)
-        self.generation = Histogram("tiles_generation_seconds", "Database time to build one tile", ["tileset", "z"],
-                                    registry=registry,
-                                    buckets=(.001, .0025, .005, .01, .02, .03, .05, .1, .25, .5, 1, 2.5, 5))
-        self.size = Histogram("tiles_size_bytes", "Uncompressed size of generated tiles", ["tileset", "z"],
-                              registry=registry,
-                              buckets=(0, 1024, 4096, 16384, 51200, 102400, 262144, 524288, 1048576))
-        self.db_queries = Counter("tiles_db_queries_total", "Tile queries sent to PostgreSQL", registry=registry)
+        self.requests = Counter(
+            "tiles_requests_total",
+            "Tile lookups by tileset, zoom and where they were found (pyramid, hit, miss, coalesced)",
+            ["tileset", "z", "source"],
+            registry=registry,
+        )
+        self.generation = Histogram(
+            "tiles_generation_seconds",
+            "Database time to build one tile",
+            ["tileset", "z"],
+            registry=registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        self.size = Histogram(
+            "tiles_size_bytes",
+            "Uncompressed size of generated tiles",
+            ["tileset", "z"],
+            registry=registry,
+            buckets=(0, 1024, 4096, 16384, 51200, 102400, 262144, 524288, 1048576),
+        )
+        self.db_queries = Counter(
+            "tiles_db_queries_total", "Tile queries sent to PostgreSQL", registry=registry
+        )
         self.cache_bytes = Gauge("tiles_cache_bytes", "Bytes held by the tile LRU", registry=registry)
         self.cache_entries = Gauge("tiles_cache_entries", "Tiles held by the tile LRU", registry=registry)
         self.pyramid_tiles = Gauge("tiles_pyramid_tiles", "Pre-built tiles held in memory", registry=registry)
-        self.pyramid_bytes = Gauge("tiles_pyramid_bytes", "Bytes of pre-built tiles held in memory", registry=registry)
+        self.pyramid_bytes = Gauge(
+            "tiles_pyramid_bytes", "Bytes of pre-built tiles held in memory", registry=registry
+        )
         self._children: dict[tuple, object] = {}
 
     def count(self, tileset: str, z: int, source: str) -> None:
@@ -79,8 +95,14 @@ def load_pyramid(pyramid_dir: Path, version: str) -> tuple[dict[Key, Tile], int]
 class TileStore:
     """Tile lookup for the handlers; one per application."""
 
-    def __init__(self, pool: asyncpg.Pool, pyramid_dir: Path, cache_bytes: int, metrics: TileMetrics,
-                 acquire_timeout_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        pyramid_dir: Path,
+        cache_bytes: int,
+        metrics: TileMetrics,
+        acquire_timeout_s: float = 2.0,
+    ) -> None:
         self.pool = pool
         self.pyramid_dir = pyramid_dir
         self.metrics = metrics
@@ -104,14 +126,18 @@ class TileStore:
         if version is not None and self.pyramid_maxzoom < 0:
             loaded = await asyncio.to_thread(load_pyramid, self.pyramid_dir, version)
             if loaded is None:
-                log.warning("no pre-built pyramid for this version: every zoom comes from the database",
-                            extra={"version": version, "pyramid_dir": str(self.pyramid_dir)})
+                log.warning(
+                    "no pre-built pyramid for this version: every zoom comes from the database",
+                    extra={"version": version, "pyramid_dir": str(self.pyramid_dir)},
+                )
             elif self.version == version:
                 self.pyramid, self.pyramid_maxzoom = loaded
                 self.cache.clear()
                 changed = True
-                log.info("pyramid loaded", extra={"version": version, "tiles": len(self.pyramid),
-                                                  "maxzoom": self.pyramid_maxzoom})
+                log.info(
+                    "pyramid loaded",
+                    extra={"version": version, "tiles": len(self.pyramid), "maxzoom": self.pyramid_maxzoom},
+                )
         self.metrics.pyramid_tiles.set(len(self.pyramid))
         self.metrics.pyramid_bytes.set(sum(len(t.gz) for t in self.pyramid.values()))
         return changed
