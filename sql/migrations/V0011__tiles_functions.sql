@@ -4,8 +4,7 @@
 --          PL/pgSQL rather than SQL functions so that each connection caches the plans (a SQL function that
 --          is not inlined is re-planned at every call before PostgreSQL 18).
 -- Depends on: V0010 (tiles.* tables, tiles.band).
--- Conventions: features ordered by id (identical bytes, hence ETags, from every replica and the pyramid);
---              extent 4096, buffer 64 units, envelopes in EPSG:3857 (the tables' SRID, so the GiST index is
+-- Conventions: extent 4096, buffer 64 units, envelopes in EPSG:3857 (the tables' SRID, so the GiST index is
 --              used without any per-row transform); NULL properties are not encoded by ST_AsMVT.
 
 CREATE FUNCTION tiles.mvt_regions(z integer, x integer, y integer) RETURNS bytea
@@ -18,8 +17,7 @@ BEGIN
   RETURN (SELECT coalesce(ST_AsMVT(t, 'regions', 4096, 'geom', 'id'), '')
           FROM (SELECT a.id, a.code, a.nom, ST_AsMVTGeom(a.geom, env, 4096, 64, true) AS geom
                 FROM tiles.admin a
-                WHERE a.band = tiles.band(z) AND a.level = 'region' AND a.geom && area
-                ORDER BY a.id) t);
+                WHERE a.band = tiles.band(z) AND a.level = 'region' AND a.geom && area) t);
 END $$;
 COMMENT ON FUNCTION tiles.mvt_regions(integer, integer, integer) IS 'Layer regions (z0-12): id, code, nom.';
 
@@ -33,8 +31,7 @@ BEGIN
   RETURN (SELECT coalesce(ST_AsMVT(t, 'departements', 4096, 'geom', 'id'), '')
           FROM (SELECT a.id, a.code, a.nom, a.region, ST_AsMVTGeom(a.geom, env, 4096, 64, true) AS geom
                 FROM tiles.admin a
-                WHERE a.band = tiles.band(z) AND a.level = 'departement' AND a.geom && area
-                ORDER BY a.id) t);
+                WHERE a.band = tiles.band(z) AND a.level = 'departement' AND a.geom && area) t);
 END $$;
 COMMENT ON FUNCTION tiles.mvt_departements(integer, integer, integer) IS
   'Layer departements (z0-12): id, code, nom, region.';
@@ -50,8 +47,7 @@ BEGIN
   RETURN (SELECT coalesce(ST_AsMVT(t, layer, 4096, 'geom', 'id'), '')
           FROM (SELECT l.id, l.code, l.nom, l.population, ST_AsMVTGeom(l.geom, env, 4096, 64, true) AS geom
                 FROM tiles.labels l
-                WHERE l.level = lvl AND l.geom && area
-                ORDER BY l.id) t);
+                WHERE l.level = lvl AND l.geom && area) t);
 END $$;
 COMMENT ON FUNCTION tiles.mvt_labels(text, text, integer, integer, integer, integer, integer) IS
   'Label-point layer of one level (region, departement, commune): id, code, nom, population.';
@@ -67,8 +63,7 @@ BEGIN
           FROM (SELECT c.id, c.code, c.nom, c.population, c.departement,
                        ST_AsMVTGeom(c.geom, env, 4096, 64, true) AS geom
                 FROM tiles.communes c
-                WHERE c.band = tiles.band(z) AND c.geom && area
-                ORDER BY c.id) t);
+                WHERE c.band = tiles.band(z) AND c.geom && area) t);
 END $$;
 COMMENT ON FUNCTION tiles.mvt_communes(integer, integer, integer) IS
   'Layer communes (z8-12): id = ref.communes.id, code, nom, population, departement.';
@@ -83,8 +78,7 @@ BEGIN
   RETURN (SELECT coalesce(ST_AsMVT(t, 'cpts', 4096, 'geom', 'id'), '')
           FROM (SELECT c.id, c.nom, c.statut, ST_AsMVTGeom(c.geom, env, 4096, 64, true) AS geom
                 FROM tiles.cpts c
-                WHERE c.band = tiles.band(z) AND c.geom && area
-                ORDER BY c.id) t);
+                WHERE c.band = tiles.band(z) AND c.geom && area) t);
 END $$;
 COMMENT ON FUNCTION tiles.mvt_cpts(integer, integer, integer) IS 'Layer cpts (z6-12): id, nom, statut.';
 
@@ -103,8 +97,7 @@ BEGIN
                        CASE WHEN f.approximate THEN true END AS approximatif,
                        ST_AsMVTGeom(f.geom, env, 4096, 64, true) AS geom
                 FROM tiles.finess f
-                WHERE f.geom && area
-                ORDER BY f.id) t);
+                WHERE f.geom && area) t);
 END $$;
 COMMENT ON FUNCTION tiles.mvt_finess(integer, integer, integer) IS
   'Layer finess (z9-14): id (FINESS number in base 36), groupe; nom and finess from z12; approximatif.';
@@ -145,8 +138,7 @@ BEGIN
                              floor((20037508.342789244 - ST_Y(f.geom)) / cell)::bigint AS cy
                       FROM tiles.finess f
                       WHERE f.geom && area) p
-                GROUP BY p.cx, p.cy) c
-          ORDER BY 1) t);
+                GROUP BY p.cx, p.cy) c) t);
 END $$;
 COMMENT ON FUNCTION tiles.mvt_finess_clusters(integer, integer, integer) IS
   'Layer finess_clusters (z0-8): one point per grid cell (1/16 tile) with total and n_<groupe> counts.';
