@@ -9,10 +9,12 @@ import json
 from html import escape
 from typing import Any
 
-CSS = """body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
-h1{font-size:1.6rem}h2{margin-top:2.5rem;border-bottom:1px solid #ccc}code,pre{font:13px ui-monospace,monospace}
+CSS = """body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
+h1{font-size:1.6rem}h2{margin-top:2.5rem;border-bottom:1px solid #ccc}
+code,pre{font:13px ui-monospace,monospace}
 pre{background:#f5f5f5;padding:.6rem;overflow:auto}.m{display:inline-block;min-width:3.5rem;font-weight:bold}
-.get{color:#1a6b2f}.post{color:#8a4b00}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2rem .5rem}
+.get{color:#1a6b2f}.post{color:#8a4b00}table{border-collapse:collapse}
+td,th{border:1px solid #ddd;padding:.2rem .5rem}
 """
 
 

@@ -1,7 +1,8 @@
 """Pre-warm the selection cache with the perimeters of the existing CPTS, in the background.
 
-Readiness does not wait for it, and a bounded number of fetches run at once so the aggregate service is not
-flooded at every gateway start; perimeters that no longer validate (commune merged, over the limit) are skipped.
+Readiness does not wait for it, and a bounded number of fetches run at once so the aggregate service
+is not flooded at every gateway start; perimeters that no longer validate (commune merged, over the limit)
+are skipped.
 """
 
 from __future__ import annotations

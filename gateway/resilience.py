@@ -132,7 +132,7 @@ def client_of(request: web.Request, trust_forwarded: bool) -> str:
 
 
 def rate_limit_middleware(buckets: TokenBuckets, trust_forwarded: bool, on_limited: Callable[[], None]):
-    """429 + Retry-After once a client has spent its API budget; tiles, styles and the page are not limited."""
+    """429 + Retry-After once a client has spent its API budget; tiles, styles and the page are exempt."""
 
     @web.middleware
     async def limit(request: web.Request, handler) -> web.StreamResponse:

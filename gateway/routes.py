@@ -255,6 +255,8 @@ async def project_import(request: web.Request) -> web.Response:
     """Upload a project file; the report service parses it and returns the validated selection."""
     _query(request, ())
     body = await request.read()
+    if not body.strip():
+        raise InvalidParameter("fichier projet vide")
     headers = {
         "Content-Type": request.headers.get("Content-Type", "application/octet-stream"),
         "Accept-Encoding": "identity",

@@ -1,4 +1,4 @@
-"""Security headers on every response, CORS: `*` on tiles and styles (embedding portals), an allow-list on the API.
+"""Security headers on every response; CORS `*` on tiles and styles, an allow-list on the API.
 
 Headers are set in `on_response_prepare`, so error documents, static files and streamed tiles get them too.
 """
@@ -16,7 +16,7 @@ _EXPOSED = "ETag, X-Request-ID, X-Cache, Retry-After, Content-Disposition"
 
 
 def content_security_policy(frame_ancestors: str) -> str:
-    """CSP of the page: self-hosted scripts and styles, the MapLibre worker (module worker or blob: wrapper)."""
+    """CSP of the page: self-hosted scripts and styles, the MapLibre worker (module or blob: wrapper)."""
     return "; ".join(
         (
             "default-src 'self'",

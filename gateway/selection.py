@@ -1,8 +1,8 @@
 """Selection normalisation and validation, before anything costs an upstream call.
 
 Order of the checks: malformed codes (400), nothing left (400), too many distinct codes (422), codes absent
-from the COG (422), a Paris/Lyon/Marseille parent (422 with its arrondissements: refused, not expanded, so that
-what is computed is exactly what the caller listed and the 100-commune limit counts real units).
+from the COG (422), a Paris/Lyon/Marseille parent (422 with its arrondissements: refused, not expanded, so
+that what is computed is exactly what the caller listed and the 100-commune limit counts real units).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ _MAX_LISTED = 50  # offenders echoed back; the count says how many there were
 
 
 def split_codes(values: Iterable[str]) -> list[str]:
-    """Query form: `communes=a,b` and/or repeated `communes=`; empty pieces of the comma syntax are skipped."""
+    """Query form: `communes=a,b` and/or repeated `communes=`; empty pieces of the comma list are skipped."""
     return [piece for value in values for piece in value.split(",") if piece.strip()]
 
 
@@ -74,7 +74,7 @@ def normalise_ald(raw: Iterable[str] | None, catalogue: Catalogue) -> tuple[str,
     """ALD indicator ids, de-duplicated and sorted; None keeps the aggregate's default."""
     if raw is None:
         return None
-    ids = {item.strip().lower() for item in raw if item.strip()}
+    ids = {item.strip().lower() for item in raw}
     malformed = sorted(i for i in ids if not _ALD.fullmatch(i))
     if malformed:
         raise InvalidParameter("identifiant ALD mal formé", offenders=malformed[:_MAX_LISTED])

@@ -1,7 +1,8 @@
 """The map page: `web/index.html` at `/`, the rest of `web/` as static files.
 
-HTML is revalidated on every load (it names the scripts); other files may be reused for a few minutes, and
-`vendor/` and `node_modules/` (pinned third-party builds) for a day; dot-files are never served. Until the web application exists a placeholder page stands in.
+HTML is revalidated on every load (it names the scripts); other files may be reused for a few minutes,
+`vendor/` and `node_modules/` (pinned third-party builds) for a day; dot-files are never served. Until the
+web application exists a placeholder page stands in.
 """
 
 from __future__ import annotations

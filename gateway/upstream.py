@@ -155,9 +155,13 @@ class Upstream:
             ) as resp:
                 if resp.content_length is not None and resp.content_length > self.max_body:
                     raise BadGateway(f"réponse de {self.name} trop volumineuse", upstream=self.name)
-                data = await resp.content.read(self.max_body + 1)
-                if len(data) > self.max_body:
-                    raise BadGateway(f"réponse de {self.name} trop volumineuse", upstream=self.name)
+                chunks, size = [], 0
+                async for chunk in resp.content.iter_chunked(65536):
+                    size += len(chunk)
+                    if size > self.max_body:
+                        raise BadGateway(f"réponse de {self.name} trop volumineuse", upstream=self.name)
+                    chunks.append(chunk)
+                data = b"".join(chunks)
                 ctype = resp.headers.get("Content-Type", "application/octet-stream")
                 disposition = resp.headers.get("Content-Disposition", "")
                 status, retry_after = resp.status, resp.headers.get("Retry-After")

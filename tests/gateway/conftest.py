@@ -14,8 +14,7 @@ import asyncpg
 import pytest
 
 from deploy.local.cluster import free_port
-
-from .doubles import Doubles
+from tests.gateway.doubles import Doubles
 
 # Generous limits for the functional tests; the resilience tests start gateways with tight ones.
 BASE_ENV = {
@@ -102,4 +101,3 @@ def selectable(database_url: str) -> list[str]:
             await conn.close()
 
     return asyncio.run(fetch())
-

@@ -57,7 +57,10 @@ class Double:
                 {"code": "forced", "title": "forced", "detail": "forced"}, status=self.status
             )
         if what == "project/import":
-            codes = [line.strip() for line in raw.decode().splitlines() if line.strip()]
+            try:
+                codes = [line.strip() for line in raw.decode().splitlines() if line.strip()]
+            except UnicodeDecodeError:
+                return web.json_response({"code": "invalid_project", "title": "x", "detail": "x"}, status=400)
             return web.json_response({"communes": codes})
         body = msgspec.json.decode(raw)
         self.bodies.append((what, body))

@@ -6,7 +6,7 @@ import gzip
 
 import pytest
 
-from .doubles import TILE
+from tests.gateway.doubles import TILE
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -24,14 +24,18 @@ async def test_gzip_tile_passes_through_untouched(http, gateway, doubles):
 
 
 async def test_identity_when_client_does_not_ask_for_gzip(http, gateway):
-    async with http.get(f"{gateway}/tiles/communes/8/130/89.mvt", headers={"Accept-Encoding": "identity"}) as r:
+    async with http.get(
+        f"{gateway}/tiles/communes/8/130/89.mvt", headers={"Accept-Encoding": "identity"}
+    ) as r:
         assert "Content-Encoding" not in r.headers
         assert await r.read() == gzip.decompress(TILE)
 
 
 async def test_tile_304_and_cors(http, gateway):
     url = f"{gateway}/tiles/communes/9/260/177.mvt"
-    async with http.get(url, headers={"If-None-Match": '"tile-v1"', "Origin": "https://n-importe-qui.example"}) as r:
+    async with http.get(
+        url, headers={"If-None-Match": '"tile-v1"', "Origin": "https://n-importe-qui.example"}
+    ) as r:
         assert r.status == 304
         assert r.headers["Access-Control-Allow-Origin"] == "*"
         assert r.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
@@ -42,7 +46,9 @@ async def test_request_id_forwarded(http, gateway, doubles):
     async with http.get(f"{gateway}/styles/rezone.json", headers={"X-Request-ID": "test-rid-42"}) as r:
         assert r.status == 200 and r.headers["X-Request-ID"] == "test-rid-42"
     assert doubles.tiles.request_ids[-1] == "test-rid-42"
-    async with http.get(f"{gateway}/api/v1/territory?communes=01004", headers={"X-Request-ID": "test-rid-43"}) as r:
+    async with http.get(
+        f"{gateway}/api/v1/territory?communes=01004", headers={"X-Request-ID": "test-rid-43"}
+    ) as r:
         assert r.status == 200
     assert "test-rid-43" in doubles.aggregate.request_ids
 

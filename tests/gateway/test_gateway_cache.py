@@ -23,7 +23,9 @@ async def test_hit_after_first_call(http, gateway, doubles, selectable):
     before = doubles.aggregate.calls["diagnosis"]
     status, h1, b1 = await _get(http, f"{gateway}/api/v1/territory?communes={sel}")
     assert status == 200 and h1["X-Cache"] == "MISS"
-    status, h2, b2 = await _get(http, f"{gateway}/api/v1/territory?communes={sel.lower()}")  # same canonical key
+    status, h2, b2 = await _get(
+        http, f"{gateway}/api/v1/territory?communes={sel.lower()}"
+    )  # same canonical key
     assert status == 200 and h2["X-Cache"] == "HIT" and b2 == b1
     assert doubles.aggregate.calls["diagnosis"] == before + 1
     # GET and POST of the same selection share the entry
@@ -39,7 +41,11 @@ async def test_etag_and_304(http, gateway, selectable):
     status, headers, body = await _get(http, url)
     assert status == 200
     etag = headers["ETag"]
-    assert etag.startswith('"') and "max-age=" in headers["Cache-Control"] and "public" in headers["Cache-Control"]
+    assert (
+        etag.startswith('"')
+        and "max-age=" in headers["Cache-Control"]
+        and "public" in headers["Cache-Control"]
+    )
     status, headers, body = await _get(http, url, {"If-None-Match": etag})
     assert status == 304 and body == b"" and headers["ETag"] == etag
     status, _, _ = await _get(http, url, {"If-None-Match": '"other"'})

@@ -13,13 +13,22 @@ import time
 import msgspec
 import pytest
 
-from .doubles import Doubles
+from tests.gateway.doubles import Doubles
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-FRAGILE = {"diagnosis_timeout_s": "0.5", "report_timeout_s": "0.5", "tiles_timeout_s": "0.5",
-           "breaker_failures": "3", "breaker_reset_s": "1.5", "max_inflight": "4", "rate_per_s": "2",
-           "rate_burst": "5", "trust_forwarded": "true", "ready_upstreams": ""}
+FRAGILE = {
+    "diagnosis_timeout_s": "0.5",
+    "report_timeout_s": "0.5",
+    "tiles_timeout_s": "0.5",
+    "breaker_failures": "3",
+    "breaker_reset_s": "1.5",
+    "max_inflight": "4",
+    "rate_per_s": "2",
+    "rate_burst": "5",
+    "trust_forwarded": "true",
+    "ready_upstreams": "",
+}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +44,9 @@ def fragile(start_gateway, broken) -> str:
 
 
 async def _call(http, method, url, client, **kw) -> tuple[int, dict, dict | bytes]:
-    async with http.request(method, url, headers={"X-Forwarded-For": client, **kw.pop("headers", {})}, **kw) as r:
+    async with http.request(
+        method, url, headers={"X-Forwarded-For": client, **kw.pop("headers", {})}, **kw
+    ) as r:
         raw = await r.read()
         body = msgspec.json.decode(raw) if r.content_type.endswith("json") and raw else raw
         return r.status, r.headers.copy(), body
@@ -44,12 +55,14 @@ async def _call(http, method, url, client, **kw) -> tuple[int, dict, dict | byte
 async def test_stopped_upstream_fails_its_routes_only(http, fragile, broken, selectable):
     broken.report.stop()
     try:
-        status, _, body = await _call(http, "GET", f"{fragile}/api/v1/export.csv?communes={selectable[6000]}",
-                                      "10.0.0.1")
+        status, _, body = await _call(
+            http, "GET", f"{fragile}/api/v1/export.csv?communes={selectable[6000]}", "10.0.0.1"
+        )
         assert status == 502 and body["code"] == "bad_gateway" and body["upstream"] == "report"
         # the rest keeps working
-        status, _, _ = await _call(http, "GET", f"{fragile}/api/v1/territory?communes={selectable[6000]}",
-                                   "10.0.0.1")
+        status, _, _ = await _call(
+            http, "GET", f"{fragile}/api/v1/territory?communes={selectable[6000]}", "10.0.0.1"
+        )
         assert status == 200
         status, _, _ = await _call(http, "GET", f"{fragile}/tiles/communes/5/16/11.mvt", "10.0.0.1")
         assert status == 200
@@ -64,8 +77,9 @@ async def test_timeout_is_504(http, fragile, broken, selectable):
     broken.aggregate.delay = 1.5
     try:
         started = time.monotonic()
-        status, _, body = await _call(http, "GET", f"{fragile}/api/v1/territory/summary?communes={selectable[6100]}",
-                                      "10.0.0.2")
+        status, _, body = await _call(
+            http, "GET", f"{fragile}/api/v1/territory/summary?communes={selectable[6100]}", "10.0.0.2"
+        )
         elapsed = time.monotonic() - started
     finally:
         broken.aggregate.delay = 0.0
@@ -75,22 +89,25 @@ async def test_timeout_is_504(http, fragile, broken, selectable):
 
 async def test_breaker_opens_then_recovers(http, fragile, broken, selectable):
     # a success resets the count of consecutive failures left by the timeout test
-    assert (await _call(http, "GET", f"{fragile}/api/v1/territory/summary?communes={selectable[6199]}",
-                        "10.0.0.3"))[0] == 200
+    assert (
+        await _call(
+            http, "GET", f"{fragile}/api/v1/territory/summary?communes={selectable[6199]}", "10.0.0.3"
+        )
+    )[0] == 200
     broken.aggregate.status = 500
     before = broken.aggregate.calls["summary"]
     try:
         statuses = []
         for i in range(3):
-            status, _, _ = await _call(http, "GET",
-                                       f"{fragile}/api/v1/territory/summary?communes={selectable[6200 + i]}",
-                                       "10.0.0.3")
+            status, _, _ = await _call(
+                http, "GET", f"{fragile}/api/v1/territory/summary?communes={selectable[6200 + i]}", "10.0.0.3"
+            )
             statuses.append(status)
         assert statuses == [502, 502, 502]
         started = time.monotonic()
-        status, headers, body = await _call(http, "GET",
-                                            f"{fragile}/api/v1/territory/summary?communes={selectable[6210]}",
-                                            "10.0.0.3")
+        status, headers, body = await _call(
+            http, "GET", f"{fragile}/api/v1/territory/summary?communes={selectable[6210]}", "10.0.0.3"
+        )
         assert time.monotonic() - started < 0.1  # fails fast, the upstream is not called
         assert status == 503 and body["code"] == "upstream_unavailable" and int(headers["Retry-After"]) >= 1
         assert broken.aggregate.calls["summary"] == before + 3
@@ -99,8 +116,9 @@ async def test_breaker_opens_then_recovers(http, fragile, broken, selectable):
     finally:
         broken.aggregate.status = None
     await asyncio.sleep(1.6)
-    status, _, _ = await _call(http, "GET", f"{fragile}/api/v1/territory/summary?communes={selectable[6211]}",
-                               "10.0.0.3")
+    status, _, _ = await _call(
+        http, "GET", f"{fragile}/api/v1/territory/summary?communes={selectable[6211]}", "10.0.0.3"
+    )
     assert status == 200  # the half-open probe succeeded
     _, _, metrics = await _call(http, "GET", f"{fragile}/metrics", "10.0.0.3")
     assert 'gateway_breaker_state{upstream="aggregate"} 0.0' in metrics.decode()
@@ -124,8 +142,9 @@ async def test_shedding_beyond_inflight_cap(http, fragile, broken):
     broken.tiles.delay = 0.4  # under the 0.5 s tiles timeout
     try:
         started = time.monotonic()
-        results = await asyncio.gather(*(_call(http, "GET", f"{fragile}/tiles/communes/6/{i}/20.mvt", "10.0.0.5")
-                                         for i in range(10)))
+        results = await asyncio.gather(
+            *(_call(http, "GET", f"{fragile}/tiles/communes/6/{i}/20.mvt", "10.0.0.5") for i in range(10))
+        )
     finally:
         broken.tiles.delay = 0.0
     statuses = sorted(s for s, _, _ in results)
@@ -138,13 +157,17 @@ async def test_shedding_beyond_inflight_cap(http, fragile, broken):
 
 
 async def test_rate_limit_on_api_not_on_tiles(http, fragile):
-    statuses = [(await _call(http, "GET", f"{fragile}/api/v1/communes?q=rennes", "10.0.0.6"))[0] for _ in range(8)]
+    statuses = [
+        (await _call(http, "GET", f"{fragile}/api/v1/communes?q=rennes", "10.0.0.6"))[0] for _ in range(8)
+    ]
     assert statuses[:5] == [200] * 5 and 429 in statuses[5:]
     status, headers, body = await _call(http, "GET", f"{fragile}/api/v1/communes?q=rennes", "10.0.0.6")
     assert status == 429 and body["code"] == "rate_limited" and int(headers["Retry-After"]) >= 1
     # another client is not affected, and tiles are never limited
     assert (await _call(http, "GET", f"{fragile}/api/v1/communes?q=rennes", "10.0.0.7"))[0] == 200
-    tiles = [(await _call(http, "GET", f"{fragile}/tiles/communes/7/{i}/44.mvt", "10.0.0.6"))[0] for i in range(12)]
+    tiles = [
+        (await _call(http, "GET", f"{fragile}/tiles/communes/7/{i}/44.mvt", "10.0.0.6"))[0] for i in range(12)
+    ]
     assert tiles == [200] * 12
 
 
@@ -152,8 +175,12 @@ async def test_graceful_shutdown_finishes_inflight(http, start_gateway, run_serv
     gw = start_gateway(broken, **{**FRAGILE, "diagnosis_timeout_s": "5", "replica": "shutdown"})
     broken.aggregate.delay = 1.0
     try:
-        calls = [asyncio.create_task(_call(http, "GET", f"{gw}/api/v1/territory?communes={selectable[6400 + i]}",
-                                           f"10.0.1.{i}")) for i in range(3)]
+        calls = [
+            asyncio.create_task(
+                _call(http, "GET", f"{gw}/api/v1/territory?communes={selectable[6400 + i]}", f"10.0.1.{i}")
+            )
+            for i in range(3)
+        ]
         await asyncio.sleep(0.3)
         await asyncio.to_thread(run_service.stop, gw)  # SIGTERM, waits for the process to exit
         results = await asyncio.gather(*calls)

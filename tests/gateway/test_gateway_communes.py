@@ -17,7 +17,9 @@ async def test_homonyms_told_apart_exact_name_first(http, gateway):
     assert status == 200
     first = body["results"][:2]
     assert {(r["code"], r["departement"]["code"], r["departement"]["nom"]) for r in first} == {
-        ("93066", "93", "Seine-Saint-Denis"), ("97411", "974", "La Réunion")}
+        ("93066", "93", "Seine-Saint-Denis"),
+        ("97411", "974", "La Réunion"),
+    }
     assert all(r["nom"] == "Saint-Denis" for r in first)
     assert {r["label"] for r in first} == {"Saint-Denis (93)", "Saint-Denis (974)"}
     pops = [r["population"] for r in body["results"] if r["nom"] == "Saint-Denis"]
@@ -52,8 +54,17 @@ async def test_plm_parent_found_with_its_arrondissements(http, gateway):
     assert all(r["selectable"] for r in body["results"][1:])
 
 
-@pytest.mark.parametrize("params", [{"q": ""}, {"q": "   "}, {"q": "x" * 101}, {"q": "a", "limit": "0"},
-                                    {"q": "a", "limit": "51"}, {"q": "a", "limit": "dix"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": ""},
+        {"q": "   "},
+        {"q": "x" * 101},
+        {"q": "a", "limit": "0"},
+        {"q": "a", "limit": "51"},
+        {"q": "a", "limit": "dix"},
+    ],
+)
 async def test_bad_search_parameters(http, gateway, params):
     async with http.get(f"{gateway}/api/v1/communes", params=params) as r:
         assert r.status == 400 and (await r.json(content_type=None))["code"] == "invalid_parameter"

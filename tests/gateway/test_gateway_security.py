@@ -38,9 +38,14 @@ async def test_cors_allow_list_on_api(http, gateway):
         assert "ETag" in r.headers["Access-Control-Expose-Headers"]
     async with http.get(url, headers={"Origin": "https://evil.example"}) as r:
         assert r.status == 200 and "Access-Control-Allow-Origin" not in r.headers
-    async with http.options(f"{gateway}/api/v1/territory", headers={
-            "Origin": "https://portail.example", "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "content-type"}) as r:
+    async with http.options(
+        f"{gateway}/api/v1/territory",
+        headers={
+            "Origin": "https://portail.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    ) as r:
         assert r.status == 204
         assert r.headers["Access-Control-Allow-Origin"] == "https://portail.example"
         assert "POST" in r.headers["Access-Control-Allow-Methods"]

@@ -1,0 +1,112 @@
+"""The gateway in front of the real tiles, aggregate and report services (real processes, real PostGIS)."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from services.common.contract import DIAGNOSIS, SUMMARY
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest.fixture(scope="module")
+def stack(run_service) -> str:
+    tiles = run_service("services.tiles")
+    aggregate = run_service("services.aggregate")
+    report = run_service("services.report", {"REZONE_REPORT_AGGREGATE_URL": aggregate})
+    from tests.gateway.conftest import BASE_ENV
+
+    return run_service(
+        "gateway",
+        {
+            **BASE_ENV,
+            "REZONE_GATEWAY_TILES_URL": tiles,
+            "REZONE_GATEWAY_AGGREGATE_URL": aggregate,
+            "REZONE_GATEWAY_REPORT_URL": report,
+        },
+    )
+
+
+SELECTION = ["13001", "13071", "13041"]  # Aix-en-Provence, Le Puy-Sainte-Réparade, Gardanne
+
+
+async def test_readyz_checks_every_upstream(http, stack):
+    async with http.get(f"{stack}/readyz") as r:
+        assert r.status == 200
+
+
+async def test_diagnosis_and_summary_through_the_cache(http, stack):
+    url = f"{stack}/api/v1/territory?communes={','.join(SELECTION).lower()}"
+    async with http.get(url) as r:
+        assert r.status == 200 and r.headers["X-Cache"] == "MISS", await r.text()
+        first = await r.read()
+    diagnosis = DIAGNOSIS.decode(first)  # exactly the shared contract
+    assert sorted(c.code for c in diagnosis.communes) == sorted(SELECTION)
+    assert diagnosis.demo is True
+    async with http.post(f"{stack}/api/v1/territory", json={"communes": SELECTION[::-1]}) as r:
+        assert r.headers["X-Cache"] == "HIT" and await r.read() == first
+    async with http.get(f"{stack}/api/v1/territory/summary?communes={','.join(SELECTION)}") as r:
+        summary = SUMMARY.decode(await r.read())
+    assert summary.commune_count == 3 and summary.population > 100_000
+
+
+async def test_ald_option_reaches_the_aggregate(http, stack):
+    async with http.get(f"{stack}/api/v1/territory?communes={SELECTION[0]}&ald=ald_08") as r:
+        assert r.status == 200
+        diagnosis = DIAGNOSIS.decode(await r.read())
+    shown = (
+        {i.id for i in diagnosis.prevalences.detailed} if hasattr(diagnosis.prevalences, "detailed") else None
+    )
+    assert shown is None or "ald_08" in shown
+
+
+async def test_exports_and_project_round_trip(http, stack):
+    async with http.get(f"{stack}/api/v1/export.csv?communes={','.join(SELECTION)}") as r:
+        assert r.status == 200 and r.content_type == "text/csv"
+        assert "13001" in (await r.read()).decode("utf-8-sig")
+    async with http.post(
+        f"{stack}/api/v1/project", json={"communes": SELECTION, "name": "CPTS du Pays d'Aix"}
+    ) as r:
+        assert r.status == 200 and "attachment" in r.headers["Content-Disposition"]
+        project = await r.read()
+    async with http.post(
+        f"{stack}/api/v1/project/import", data=project, headers={"Content-Type": "text/plain"}
+    ) as r:
+        assert r.status == 200, await r.text()
+        restored = msgspec.json.decode(await r.read())
+    assert sorted(restored["communes"]) == sorted(SELECTION) or sorted(
+        c["code"] if isinstance(c, dict) else c for c in restored["communes"]
+    ) == sorted(SELECTION)
+
+
+async def test_report_pdf(http, stack):
+    async with http.post(
+        f"{stack}/api/v1/report.pdf", json={"communes": SELECTION[:1], "name": "Essai"}
+    ) as r:
+        assert r.status == 200 and r.content_type == "application/pdf", await r.text()
+        assert (await r.read()).startswith(b"%PDF-")
+        assert r.headers["X-Cache"] == "MISS"
+
+
+async def test_tiles_and_style_through_the_gateway(http, stack):
+    async with http.get(f"{stack}/tiles/communes.json") as r:
+        assert r.status == 200 and r.headers["Access-Control-Allow-Origin"] == "*"
+        tilejson = await r.json()
+    assert tilejson["tiles"][0].startswith(stack)  # URLs point at the public entry, not the tiles service
+    async with http.get(f"{stack}/tiles/admin/5/16/11.mvt", headers={"Accept-Encoding": "gzip"}) as r:
+        assert r.status in (200, 204)
+        if r.status == 200:
+            assert r.headers["Content-Type"] == "application/vnd.mapbox-vector-tile"
+            etag = r.headers["ETag"]
+            await r.read()
+            async with http.get(f"{stack}/tiles/admin/5/16/11.mvt", headers={"If-None-Match": etag}) as again:
+                assert again.status == 304
+    async with http.get(f"{stack}/styles/rezone.json") as r:
+        assert r.status == 200 and (await r.json())["version"] == 8
+
+
+async def test_aggregate_refusal_relayed_as_problem(http, stack):
+    # 2A004 is valid everywhere; an ALD id unknown to the gateway never reaches the aggregate.
+    async with http.get(f"{stack}/api/v1/territory?communes=2A004&ald=ald_99") as r:
+        assert r.status == 422 and (await r.json(content_type=None))["code"] == "unknown_indicator"
