@@ -8,6 +8,7 @@ The LRU keeps an entry past its TTL until evicted: if the upstream then fails, t
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import logging
 import time
@@ -27,19 +28,36 @@ _OVERHEAD = 256  # per-entry bookkeeping (key, tuple, OrderedDict node), so tiny
 
 
 class Entry(msgspec.Struct, array_like=True, frozen=True):
-    """One cached upstream answer; also the Redis value format."""
+    """One cached upstream answer; also the Redis value format.
+
+    `gzipped` is the same body compressed once at fill time (empty when not worth it): a cached diagnosis is
+    tens of KiB of JSON, and sending a tenth of that costs less than compressing it again per request.
+    """
 
     body: bytes
     content_type: str
     etag: str
     created: float
     disposition: str = ""
+    gzipped: bytes = b""
+
+    @property
+    def size(self) -> int:
+        """Bytes held."""
+        return len(self.body) + len(self.gzipped)
+
+
+_COMPRESSIBLE = ("application/json", "text/", "application/problem+json")
 
 
 def make_entry(body: bytes, content_type: str, disposition: str = "") -> Entry:
-    """Entry with a strong ETag derived from the body bytes."""
+    """Entry with a strong ETag derived from the body bytes, and its gzip variant for text bodies."""
     etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-    return Entry(body, content_type, etag, time.time(), disposition)
+    gzipped = b""
+    if len(body) >= 1024 and content_type.startswith(_COMPRESSIBLE):
+        packed = gzip.compress(body, compresslevel=6, mtime=0)
+        gzipped = packed if len(packed) < 0.9 * len(body) else b""
+    return Entry(body, content_type, etag, time.time(), disposition, gzipped)
 
 
 class LocalLRU:
@@ -71,7 +89,7 @@ class LocalLRU:
 
     def put(self, key: str, entry: Entry) -> None:
         """Store, then evict least recently used entries until under the byte bound."""
-        size = len(entry.body) + len(key) + _OVERHEAD
+        size = entry.size + len(key) + _OVERHEAD
         if size > self.max_entry_bytes:
             return
         old = self._items.pop(key, None)

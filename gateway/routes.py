@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 from aiohttp import web
@@ -29,6 +31,7 @@ _DIAGNOSIS = msgspec.json.Decoder(DiagnosisBody)
 _SELECTION = msgspec.json.Decoder(SelectionBody)
 _REPORT = msgspec.json.Decoder(ReportBody)
 SEARCH_LIMIT_MAX = 50
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def _query(request: web.Request, allowed: Iterable[str]) -> web.Request:
@@ -52,16 +55,21 @@ def _conditional(
     content_type: str,
     etag: str | None = None,
     extra: dict[str, str] | None = None,
+    gzipped: bytes = b"",
 ) -> web.Response:
-    """200 with ETag and Cache-Control, or 304 when the client already holds this representation."""
+    """200 with ETag and Cache-Control (gzip variant when the client takes it), or 304 if it has this one."""
     etag = etag or '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-    headers = {
-        "ETag": etag,
-        "Cache-Control": f"public, max-age={request.app[SETTINGS].api_max_age_s}",
-        **(extra or {}),
-    }
+    headers = {"Cache-Control": request.app[SETTINGS].cache_control, **(extra or {})}
+    if gzipped:
+        headers["Vary"] = "Accept-Encoding"
+        if "gzip" in request.headers.get("Accept-Encoding", ""):
+            # A strong validator names one representation: the compressed one gets its own.
+            etag, body = etag[:-1] + '-gz"', gzipped
+            headers["Content-Encoding"] = "gzip"
+    headers["ETag"] = etag
     match = request.headers.get("If-None-Match")
     if match is not None and (match.strip() == "*" or etag in (t.strip() for t in match.split(","))):
+        headers.pop("Content-Encoding", None)
         return web.Response(status=304, headers=headers)
     headers["Content-Type"] = content_type
     return web.Response(body=body, headers=headers)
@@ -96,8 +104,12 @@ async def _through_cache(
         extra.append("ald=" + ",".join(ald_ids or ()))
     elif endpoint == "summary":
         payload = SummaryRequest(communes=list(codes))
-    else:  # report service: its own request bodies, same shape
+    else:  # report service: the printed date is fixed here, so that the key says everything the bytes depend on
+        today = dt.datetime.now(PARIS).date().isoformat()
         payload = {"communes": list(codes)}
+        extra.append("day=" + today)
+        if endpoint != "export.csv":
+            payload["date"] = today
         if name is not None:
             payload["name"] = name
             extra.append("name=" + name)
@@ -113,7 +125,7 @@ def _entry_response(request: web.Request, entry: Entry, how: str) -> web.Respons
     extra = {"X-Cache": how}
     if entry.disposition:
         extra["Content-Disposition"] = entry.disposition
-    return _conditional(request, entry.body, entry.content_type, entry.etag, extra)
+    return _conditional(request, entry.body, entry.content_type, entry.etag, extra, entry.gzipped)
 
 
 @routes.get("/api/v1/communes")

@@ -62,6 +62,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pool_max: int = 5
     shutdown_timeout_s: float = 25.0
 
+    @property
+    def cache_control(self) -> str:
+        """Cache-Control of API answers: public data, keyed by the data version, revalidated by ETag."""
+        return f"public, max-age={self.api_max_age_s}"
+
 
 SETTINGS = web.AppKey("settings", Settings)
 

@@ -47,6 +47,7 @@ HOP_BY_HOP = frozenset(
 # What a browser may send that matters to a tile/style answer; everything else stays at the gateway.
 _FORWARDED_REQUEST = ("Accept", "Accept-Encoding", "If-None-Match", "If-Modified-Since")
 _ENC = msgspec.json.Encoder()
+_WHOLE_BODY = 256 * 1024  # at most this much is relayed in one piece; larger or unsized bodies are streamed
 
 
 class UpstreamTimeoutError(UpstreamTimeout):
@@ -183,7 +184,7 @@ class Upstream:
         raise BadGateway(f"réponse {status} du service {self.name}", upstream=self.name)
 
     async def proxy(self, request: web.Request, timeout_s: float) -> web.StreamResponse:
-        """Relay a GET/HEAD as is: status, validators, encoding; body streamed chunk by chunk."""
+        """Relay a GET/HEAD as is: status, validators, encoding; large bodies streamed chunk by chunk."""
         assert self.session is not None
         headers = {h: request.headers[h] for h in _FORWARDED_REQUEST if h in request.headers}
         headers.setdefault("Accept-Encoding", "identity")
@@ -198,10 +199,18 @@ class Upstream:
                 self._status(resp.status)
                 if resp.status >= 500:
                     raise BadGateway(f"réponse {resp.status} du service {self.name}", upstream=self.name)
+                relayed = [(k, v) for k, v in resp.headers.items() if k.lower() not in HOP_BY_HOP]
+                length = resp.content_length
+                if request.method != "HEAD" and length is not None and length <= _WHOLE_BODY:
+                    # A tile is a few KiB: one write costs less than the streaming loop's write + drain.
+                    out = web.Response(status=resp.status, reason=resp.reason, body=await resp.read())
+                    for name, value in relayed:
+                        if name.lower() != "content-length":
+                            out.headers.add(name, value)
+                    return out
                 out = web.StreamResponse(status=resp.status, reason=resp.reason)
-                for name, value in resp.headers.items():
-                    if name.lower() not in HOP_BY_HOP:
-                        out.headers.add(name, value)
+                for name, value in relayed:
+                    out.headers.add(name, value)
                 await out.prepare(request)
                 if request.method != "HEAD":
                     async for chunk in resp.content.iter_chunked(65536):

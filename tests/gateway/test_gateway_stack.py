@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+
 import msgspec
 import pytest
 
@@ -38,21 +40,39 @@ async def test_readyz_checks_every_upstream(http, stack):
 
 async def test_diagnosis_and_summary_through_the_cache(http, stack):
     url = f"{stack}/api/v1/territory?communes={','.join(SELECTION).lower()}"
-    async with http.get(url) as r:
+    async with http.get(url, headers={"Accept-Encoding": "identity"}) as r:
         assert r.status == 200 and r.headers["X-Cache"] == "MISS", await r.text()
         first = await r.read()
     diagnosis = DIAGNOSIS.decode(first)  # exactly the shared contract
     assert sorted(c.code for c in diagnosis.communes) == sorted(SELECTION)
     assert diagnosis.demo is True
-    async with http.post(f"{stack}/api/v1/territory", json={"communes": SELECTION[::-1]}) as r:
+    async with http.post(
+        f"{stack}/api/v1/territory",
+        json={"communes": SELECTION[::-1]},
+        headers={"Accept-Encoding": "identity"},
+    ) as r:
         assert r.headers["X-Cache"] == "HIT" and await r.read() == first
-    async with http.get(f"{stack}/api/v1/territory/summary?communes={','.join(SELECTION)}") as r:
+        plain_etag = r.headers["ETag"]
+    # Browsers get the variant compressed once when the entry was filled, with its own validator.
+    async with http.get(url, headers={"Accept-Encoding": "gzip, br"}) as r:
+        assert r.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in r.headers["Vary"]
+        packed, gz_etag = await r.read(), r.headers["ETag"]
+    assert gzip.decompress(packed) == first and len(packed) < len(first) / 3 and gz_etag != plain_etag
+    async with http.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": gz_etag}) as r:
+        assert r.status == 304
+    async with http.get(
+        f"{stack}/api/v1/territory/summary?communes={','.join(SELECTION)}",
+        headers={"Accept-Encoding": "identity"},
+    ) as r:
         summary = SUMMARY.decode(await r.read())
     assert summary.commune_count == 3 and summary.population > 100_000
 
 
 async def test_ald_option_reaches_the_aggregate(http, stack):
-    async with http.get(f"{stack}/api/v1/territory?communes={SELECTION[0]}&ald=ald_08") as r:
+    async with http.get(
+        f"{stack}/api/v1/territory?communes={SELECTION[0]}&ald=ald_08",
+        headers={"Accept-Encoding": "identity"},
+    ) as r:
         assert r.status == 200
         diagnosis = DIAGNOSIS.decode(await r.read())
     shown = (
@@ -62,7 +82,9 @@ async def test_ald_option_reaches_the_aggregate(http, stack):
 
 
 async def test_exports_and_project_round_trip(http, stack):
-    async with http.get(f"{stack}/api/v1/export.csv?communes={','.join(SELECTION)}") as r:
+    async with http.get(
+        f"{stack}/api/v1/export.csv?communes={','.join(SELECTION)}", headers={"Accept-Encoding": "identity"}
+    ) as r:
         assert r.status == 200 and r.content_type == "text/csv"
         assert "13001" in (await r.read()).decode("utf-8-sig")
     async with http.post(

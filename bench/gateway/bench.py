@@ -1,0 +1,203 @@
+"""Gateway benchmark: cached diagnosis (latency and req/s on one core), tile proxy overhead, commune search.
+
+    DATABASE_URL=… REZONE_DATA_DIR=… .venv/bin/python -m bench.gateway.bench [--quick]
+
+Starts the real tiles and aggregate services and a gateway pinned to CPU 0 (`taskset`); this process (the load
+generator) pins itself to CPU 1. Loopback only; every scenario is bounded in requests and seconds. The database
+must hold the full load (reference, demo data, views, tile tables): `make dsn` gives the stack's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import asyncpg
+
+from deploy.local.cluster import free_port
+
+from .loadgen import Result, request_bytes, run
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _start(module: str, prefix: str, env: dict[str, str], cpu: str | None) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    full = {
+        **os.environ,
+        **env,
+        f"{prefix}HOST": "127.0.0.1",
+        f"{prefix}PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+    }
+    cmd = [sys.executable, "-m", module]
+    if cpu is not None and shutil.which("taskset"):
+        cmd = ["taskset", "-c", cpu, *cmd]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{module} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/readyz", timeout=2) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{module} not ready")
+
+
+async def _selection(dsn: str) -> tuple[list[str], list[str], list[str]]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        ten = [
+            r["code"]
+            for r in await conn.fetch(
+                "SELECT code FROM ref.communes WHERE selectable AND departement_code = '13' ORDER BY code LIMIT 10"
+            )
+        ]
+        hundred = [
+            r["code"]
+            for r in await conn.fetch(
+                "SELECT code FROM ref.communes WHERE selectable AND departement_code = '35' ORDER BY code LIMIT 100"
+            )
+        ]
+        names = [
+            r["nom"]
+            for r in await conn.fetch(
+                "SELECT nom FROM ref.communes WHERE selectable ORDER BY md5(code) LIMIT 400"
+            )
+        ]
+    finally:
+        await conn.close()
+    # What a person types: the first 3 to 8 letters of a name.
+    prefixes = [n[: 3 + (i % 6)] for i, n in enumerate(names)]
+    return ten, hundred, prefixes
+
+
+def _hostport(url: str) -> tuple[str, int]:
+    host, port = url.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+async def scenarios(
+    gateway: str, tiles: str, ten: list[str], hundred: list[str], prefixes: list[str], scale: float
+) -> dict[str, Result]:
+    """Run every scenario; `scale` shrinks request counts for a quick run."""
+    gh, gp = _hostport(gateway)
+    th, tp = _hostport(tiles)
+    n = lambda base: max(50, int(base * scale))  # noqa: E731
+    out: dict[str, Result] = {}
+    get10 = request_bytes("GET", gateway, "/api/v1/territory?communes=" + ",".join(ten))
+    post100 = request_bytes("POST", gateway, "/api/v1/territory", json.dumps({"communes": hundred}).encode())
+    # Warm the cache (first call computes the diagnosis) and the connections.
+    await run(gh, gp, [get10, post100], concurrency=1, total=20, max_seconds=60)
+
+    out["diagnosis cached, 10 communes, 1 conn"] = await run(
+        gh, gp, [get10], concurrency=1, total=n(3000), max_seconds=20
+    )
+    out["diagnosis cached, 100 communes POST, 1 conn"] = await run(
+        gh, gp, [post100], concurrency=1, total=n(3000), max_seconds=20
+    )
+    out["diagnosis cached, 10 communes, 16 conns"] = await run(
+        gh, gp, [get10], concurrency=16, total=n(30000), max_seconds=20
+    )
+
+    tile_path = "/tiles/admin/6/32/22.mvt"
+    hdr = {"Accept-Encoding": "gzip"}
+    direct = request_bytes("GET", tiles, tile_path, headers=hdr)
+    proxied = request_bytes("GET", gateway, tile_path, headers=hdr)
+    await run(th, tp, [direct], concurrency=1, total=20, max_seconds=30)
+    await run(gh, gp, [proxied], concurrency=1, total=20, max_seconds=30)
+    d, p = Result(), Result()
+    for _ in range(5):  # interleaved blocks, so drift on the shared machine hits both alike
+        for target, host, port, req in ((d, th, tp, direct), (p, gh, gp, proxied)):
+            r = await run(host, port, [req], concurrency=1, total=n(400), max_seconds=10)
+            target.latencies += r.latencies
+            target.errors += r.errors
+            target.wall += r.wall
+    out["tile direct (tiles service), 1 conn"] = d
+    out["tile through the gateway, 1 conn"] = p
+
+    searches = [
+        request_bytes("GET", gateway, "/api/v1/communes?q=" + urllib.request.quote(q) + "&limit=10")
+        for q in prefixes
+    ]
+    out["search, 1 conn"] = await run(gh, gp, searches, concurrency=1, total=n(2000), max_seconds=30)
+    out["search, 4 conns"] = await run(gh, gp, searches, concurrency=4, total=n(2000), max_seconds=30)
+    return out
+
+
+def main() -> int:
+    """Entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a tenth of the requests")
+    args = parser.parse_args()
+    dsn = os.environ.get("DATABASE_URL")
+    if not dsn:
+        print("DATABASE_URL is required (`make dsn`)", file=sys.stderr)
+        return 2
+    if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() > 1:
+        os.sched_setaffinity(0, {1})
+    data = os.environ.get("REZONE_DATA_DIR", str(ROOT / ".data"))
+    env = {"DATABASE_URL": dsn, "REZONE_TILES_PYRAMID_DIR": str(Path(data) / "tiles")}
+    procs = []
+    try:
+        tiles_proc, tiles = _start("services.tiles", "REZONE_TILES_", env, None)
+        procs.append(tiles_proc)
+        agg_proc, aggregate = _start("services.aggregate", "REZONE_AGGREGATE_", env, None)
+        procs.append(agg_proc)
+        gw_env = {
+            **env,
+            "REZONE_GATEWAY_TILES_URL": tiles,
+            "REZONE_GATEWAY_AGGREGATE_URL": aggregate,
+            "REZONE_GATEWAY_READY_UPSTREAMS": "tiles,aggregate",
+            "REZONE_GATEWAY_RATE_PER_S": "1000000",
+            "REZONE_GATEWAY_RATE_BURST": "1000000",
+            "REZONE_GATEWAY_MAX_INFLIGHT": "1024",
+            "REZONE_GATEWAY_PREWARM": "false",
+            "REZONE_GATEWAY_LOG_LEVEL": "WARNING",
+        }
+        gw_proc, gateway = _start("gateway", "REZONE_GATEWAY_", gw_env, "0")
+        procs.append(gw_proc)
+        ten, hundred, prefixes = asyncio.run(_selection(dsn))
+        results = asyncio.run(scenarios(gateway, tiles, ten, hundred, prefixes, 0.1 if args.quick else 1.0))
+    finally:
+        for p in reversed(procs):
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    print(f"gateway pinned to CPU 0, generator to CPU 1; {time.strftime('%Y-%m-%d %H:%M')}")
+    for label, r in results.items():
+        print(r.line(label))
+    d = results["tile direct (tiles service), 1 conn"]
+    p = results["tile through the gateway, 1 conn"]
+    print(
+        f"tile proxy overhead: p50 {p.pct(50) - d.pct(50):+.2f} ms, p95 {p.pct(95) - d.pct(95):+.2f} ms "
+        f"(ratio p95 {p.pct(95) / d.pct(95):.2f})"
+    )
+    c1 = results["diagnosis cached, 10 communes, 1 conn"]
+    c16 = results["diagnosis cached, 10 communes, 16 conns"]
+    s = results["search, 1 conn"]
+    print(
+        f"targets: cached diagnosis p95 {c1.pct(95):.2f} ms (≤ 2) and {c16.rps:.0f} req/s (≥ 3000); "
+        f"tile overhead p95 {p.pct(95) - d.pct(95):.2f} ms (< 1); search p95 {s.pct(95):.2f} ms (≤ 10)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
