@@ -221,10 +221,16 @@ end
         return out.stdout + out.stderr
 
 
-def miss_latency(base: str, tiles: list[tuple[int, int, int]], tileset: str, zooms: range) -> asyncio.Future:
-    """Sequential fetches (one at a time) from a process whose every tile of these zooms is a miss."""
-    urls = [f"{base}/tiles/{tileset}/{z}/{x}/{y}.mvt" for z, x, y in tiles if z in zooms]
-    return replay(urls, concurrency=1)
+async def miss_latency(base: str, tiles: list[tuple[int, int, int]], tileset: str, zooms: range) -> str:
+    """Sequential fetches (one at a time) from a process whose every tile is a miss; overall and per zoom."""
+    chosen = [t for t in tiles if t[0] in zooms]
+    result = await replay([f"{base}/tiles/{tileset}/{z}/{x}/{y}.mvt" for z, x, y in chosen], concurrency=1)
+    lines = [describe(f"misses {tileset} z{zooms.start}–z{zooms.stop - 1}", result)]
+    for z in zooms:
+        lat = [result["lat"][i] for i, t in enumerate(chosen) if t[0] == z]
+        if lat:
+            lines.append(f"    z{z:<3} n={len(lat):<4} p50 {pct(lat, 50):6.1f} ms p95 {pct(lat, 95):6.1f} ms")
+    return "\n".join(lines)
 
 
 async def main() -> int:
@@ -317,13 +323,10 @@ async def main() -> int:
                 "0",
             )
         )
-        communes = await miss_latency(miss, tiles, "communes", range(8, 13))
-        print(describe("misses communes z8–z12", communes))
-        admin = await miss_latency(miss, tiles, "admin", range(8, 13))
-        print(describe("misses admin z8–z12", admin))
+        print(await miss_latency(miss, tiles, "communes", range(8, 13)))
+        print(await miss_latency(miss, tiles, "admin", range(8, 13)))
         finess_tiles = [(z + 2, x * 4 + 1, y * 4 + 2) for z, x, y in tiles if 9 <= z + 2 <= 14]
-        finess = await miss_latency(miss, finess_tiles, "finess", range(9, 15))
-        print(describe("misses finess z9–z14", finess))
+        print(await miss_latency(miss, finess_tiles, "finess", range(9, 15)))
         print("cached tiles (wrk, server on CPU 0, wrk on CPU 1, the warm list round robin):")
         print(run_wrk(our_urls))
     finally:

@@ -13,7 +13,7 @@ from pathlib import Path
 import asyncpg
 
 from .build_gen import build_tables
-from .build_pyramid import DONE, build_pyramid
+from .build_pyramid import build_pyramid, pyramid_complete
 
 log = logging.getLogger("rezone.tiles.build")
 
@@ -34,7 +34,7 @@ async def build(conn: asyncpg.Connection, data_dir: Path) -> dict:
         summary["tables"] = "unchanged"
     version = f"{data_version}-{REVISION}"
     pyramid_dir = data_dir / "tiles"
-    if (pyramid_dir / version / DONE).exists():
+    if pyramid_complete(pyramid_dir, version):
         summary["pyramid"] = "unchanged"
     else:
         summary["pyramid"] = await build_pyramid(conn, pyramid_dir, version)

@@ -47,6 +47,12 @@ def gzip_tile(raw: bytes) -> bytes:
     return gzip.compress(raw, compresslevel=9, mtime=0)
 
 
+def pyramid_complete(pyramid_dir: Path, version: str, maxzoom: int = PYRAMID_MAXZOOM) -> bool:
+    """Whether the archives of `version` were all written, up to `maxzoom`."""
+    marker = pyramid_dir / version / DONE
+    return marker.exists() and json.loads(marker.read_text()).get("maxzoom") == maxzoom
+
+
 def archive_path(pyramid_dir: Path, version: str, tileset: str) -> Path:
     """Where the archive of one tileset of one tiles version lives."""
     return pyramid_dir / version / f"{tileset}.pmtiles"

@@ -14,9 +14,11 @@ ROOT = Path(__file__).resolve().parents[2]
 MAPLIBRE = ROOT / "web" / "node_modules" / "maplibre-gl" / "dist" / "maplibre-gl.mjs"
 CHROMIUM = Path("/usr/bin/chromium")
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not MAPLIBRE.exists(), reason="web/node_modules missing: run scripts/bootstrap.sh"),
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium missing: run scripts/bootstrap.sh test")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not MAPLIBRE.exists(), reason="web/node_modules missing: run scripts/bootstrap.sh"),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium missing: scripts/bootstrap.sh test"),
+]
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -53,7 +55,7 @@ def _render(browser, page_origin: str, tiles_url: str, lon: float, lat: float, z
             select: list[int] = ()) -> tuple[dict, list[str]]:
     page = browser.new_page(viewport={"width": 1024, "height": 768})
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console error: {m.text}"))
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
     external: list[str] = []
@@ -63,16 +65,16 @@ def _render(browser, page_origin: str, tiles_url: str, lon: float, lat: float, z
               f"&lon={lon}&lat={lat}&zoom={zoom}")
     page.wait_for_function("window.mapIdle === true", timeout=60_000)
     if select:
-        page.evaluate("""ids => { for (const id of ids)
-            window.rezoneMap.setFeatureState({source: 'admin', sourceLayer: 'communes', id}, {selected: true}); }""",
-                      list(select))
+        page.evaluate("""ids => { for (const id of ids) window.rezoneMap.setFeatureState(
+            {source: 'admin', sourceLayer: 'communes', id}, {selected: true}); }""", list(select))
         page.wait_for_function("window.rezoneMap.loaded()", timeout=30_000)
         page.wait_for_timeout(300)
     summary = page.evaluate("""() => {
         const m = window.rezoneMap, count = {};
         for (const f of m.queryRenderedFeatures()) count[f.sourceLayer] = (count[f.sourceLayer] || 0) + 1;
         const communes = m.queryRenderedFeatures({layers: ['communes-fill']});
-        return {count, communeIds: communes.map(f => f.id), communeCodes: communes.map(f => f.properties.code),
+        return {count, communeIds: communes.map(f => f.id),
+                communeCodes: communes.map(f => f.properties.code),
                 selected: communes.filter(f => f.state.selected).length, errors: window.mapErrors};
     }""")
     page.screenshot(path=str(shot))
@@ -93,7 +95,8 @@ def test_style_renders_paris_with_selected_communes(browser, page_origin, tiles_
 
 
 def test_style_renders_the_national_overview(browser, page_origin, tiles_url, artifacts_dir):
-    summary, problems = _render(browser, page_origin, tiles_url, 2.6, 46.6, 5, artifacts_dir / "tiles-france-z5.png")
+    shot = artifacts_dir / "tiles-france-z5.png"
+    summary, problems = _render(browser, page_origin, tiles_url, 2.6, 46.6, 5, shot)
     assert problems == []
     assert summary["count"].get("departements", 0) >= 90
     assert summary["count"].get("regions", 0) >= 12
