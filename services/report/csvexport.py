@@ -13,6 +13,8 @@ import io
 
 from services.common.contract import Diagnosis
 
+from .view import collate
+
 BOM = "\ufeff"
 # Spreadsheets run a cell starting with one of these as a formula (CSV injection): such text gets a leading
 # apostrophe, which they display as plain text.
@@ -38,7 +40,7 @@ def _text(value: str) -> str:
 
 
 def export(d: Diagnosis, *, exported_on: dt.date) -> bytes:
-    """The CSV bytes of a diagnosis's communes, in the order of the territory table."""
+    """The CSV bytes of a diagnosis's communes, in the order of the territory table (département, name)."""
     dep = {g.code: g.nom for g in d.territory.departements}
     reg = {g.code: g.nom for g in d.territory.regions}
     professions = d.offer.activity
@@ -50,8 +52,8 @@ def export(d: Diagnosis, *, exported_on: dt.date) -> bytes:
     out = io.StringIO()
     w = csv.writer(out, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     w.writerow(FIXED + [f"{a.label} (professionnels)" for a in professions] + ["Structures (FINESS)"])
-    order = {code: i for i, code in enumerate(c for g in d.territory.departements for c in g.communes)}
-    for c in sorted(d.communes, key=lambda c: (order.get(c.code, len(order)), c.nom)):
+    order = {g.code: i for i, g in enumerate(d.territory.departements)}
+    for c in sorted(d.communes, key=lambda c: (order.get(c.departement, len(order)), collate(c.nom), c.code)):
         w.writerow(
             [
                 c.code,

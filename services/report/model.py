@@ -61,6 +61,7 @@ class ProjectRenamed(msgspec.Struct, kw_only=True):
 class ProjectSelection(msgspec.Struct, kw_only=True):
     """`POST /v1/project/import`: the selection restored from a project file."""
 
+    format: str  # "projet" (project file) or "csv" (a CSV export, restorable too)
     format_version: int
     name: str | None
     created_on: str | None

@@ -12,11 +12,13 @@ UTF-8 (a BOM is tolerated), LF or CRLF. The first line names the format and its 
 are `clé: valeur` (unknown keys are ignored, so that later minor additions do not break this reader) up to
 `communes: N`, followed by exactly N lines `CODE Nom` — the name is informative, kept so that a code which no
 longer exists can still be reported by the name the user knew. `#` lines and blank lines are ignored.
-docs/report.md is the reference; this module only implements it.
+The CSV export of the communes is accepted as well (first column: code, second: name), so that the only
+file many users keep still restores their selection. docs/report.md is the reference.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import re
 import unicodedata
@@ -31,6 +33,8 @@ MAGIC = "REZONE-CPTS-PROJET"
 VERSION = 1
 _FIRST = re.compile(r"^REZONE-CPTS-PROJET\s+(\d{1,3})\s*$")
 _HEADER = re.compile(r"^([a-z_]{1,40})\s*:\s?(.*)$")
+CSV_HEADER = "Code commune;Commune;"
+_CSV_VERSION = re.compile(r"version des données (\S+)")
 
 
 class InvalidProjectFile(ServiceError):
@@ -58,8 +62,9 @@ class ProjectFileTooLarge(PayloadTooLarge):
 class ParsedProject:
     """What a project file says, before any check against the reference."""
 
-    def __init__(self, version: int) -> None:
+    def __init__(self, version: int, kind: str = "projet") -> None:
         self.version = version
+        self.kind = kind
         self.name: str | None = None
         self.created_on: str | None = None
         self.data_version: str | None = None
@@ -105,17 +110,14 @@ def parse(raw: bytes, *, max_bytes: int, max_communes: int) -> ParsedProject:
         ) from exc
     lines = text.splitlines()
     first = lines[0].strip()
+    if first.startswith(CSV_HEADER):
+        return _parse_csv(lines, max_communes)
     match = _FIRST.match(first)
     if not match:
         raise _bad(
             1,
             f"ce fichier n'est pas un projet Rézone CPTS : la première ligne doit être « {MAGIC} "
-            f"{VERSION} »"
-            + (
-                " (un export CSV ne peut pas être réimporté : utilisez le fichier de projet)"
-                if ";" in first
-                else ""
-            ),
+            f"{VERSION} » (ou l'en-tête d'un export CSV des communes)",
         )
     parsed = ParsedProject(int(match.group(1)))
     if parsed.version != VERSION:
@@ -170,6 +172,31 @@ def parse(raw: bytes, *, max_bytes: int, max_communes: int) -> ParsedProject:
         )
     if expected == 0:
         raise _bad(None, "le projet ne contient aucune commune")
+    return parsed
+
+
+def _parse_csv(lines: list[str], max_communes: int) -> ParsedProject:
+    """The communes of a CSV export: unlike Rézone's, our export restores the selection it lists."""
+    parsed = ParsedProject(VERSION, kind="csv")
+    rows = csv.reader((ln for ln in lines[1:] if ln.strip() and not ln.startswith("#")), delimiter=";")
+    for number, row in enumerate(rows, start=2):
+        code = row[0].strip().upper() if row else ""
+        if not CODE.match(code):
+            raise _bad(number, f"code commune invalide « {code[:20]} » en première colonne de l'export CSV")
+        nom = row[1].strip().removeprefix("'") if len(row) > 1 else ""
+        parsed.entries.append((code, nom or None))
+    for line in lines:
+        version = _CSV_VERSION.search(line) if line.startswith("#") else None
+        if version:
+            parsed.data_version = version.group(1)
+    if not parsed.entries:
+        raise _bad(None, "l'export CSV ne contient aucune commune")
+    if len(parsed.entries) > max_communes:
+        raise TooManyCommunes(
+            f"l'export contient {len(parsed.entries)} communes : la limite est de {max_communes}",
+            limit=max_communes,
+            count=len(parsed.entries),
+        )
     return parsed
 
 
@@ -234,6 +261,7 @@ def resolve(
             if nom and not _same_name(nom, s.nom):
                 renamed.append(ProjectRenamed(code=code, nom_fichier=nom, nom=s.nom))
     return ProjectSelection(
+        format=parsed.kind,
         format_version=parsed.version,
         name=parsed.name,
         created_on=parsed.created_on,

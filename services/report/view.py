@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib.resources import files
@@ -74,6 +75,13 @@ def contacts_data() -> dict:
     return json.loads(files(__package__).joinpath("contacts.json").read_text(encoding="utf-8"))
 
 
+def collate(name: str) -> str:
+    """Sort key close to French dictionary order (accents and case ignored)."""
+    return "".join(
+        ch for ch in unicodedata.normalize("NFKD", name.casefold()) if not unicodedata.combining(ch)
+    )
+
+
 class Names:
     """Display names of the selected communes, with the département added to homonyms."""
 
@@ -104,15 +112,15 @@ def indicator_table(title: str, items: list[Indicator], names: Names, n_communes
     notes: list[str] = []
     sources: list[str] = []
     weighted = False
+    shared: dict[str, str] = {}  # masking reason -> its mark: rows masked for the same reason share a note
     for ind in items:
         mark = ""
         if ind.masked:
-            notes.append(
-                f"({len(notes) + 1}) {ind.label} : secret statistique"
-                + (f" — {ind.reason}" if ind.reason else "")
-                + "."
-            )
-            mark = f"({len(notes)})"
+            reason = ind.reason or "secret statistique"
+            if reason not in shared:
+                notes.append(f"({len(notes) + 1}) {reason[0].upper()}{reason[1:]}.".replace("..", "."))
+                shared[reason] = f"({len(notes)})"
+            mark = shared[reason]
         elif ind.partial:
             n = len(ind.neutralised_communes)
             notes.append(
@@ -190,7 +198,9 @@ def _territory(d: Diagnosis) -> TerritoryView:
                 zonage=c.zonage or "–",
                 cpts=c.cpts.nom if c.cpts else "–",
             )
-            for c in sorted((by_code[x] for x in g.communes if x in by_code), key=lambda c: (c.nom, c.code))
+            for c in sorted(
+                (by_code[x] for x in g.communes if x in by_code), key=lambda c: (collate(c.nom), c.code)
+            )
         ]
         groups.append(DepGroup(title=f"{g.nom} ({g.code})", population=fmt.integer(g.population), rows=rows))
     t = d.territory
@@ -329,7 +339,9 @@ def _activity_rows(d: Diagnosis, activity: list[ProfessionActivity], names: Name
     order = [
         c.code
         for g in d.territory.departements
-        for c in sorted((x for x in d.communes if x.code in set(g.communes)), key=lambda x: (x.nom, x.code))
+        for c in sorted(
+            (x for x in d.communes if x.code in set(g.communes)), key=lambda x: (collate(x.nom), x.code)
+        )
     ]
     rows = []
     for code in order:

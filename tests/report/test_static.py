@@ -1,0 +1,78 @@
+"""Static guarantees of the report package: templates never evaluate data, fonts are bundled and licensed."""
+
+from __future__ import annotations
+
+import re
+
+import asyncpg
+import pytest
+
+from services.report import mapplan, queries
+from services.report.render import FONTS_DIR, TEMPLATES_DIR, Renderer
+
+from .conftest import MULTI
+
+
+def test_templates_take_data_only_from_sys_inputs():
+    sources = {p.name: p.read_text(encoding="utf-8") for p in TEMPLATES_DIR.glob("*.typ")}
+    assert set(sources) == {"report.typ", "lib.typ"}
+    for name, text in sources.items():
+        code = "\n".join(ln.split("//", 1)[0] for ln in text.splitlines())  # comments may name what is banned
+        for banned in (
+            "@preview",
+            "@local",
+            "eval(",
+            "read(",
+            "#include",
+            "plugin(",
+            "csv(",
+            "yaml(",
+            "toml(",
+        ):
+            assert banned not in code, (name, banned)
+        for m in re.finditer(r"#import\s+\"([^\"]+)\"", code):
+            assert m.group(1) == "lib.typ", (name, m.group(1))
+    code = "\n".join(ln.split("//", 1)[0] for ln in sources["report.typ"].splitlines())
+    assert code.count("sys.inputs") == 1
+    assert "json(bytes(sys.inputs.data))" in code
+
+
+def test_templates_folder_holds_only_templates():
+    # The compile root: nothing else may be readable from a template, and no symlink may lead out of it.
+    entries = list(TEMPLATES_DIR.iterdir())
+    assert {p.suffix for p in entries} == {".typ"}
+    assert not any(p.is_symlink() for p in entries)
+
+
+def test_fonts_are_bundled_with_their_licences():
+    renderer = Renderer(max_parallel=1, max_queued=0, timeout_s=5)
+    assert set(renderer.families) == {"Liberation Sans", "DejaVu Sans"}
+    assert (FONTS_DIR / "LICENSE-LiberationSans.txt").read_text().count("SIL") >= 1
+    assert "Bitstream" in (FONTS_DIR / "LICENSE-DejaVuSans.txt").read_text()
+
+
+@pytest.mark.asyncio(loop_scope="session")
+@pytest.mark.parametrize(
+    ("codes", "panels", "epsg"),
+    [
+        (MULTI, 3, {2154}),
+        (["13041", "13060"], 1, {2154}),
+        (["97411", "97209", "97101"], 3, {2975, 5490}),
+        (["97611"], 1, {4471}),
+        (["97302"], 1, {2972}),
+    ],
+)
+async def test_map_panels_per_disjoint_part_in_local_projection(database_url, codes, panels, epsg):
+    conn = await asyncpg.connect(database_url)
+    try:
+        shapes = await queries.selected_shapes(conn, codes)
+    finally:
+        await conn.close()
+    plan = mapplan.plan(shapes)
+    assert len(plan.frames) == panels
+    assert {f.epsg for f in plan.frames} == epsg
+    assert sorted(c for f in plan.frames for c in f.codes) == sorted(codes)
+    for f in plan.frames:
+        lon0, lat0, lon1, lat1 = f.envelope_4326()
+        assert lon0 < lon1 and lat0 < lat1
+        assert 0.5 <= (f.maxy - f.miny) / (f.maxx - f.minx) <= 1.35
