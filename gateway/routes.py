@@ -57,7 +57,7 @@ def _conditional(
     extra: dict[str, str] | None = None,
     gzipped: bytes = b"",
 ) -> web.Response:
-    """200 with ETag and Cache-Control (gzip variant when the client takes it), or 304 if it has this one."""
+    """200 with ETag and Cache-Control (gzip variant when the client takes it), or 304 when it has it."""
     etag = etag or '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
     headers = {"Cache-Control": request.app[SETTINGS].cache_control, **(extra or {})}
     if gzipped:
@@ -104,7 +104,7 @@ async def _through_cache(
         extra.append("ald=" + ",".join(ald_ids or ()))
     elif endpoint == "summary":
         payload = SummaryRequest(communes=list(codes))
-    else:  # report service: the printed date is fixed here, so that the key says everything the bytes depend on
+    else:  # report service: the printed date is fixed here, so the key says all the bytes depend on
         today = dt.datetime.now(PARIS).date().isoformat()
         payload = {"communes": list(codes)}
         extra.append("day=" + today)

@@ -2,9 +2,9 @@
 
     DATABASE_URL=… REZONE_DATA_DIR=… .venv/bin/python -m bench.gateway.bench [--quick]
 
-Starts the real tiles and aggregate services and a gateway pinned to CPU 0 (`taskset`); this process (the load
-generator) pins itself to CPU 1. Loopback only; every scenario is bounded in requests and seconds. The database
-must hold the full load (reference, demo data, views, tile tables): `make dsn` gives the stack's.
+Starts the real tiles and aggregate services and a gateway pinned to CPU 0 (`taskset`); this process (the
+load generator) pins itself to CPU 1. Loopback only; every scenario is bounded in requests and seconds. The
+database must hold the full load (reference, demo data, views, tile tables): `make dsn` gives the stack's.
 """
 
 from __future__ import annotations
@@ -63,13 +63,15 @@ async def _selection(dsn: str) -> tuple[list[str], list[str], list[str]]:
         ten = [
             r["code"]
             for r in await conn.fetch(
-                "SELECT code FROM ref.communes WHERE selectable AND departement_code = '13' ORDER BY code LIMIT 10"
+                "SELECT code FROM ref.communes WHERE selectable AND departement_code = '13' "
+                "ORDER BY code LIMIT 10"
             )
         ]
         hundred = [
             r["code"]
             for r in await conn.fetch(
-                "SELECT code FROM ref.communes WHERE selectable AND departement_code = '35' ORDER BY code LIMIT 100"
+                "SELECT code FROM ref.communes WHERE selectable AND departement_code = '35' "
+                "ORDER BY code LIMIT 100"
             )
         ]
         names = [
@@ -85,33 +87,54 @@ async def _selection(dsn: str) -> tuple[list[str], list[str], list[str]]:
     return ten, hundred, prefixes
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time consumed so far by a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _hostport(url: str) -> tuple[str, int]:
     host, port = url.removeprefix("http://").split(":")
     return host, int(port)
 
 
 async def scenarios(
-    gateway: str, tiles: str, ten: list[str], hundred: list[str], prefixes: list[str], scale: float
+    gateway: str,
+    tiles: str,
+    ten: list[str],
+    hundred: list[str],
+    prefixes: list[str],
+    scale: float,
+    gw_pid: int,
 ) -> dict[str, Result]:
-    """Run every scenario; `scale` shrinks request counts for a quick run."""
+    """Run every scenario; `scale` shrinks request counts for a quick run.
+
+    Besides latency, each gateway scenario records the gateway's own CPU time per request: on a shared machine
+    that figure (and its inverse, the req/s one core can serve) does not depend on what else is running.
+    """
     gh, gp = _hostport(gateway)
     th, tp = _hostport(tiles)
     n = lambda base: max(50, int(base * scale))  # noqa: E731
     out: dict[str, Result] = {}
-    get10 = request_bytes("GET", gateway, "/api/v1/territory?communes=" + ",".join(ten))
-    post100 = request_bytes("POST", gateway, "/api/v1/territory", json.dumps({"communes": hundred}).encode())
-    # Warm the cache (first call computes the diagnosis) and the connections.
+    gz = {"Accept-Encoding": "gzip"}  # what a browser sends
+    get10 = request_bytes("GET", gateway, "/api/v1/territory?communes=" + ",".join(ten), headers=gz)
+    get10_plain = request_bytes("GET", gateway, "/api/v1/territory?communes=" + ",".join(ten))
+    post100 = request_bytes(
+        "POST", gateway, "/api/v1/territory", json.dumps({"communes": hundred}).encode(), headers=gz
+    )
+    # Warm the cache (the first call computes the diagnosis) and the connections.
     await run(gh, gp, [get10, post100], concurrency=1, total=20, max_seconds=60)
 
-    out["diagnosis cached, 10 communes, 1 conn"] = await run(
-        gh, gp, [get10], concurrency=1, total=n(3000), max_seconds=20
-    )
-    out["diagnosis cached, 100 communes POST, 1 conn"] = await run(
-        gh, gp, [post100], concurrency=1, total=n(3000), max_seconds=20
-    )
-    out["diagnosis cached, 10 communes, 16 conns"] = await run(
-        gh, gp, [get10], concurrency=16, total=n(30000), max_seconds=20
-    )
+    async def scenario(label: str, req: bytes | list[bytes], conns: int, total: int) -> None:
+        before = cpu_seconds(gw_pid)
+        reqs = req if isinstance(req, list) else [req]
+        out[label] = await run(gh, gp, reqs, concurrency=conns, total=n(total), max_seconds=30)
+        out[label].cpu = cpu_seconds(gw_pid) - before
+
+    await scenario("diagnosis cached, 10 communes, gzip, 1 conn", get10, 1, 3000)
+    await scenario("diagnosis cached, 10 communes, identity, 1 conn", get10_plain, 1, 3000)
+    await scenario("diagnosis cached, 100 communes POST, gzip, 1 conn", post100, 1, 3000)
+    await scenario("diagnosis cached, 10 communes, gzip, 16 conns", get10, 16, 30000)
 
     tile_path = "/tiles/admin/6/32/22.mvt"
     hdr = {"Accept-Encoding": "gzip"}
@@ -122,7 +145,9 @@ async def scenarios(
     d, p = Result(), Result()
     for _ in range(5):  # interleaved blocks, so drift on the shared machine hits both alike
         for target, host, port, req in ((d, th, tp, direct), (p, gh, gp, proxied)):
+            before = cpu_seconds(gw_pid)
             r = await run(host, port, [req], concurrency=1, total=n(400), max_seconds=10)
+            target.cpu += cpu_seconds(gw_pid) - before
             target.latencies += r.latencies
             target.errors += r.errors
             target.wall += r.wall
@@ -130,11 +155,11 @@ async def scenarios(
     out["tile through the gateway, 1 conn"] = p
 
     searches = [
-        request_bytes("GET", gateway, "/api/v1/communes?q=" + urllib.request.quote(q) + "&limit=10")
+        request_bytes("GET", gateway, f"/api/v1/communes?q={urllib.request.quote(q)}&limit=10")
         for q in prefixes
     ]
-    out["search, 1 conn"] = await run(gh, gp, searches, concurrency=1, total=n(2000), max_seconds=30)
-    out["search, 4 conns"] = await run(gh, gp, searches, concurrency=4, total=n(2000), max_seconds=30)
+    await scenario("search, 1 conn", searches, 1, 2000)
+    await scenario("search, 4 conns", searches, 4, 2000)
     return out
 
 
@@ -171,7 +196,9 @@ def main() -> int:
         gw_proc, gateway = _start("gateway", "REZONE_GATEWAY_", gw_env, "0")
         procs.append(gw_proc)
         ten, hundred, prefixes = asyncio.run(_selection(dsn))
-        results = asyncio.run(scenarios(gateway, tiles, ten, hundred, prefixes, 0.1 if args.quick else 1.0))
+        results = asyncio.run(
+            scenarios(gateway, tiles, ten, hundred, prefixes, 0.1 if args.quick else 1.0, gw_proc.pid)
+        )
     finally:
         for p in reversed(procs):
             p.send_signal(signal.SIGTERM)
@@ -180,18 +207,26 @@ def main() -> int:
                 p.wait(30)
             except subprocess.TimeoutExpired:
                 p.kill()
-    print(f"gateway pinned to CPU 0, generator to CPU 1; {time.strftime('%Y-%m-%d %H:%M')}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"gateway pinned to CPU 0, generator to CPU 1; {time.strftime('%Y-%m-%d %H:%M')}; load average {load}"
+    )
     for label, r in results.items():
-        print(r.line(label))
+        cpu = f"  gateway CPU {r.cpu / len(r.latencies) * 1e6:6.0f} µs/req" if r.latencies else ""
+        print(r.line(label) + cpu)
     d = results["tile direct (tiles service), 1 conn"]
     p = results["tile through the gateway, 1 conn"]
     print(
         f"tile proxy overhead: p50 {p.pct(50) - d.pct(50):+.2f} ms, p95 {p.pct(95) - d.pct(95):+.2f} ms "
         f"(ratio p95 {p.pct(95) / d.pct(95):.2f})"
     )
-    c1 = results["diagnosis cached, 10 communes, 1 conn"]
-    c16 = results["diagnosis cached, 10 communes, 16 conns"]
+    c1 = results["diagnosis cached, 10 communes, gzip, 1 conn"]
+    c16 = results["diagnosis cached, 10 communes, gzip, 16 conns"]
     s = results["search, 1 conn"]
+    print(
+        f"one-core capacity (requests per gateway CPU-second): cached diagnosis "
+        f"{len(c16.latencies) / c16.cpu:.0f} req/s at 16 connections; proxied tile: {p.cpu / len(p.latencies) * 1e6:.0f} µs of gateway CPU each"
+    )
     print(
         f"targets: cached diagnosis p95 {c1.pct(95):.2f} ms (≤ 2) and {c16.rps:.0f} req/s (≥ 3000); "
         f"tile overhead p95 {p.pct(95) - d.pct(95):.2f} ms (< 1); search p95 {s.pct(95):.2f} ms (≤ 10)"

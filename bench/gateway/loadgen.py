@@ -21,6 +21,7 @@ class Result:
     errors: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
     wall: float = 0.0
+    cpu: float = 0.0  # server CPU seconds spent on these requests, when the caller measures it
 
     def pct(self, p: float) -> float:
         """Percentile p (0–100) in milliseconds."""
