@@ -225,7 +225,8 @@ def main() -> int:
     s = results["search, 1 conn"]
     print(
         f"one-core capacity (requests per gateway CPU-second): cached diagnosis "
-        f"{len(c16.latencies) / c16.cpu:.0f} req/s at 16 connections; proxied tile: {p.cpu / len(p.latencies) * 1e6:.0f} µs of gateway CPU each"
+        f"{len(c16.latencies) / c16.cpu:.0f} req/s at 16 connections; "
+        f"proxied tile: {p.cpu / len(p.latencies) * 1e6:.0f} µs of gateway CPU each"
     )
     print(
         f"targets: cached diagnosis p95 {c1.pct(95):.2f} ms (≤ 2) and {c16.rps:.0f} req/s (≥ 3000); "
