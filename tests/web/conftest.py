@@ -1,0 +1,88 @@
+"""The whole stack (tiles, aggregate, report, gateway as real processes) and a real headless Chromium.
+
+Every page opened through `open_page` records console errors, uncaught exceptions and CSP violations
+(`securitypolicyviolation` events, collected by an init script, which the DevTools protocol injects outside the
+page's CSP); `assert_clean(page)` fails the test on any of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+VIEWPORT = {"width": 1280, "height": 860}
+
+_RECORDER = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__cspViolations.push({directive: e.violatedDirective, blocked: e.blockedURI, source: e.sourceFile,
+                               line: e.lineNumber, sample: e.sample});
+});
+"""
+
+
+@pytest.fixture(scope="session")
+def stack(run_service) -> dict[str, str]:
+    """Base URLs of the four services; the browser only ever talks to the gateway."""
+    tiles = run_service("services.tiles")
+    aggregate = run_service("services.aggregate")
+    report = run_service("services.report", {"REZONE_REPORT_AGGREGATE_URL": aggregate})
+    gateway = run_service("gateway", {"REZONE_GATEWAY_TILES_URL": tiles, "REZONE_GATEWAY_AGGREGATE_URL": aggregate,
+                                      "REZONE_GATEWAY_REPORT_URL": report})
+    return {"tiles": tiles, "aggregate": aggregate, "report": report, "gateway": gateway}
+
+
+@pytest.fixture(scope="session")
+def gateway_url(stack: dict[str, str]) -> str:
+    """The public entry point the page is loaded from."""
+    return stack["gateway"]
+
+
+@pytest.fixture(scope="session")
+def browser(stack: dict[str, str]) -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright (its own browser download does not work here).
+
+    Depends on `stack` so that the services (whose fixtures run asyncio loops) start before Playwright's
+    synchronous API installs its own loop in this thread.
+    """
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} missing: run scripts/bootstrap.sh test")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class PageLog:
+    """What went wrong in one page: console errors and uncaught exceptions."""
+
+    def __init__(self, page: Page) -> None:
+        self.errors: list[str] = []
+        page.on("console", lambda msg: self.errors.append(f"console.{msg.type}: {msg.text}")
+                if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+
+
+@pytest.fixture
+def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
+    """`open_page(url, viewport=…, downloads=True)`: a fresh context per call (no shared storage or cache)."""
+    contexts: list[BrowserContext] = []
+
+    def make(url: str, viewport: dict | None = None) -> Page:
+        context = browser.new_context(viewport=viewport or VIEWPORT, accept_downloads=True, locale="fr-FR")
+        context.add_init_script(_RECORDER)
+        contexts.append(context)
+        page = context.new_page()
+        page.rezone_log = PageLog(page)  # type: ignore[attr-defined]
+        page.goto(url)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()

@@ -1,0 +1,91 @@
+// French formatting of figures, and the one place that decides how a masked or partial value is shown:
+// a masked value reads "secret statistique" (never 0, never a number), a partial one carries "*".
+
+import { h } from "./dom.js";
+
+const INT = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 0 });
+const DEC1 = new Intl.NumberFormat("fr-FR", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+const EUR = new Intl.NumberFormat("fr-FR", { style: "currency", currency: "EUR", maximumFractionDigits: 0 });
+
+export const SECRET = "secret statistique";
+
+export function int(n) {
+  return n === null || n === undefined ? "–" : INT.format(n);
+}
+
+export function dec1(n) {
+  return n === null || n === undefined ? "–" : DEC1.format(n);
+}
+
+export function euros(n) {
+  return n === null || n === undefined ? "montant non connu" : EUR.format(n);
+}
+
+const CPTS_STATUS = {
+  aci_signe: "contrat ACI signé",
+  projet_valide: "projet de santé validé",
+  lettre_intention: "lettre d'intention",
+};
+
+/** The status of an existing CPTS, in words. */
+export function cptsStatus(statut) {
+  return CPTS_STATUS[statut] || String(statut || "").replaceAll("_", " ");
+}
+
+export function plural(n, one, many) {
+  return `${int(n)} ${n > 1 ? many : one}`;
+}
+
+/** A rate or ratio in its unit: "10,7 %", "13,2" (per 100 consumers), "1 234,5" (ratio). */
+export function rate(value, unit) {
+  if (value === null || value === undefined) return "–";
+  return unit === "pct" ? `${DEC1.format(value)} %` : DEC1.format(value);
+}
+
+/** A difference territory − comparator: in points for rates, signed. */
+export function diff(value, unit) {
+  if (value === null || value === undefined) return "–";
+  const sign = value > 0 ? "+" : value < 0 ? "−" : "";
+  const body = DEC1.format(Math.abs(value));
+  return unit === "pct" ? `${sign}${body} pt` : `${sign}${body}`;
+}
+
+/** The masked marker, with the reason available to every reader (title for the pointer, text in notes). */
+export function secret(reason) {
+  return h("span", { class: "secret", title: reason || "Valeur masquée par le secret statistique" }, SECRET);
+}
+
+/**
+ * A figure of the territory: "secret statistique" when masked, else the value with "*" when partial.
+ * `notes` (optional) collects the reasons and neutralised communes to print under the table.
+ */
+export function figure(fig, unit, notes) {
+  if (!fig || fig.masked || fig.value === null || fig.value === undefined) {
+    notes?.secret(fig?.reason);
+    return secret(fig?.reason);
+  }
+  const text = rate(fig.value, unit);
+  if (fig.partial) {
+    notes?.partial(fig);
+    return h("span", { class: "partial" }, text, h("abbr", { title: "Valeur partielle : des communes sont neutralisées" }, "*"));
+  }
+  return h("span", {}, text);
+}
+
+/** A comparator value (département, région, France); masked comparators read "secret statistique" as well. */
+export function comparator(cmp, unit, notes) {
+  if (!cmp || cmp.value === null || cmp.value === undefined) {
+    notes?.secret(null);
+    return secret(null);
+  }
+  const text = rate(cmp.value, unit);
+  if (!cmp.weighted) return h("span", {}, text);
+  const parts = cmp.weights.map((w) => `${w.code} ${w.weight === null ? "?" : DEC1.format(w.weight * 100) + " %"}`);
+  return h("span", { class: "weighted", title: `Moyenne pondérée par le territoire : ${parts.join(", ")}` },
+    text, h("abbr", { title: "Comparaison pondérée (territoire sur plusieurs unités)" }, "†"));
+}
+
+/** A count that the API may mask (null): never printed as 0. */
+export function count(n, reason) {
+  return n === null || n === undefined ? secret(reason) : h("span", {}, int(n));
+}

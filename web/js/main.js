@@ -1,0 +1,271 @@
+// Wiring: one Selection store; every view listens to it. Summary and diagnosis are fetched (debounced, the
+// previous request aborted) after each change; names and positions of restored communes come from the API.
+
+import * as api from "./api.js";
+import { byId, debounce, fill, h, status } from "./dom.js";
+import { DocDialog } from "./docs.js";
+import { Downloads, runImport } from "./downloads.js";
+import { renderFurther } from "./further.js";
+import { FinessLegend } from "./legend.js";
+import { RezoneMap } from "./map.js";
+import { Panels } from "./panels.js";
+import { emptyReport, renderReport } from "./report-view.js";
+import { CommuneSearch } from "./search.js";
+import { SelectionView } from "./selection-view.js";
+import { communeLabel, readLocation, Selection, shareUrl, writeLocation } from "./state.js";
+import { SummaryBar } from "./summary.js";
+import { setupTabs } from "./tabs.js";
+
+const DETAIL_CONCURRENCY = 4;
+
+const selection = new Selection();
+const initial = readLocation();
+const selectionStatus = byId("selection-status");
+const mapStatus = byId("map-status");
+let mapView = initial.view;
+let diagnosis = null;
+let ald = [];
+let refreshController = null;
+
+const summaryBar = new SummaryBar();
+const panels = new Panels(byId("panels"), { onAldChange: (ids) => { ald = ids; refresh(); } });
+const selectionView = new SelectionView(selection, { onRemove: (code) => removeCommune(code) });
+const downloads = new Downloads(selection);
+new DocDialog(() => diagnosis);
+const showTab = setupTabs(document.querySelector("[role=tablist]"), (id) => { if (id === "tab-carte") map.resize(); });
+
+const map = new RezoneMap(byId("map"), {
+  view: initial.view,
+  onCommuneClick: (entry) => {
+    const outcome = selection.toggle(entry);
+    const label = `${entry.nom} (${entry.departement.code})`;
+    const text = { added: `${label} ajoutée au projet.`, removed: `${label} retirée du projet.`,
+      limit: limitMessage() }[outcome];
+    status(mapStatus, text, outcome === "limit" ? "warning" : "info");
+  },
+  onStatus: (text, kind) => status(mapStatus, text, kind),
+  onMove: (view) => { mapView = view; writeLocation(selection.codes, mapView); },
+  onReady: (colours) => legend.setColours(colours),
+});
+const legend = new FinessLegend((enabled, showCpts) => map.setFiness(enabled, showCpts));
+map.setFiness(legend.enabled, legend.showCpts);
+
+function limitMessage() {
+  return `Limite de ${selection.limit} communes atteinte : retirez une commune avant d'en ajouter une autre.`;
+}
+
+const search = new CommuneSearch(selection, async (hit) => {
+  const entry = { code: hit.code, nom: hit.nom, departement: hit.departement, cpts: hit.cpts || null };
+  const outcome = selection.add(entry);
+  if (outcome === "present") return { text: `${communeLabel(entry)} fait déjà partie du projet.`, kind: "info" };
+  if (outcome === "limit") return { text: limitMessage(), kind: "error" };
+  return { text: `${communeLabel(entry)} ajoutée au projet (${selection.size} commune(s)).`, kind: "success" };
+});
+
+function removeCommune(code) {
+  const entry = selection.get(code);
+  if (selection.remove(code)) status(selectionStatus, `${entry ? communeLabel(entry) : code} retirée du projet.`);
+}
+
+// Names, départements and positions of communes added by code (URL, import, map click) ------------------------
+
+const detailQueue = [];
+let detailRunning = 0;
+
+function queueDetails(codes) {
+  for (const code of codes) if (!detailQueue.includes(code)) detailQueue.push(code);
+  while (detailRunning < DETAIL_CONCURRENCY && detailQueue.length) loadDetail(detailQueue.shift());
+}
+
+async function loadDetail(code) {
+  detailRunning += 1;
+  try {
+    if (!selection.has(code)) return;
+    const d = await api.commune(code);
+    selection.update(code, { nom: d.nom, departement: d.departement, cpts: d.cpts || null, center: d.center, bbox: d.bbox });
+  } catch (err) {
+    if (err.status === 404 || err.code === "unknown_commune") {
+      selection.remove(code);
+      status(selectionStatus, `Le code commune ${code} n'existe pas (ou plus) dans le code officiel géographique : retiré du projet.`, "warning");
+    }
+  } finally {
+    detailRunning -= 1;
+    queueDetails([]);
+  }
+}
+
+// Summary and diagnosis --------------------------------------------------------------------------------------
+
+const sameCodes = (a, b) => a.length === b.length && [...a].sort().join() === [...b].sort().join();
+
+const refresh = debounce(async () => {
+  refreshController?.abort();
+  const codes = selection.codes;
+  if (!codes.length) return;
+  const controller = new AbortController();
+  refreshController = controller;
+  summaryBar.loading();
+  panels.loading();
+  const summaryJob = api.summary(codes, controller.signal).then((sum) => {
+    if (!controller.signal.aborted) { summaryBar.show(sum); showDemo(sum.demo); }
+  }).catch((err) => { if (err?.name !== "AbortError") summaryBar.error(err.message); });
+  try {
+    const d = await api.diagnosis(codes, ald, controller.signal);
+    if (controller.signal.aborted || !sameCodes(codes, selection.codes)) return;
+    diagnosis = d;
+    showDiagnosis(d);
+  } catch (err) {
+    if (err?.name === "AbortError") return;
+    if (err.code === "unknown_commune" && err.problem.unknown?.length) {
+      for (const code of err.problem.unknown) selection.remove(code);
+      status(selectionStatus, `Code(s) inconnu(s) retiré(s) du projet : ${err.problem.unknown.join(", ")}.`, "warning");
+      return;
+    }
+    panels.error(err.message);
+    status(selectionStatus, `Le diagnostic n'a pas pu être calculé : ${err.message}`, "error");
+  }
+  await summaryJob;
+}, 350);
+
+function showDemo(demo) {
+  byId("demo-banner").hidden = !demo;
+}
+
+function showDiagnosis(d) {
+  showDemo(d.demo);
+  panels.show(d);
+  selectionView.setServerAlerts(d.alerts);
+  renderReport(byId("report-view"), d, { onPdf: () => downloads.pdf() });
+  renderFurther(byId("further-view"), d);
+  // Communes restored by code get their names from the diagnosis as soon as it is there.
+  const deps = new Map(d.territory.departements.map((g) => [g.code, g.nom]));
+  for (const c of d.communes) {
+    const entry = selection.get(c.code);
+    if (entry?.pending || (entry && !entry.departement?.nom)) {
+      selection.update(c.code, { nom: c.nom, departement: { code: c.departement, nom: deps.get(c.departement) || c.departement },
+        cpts: c.cpts || null });
+    }
+  }
+}
+
+// Reacting to the selection ----------------------------------------------------------------------------------
+
+selection.addEventListener("change", (e) => {
+  const { reason, codes } = e.detail;
+  const n = selection.size;
+  selectionView.render();
+  map.setSelection(selection.entries);
+  writeLocation(selection.codes, mapView);
+  byId("start").hidden = n > 0;
+  byId("selection").hidden = n === 0;
+  byId("panels").hidden = n === 0;
+  byId("downloads").hidden = n === 0;
+  byId("zoom-selection").disabled = n === 0;
+  if (reason === "update") return;
+  if (["add", "restore", "import"].includes(reason)) {
+    queueDetails(codes.filter((c) => !selection.get(c)?.bbox));
+  }
+  selectionView.setServerAlerts(null);
+  if (n === 0) {
+    refresh.cancel();
+    refreshController?.abort();
+    diagnosis = null;
+    summaryBar.empty();
+    emptyReport(byId("report-view"));
+    renderFurther(byId("further-view"), null);
+  } else {
+    refresh();
+  }
+});
+
+// Buttons ----------------------------------------------------------------------------------------------------
+
+byId("start-add").addEventListener("click", () => search.focus());
+
+byId("reset-selection").addEventListener("click", () => {
+  const previous = selection.entries;
+  selection.clear();
+  const undo = h("button", { type: "button", class: "link-button", onclick: () => {
+    selection.replace(previous, "restore");
+    status(selectionStatus, `Sélection rétablie (${previous.length} commune(s)).`, "success");
+  } }, "Annuler");
+  fill(selectionStatus, `Sélection réinitialisée (${previous.length} commune(s) retirée(s)). `, undo);
+  search.focus();
+});
+
+byId("save-project").addEventListener("click", () => downloads.saveProject(selectionStatus));
+
+byId("share-link").addEventListener("click", async () => {
+  const url = shareUrl(selection.codes);
+  try {
+    await navigator.clipboard.writeText(url);
+    status(selectionStatus, "Lien de partage copié : il restaure cette sélection dans n'importe quel navigateur.", "success");
+  } catch {
+    const field = h("input", { type: "text", readonly: true, value: url, class: "share-field", "aria-label": "Lien de partage" });
+    fill(selectionStatus, "Copiez ce lien de partage : ", field);
+    field.select();
+  }
+});
+
+byId("zoom-selection").addEventListener("click", () => {
+  showTab("tab-carte");
+  if (!map.zoomTo(selection.entries)) status(mapStatus, "Position des communes en cours de chargement…");
+});
+
+byId("import-button").addEventListener("click", async () => {
+  const input = byId("import-file");
+  const importStatus = byId("import-status");
+  status(importStatus, "Lecture du projet…");
+  try {
+    const result = await runImport(input.files[0]);
+    if (!result.communes.length) throw new Error("le fichier ne contient aucune commune valide");
+    if (result.name) byId("project-name").value = result.name;
+    selection.replace(result.communes, "import");
+    const more = result.problems.length ? ` Non restauré(s) : ${result.problems.join(" ; ")}.` : "";
+    status(selectionStatus, `Projet importé : ${selection.size} commune(s).${more}`, result.problems.length ? "warning" : "success");
+    status(importStatus, "");
+    input.value = "";
+    setTimeout(() => map.zoomTo(selection.entries), 800);
+  } catch (err) {
+    status(importStatus, `Import impossible : ${err.message}`, "error");
+  }
+});
+
+document.querySelector(".skip-link").addEventListener("click", (e) => {
+  e.preventDefault(); // a plain #anchor would overwrite the shareable hash
+  search.focus();
+});
+
+// A shared link pasted into this tab: follow it.
+window.addEventListener("hashchange", () => {
+  const next = readLocation();
+  if (next.codes.length && !sameCodes(next.codes, selection.codes)) {
+    selection.replace(next.codes.map((code) => selection.get(code) || { code }), "restore");
+  }
+});
+
+// Start-up ---------------------------------------------------------------------------------------------------
+
+if (initial.invalid.length) {
+  status(selectionStatus, `Code(s) commune invalide(s) ignoré(s) dans le lien : ${initial.invalid.join(", ")}.`, "warning");
+}
+if (initial.codes.length > selection.limit) {
+  status(selectionStatus, `Le lien contient ${initial.codes.length} communes : seules les ${selection.limit} premières sont reprises (limite d'un projet).`, "warning");
+}
+if (initial.name) byId("project-name").value = initial.name;
+summaryBar.empty();
+emptyReport(byId("report-view"));
+renderFurther(byId("further-view"), null);
+if (initial.codes.length) {
+  selection.replace(initial.codes.map((code) => ({ code })), "restore");
+  if (!initial.view) {
+    // Zoom to the restored selection once its positions are known.
+    const waitForPositions = () => {
+      if (selection.entries.every((e) => e.bbox || !selection.has(e.code))) {
+        selection.removeEventListener("change", waitForPositions);
+        map.zoomTo(selection.entries);
+      }
+    };
+    selection.addEventListener("change", waitForPositions);
+  }
+}
