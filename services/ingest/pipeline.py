@@ -37,7 +37,7 @@ async def run_load(conn: asyncpg.Connection, *, data_dir: Path, force: bool = Fa
     started = time.perf_counter()
 
     cache = data_dir / "cache"
-    reference_reloaded = force or await datafrance.loaded_sha256(conn) != datafrance.WHEEL_SHA256
+    reference_reloaded = force or await datafrance.needs_load(conn)
     if reference_reloaded:
         # The reference load TRUNCATEs ref.communes CASCADE: every health table goes with it.
         summary["reference"] = await datafrance.load(conn, cache)
