@@ -42,10 +42,13 @@ class RenderTimeout(ServiceError):
 class Renderer:
     """Compiles the report template; one per application, created in cleanup_ctx."""
 
-    def __init__(self, *, max_parallel: int, max_queued: int, timeout_s: float) -> None:
+    def __init__(
+        self, *, max_parallel: int, max_queued: int, timeout_s: float, pdf_tags: bool = False
+    ) -> None:
         self.slots = asyncio.Semaphore(max_parallel)
         self.max_waiting = max_parallel + max_queued
         self.timeout_s = timeout_s
+        self.pdf_tags = pdf_tags
         self.waiting = 0
         self.fonts = typst.Fonts(
             include_system_fonts=False, include_embedded_fonts=False, font_paths=[str(FONTS_DIR)]
@@ -62,6 +65,7 @@ class Renderer:
             format="pdf",
             sys_inputs={"data": data.decode()},
             timestamp=timestamp,
+            pdf_tags=self.pdf_tags,
         )
         log.debug("typst compile", extra={"ms": round(1000 * (time.perf_counter() - started), 1)})
         return pdf
