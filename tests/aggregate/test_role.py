@@ -46,15 +46,21 @@ async def test_reader_may_only_call_the_entry_points(database_url: str) -> None:
     try:
         doc = await conn.fetchval("SELECT api.summary(ARRAY['04028'])::text")
         assert '"commune_count" : 1' in doc
-        for internal in (
-            "api._indicators(ARRAY['04028'])",
-            "api._territory(ARRAY['04028'])",
-            "api._comparisons(NULL, NULL, NULL)",
-        ):
-            with pytest.raises(asyncpg.InsufficientPrivilegeError):
-                await conn.fetch(f"SELECT * FROM {internal}")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.fetch("SELECT api._aci(1000)")
     finally:
         await conn.close()
+    admin = await asyncpg.connect(database_url)
+    try:
+        rows = await admin.fetch("""
+            SELECT p.oid::regprocedure::text AS name,
+                   has_function_privilege('rezone_reader', p.oid, 'EXECUTE') AS ok
+            FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'api'""")
+    finally:
+        await admin.close()
+    allowed = {r["name"] for r in rows if r["ok"]}
+    assert allowed == {"api.diagnosis(text[],text[])", "api.summary(text[])"}
+    assert len(rows) > 5
 
 
 async def test_reset_role_does_not_escape(database_url: str) -> None:
