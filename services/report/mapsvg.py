@@ -15,10 +15,15 @@ from .mapplan import METRO_EPSG, PROJECTION_NAMES, Frame, Plan, epsg_for, projec
 from .queries import ContextShape, FinessPoint, OverviewShape, SelectedShape
 
 UNITS = 10_000  # SVG width of a panel in user units: integer coordinates at 0.02 mm
-LABEL_PT = 6.0
 # Average advance of Liberation Sans is about 0.52 em; 1 pt = 0.3528 mm.
-_CHAR_MM = 0.52 * LABEL_PT * 0.3528
-_LABEL_H_MM = 1.25 * LABEL_PT * 0.3528
+_EM_MM = 0.3528
+_ADVANCE_EM = 0.52
+
+
+def label_pt(n_communes: int) -> float:
+    """Label size: larger when few communes share the panel."""
+    return 8.0 if n_communes <= 10 else 7.0 if n_communes <= 30 else 6.0
+
 
 # Rézone structure groups (ref.finess_groups): colour and a shape per sector, so that a grey-scale print
 # still tells sanitaire (circle), médico-social (square) and coordinated care (diamond) apart.
@@ -59,6 +64,7 @@ class MapPanel(msgspec.Struct, kw_only=True):
     width_mm: float
     height_mm: float
     labels: list[MapLabel]
+    label_pt: float
     key: list[MapLabel]
     scale_frac: float
     scale_label: str
@@ -153,6 +159,7 @@ def _labels(
     points: dict[str, tuple[float, float]],
     weight: dict[str, int],
     start: int,
+    size: float,
 ) -> tuple[list[MapLabel], list[MapLabel]]:
     """Greedy label placement: full names where they fit, a number (keyed below the map) elsewhere."""
     placed: list[tuple[float, float, float, float]] = []
@@ -165,8 +172,8 @@ def _labels(
         px, py = points[code]
         fx = float((px - frame.minx) / frame.width_m)
         fy = float((frame.maxy - py) / (frame.maxy - frame.miny))
-        w = len(names[code]) * _CHAR_MM / frame.width_mm
-        h = _LABEL_H_MM / frame.height_mm
+        w = len(names[code]) * _ADVANCE_EM * size * _EM_MM / frame.width_mm
+        h = 1.25 * size * _EM_MM / frame.height_mm
         x0 = min(max(fx - w / 2, 0.005), 0.995 - w)
         box = (x0, fy - h / 2, x0 + w, fy + h / 2)
         if all(box[2] <= b[0] or box[0] >= b[2] or box[3] <= b[1] or box[1] >= b[3] for b in placed):
@@ -259,7 +266,8 @@ def draw(
                 sx, sy = int(round((x - frame.minx) * k)), int(round((frame.maxy - y) * k))
                 parts.append(_symbol(shape, sx, sy, r, color, p.approximate))
         parts.append("</svg>")
-        labels, key = _labels(frame, frame.codes, names, label_points[frame.epsg], weight, numbered)
+        size = label_pt(len(frame.codes))
+        labels, key = _labels(frame, frame.codes, names, label_points[frame.epsg], weight, numbered, size)
         numbered += len(key)
         frac, text = _scale(frame.width_m)
         panels.append(
@@ -270,6 +278,7 @@ def draw(
                 width_mm=round(frame.width_mm, 2),
                 height_mm=round(frame.height_mm, 2),
                 labels=labels,
+                label_pt=size,
                 key=key,
                 scale_frac=round(frac, 4),
                 scale_label=text,

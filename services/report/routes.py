@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import unicodedata
 from typing import TYPE_CHECKING
@@ -35,6 +36,7 @@ _EXPORT = msgspec.json.Decoder(ExportRequest)
 _PROJECT = msgspec.json.Decoder(ProjectRequest)
 
 routes = web.RouteTableDef()
+log = logging.getLogger("rezone.report")
 
 
 class UnknownCommune(Unprocessable):
@@ -73,6 +75,14 @@ async def post_report(request: web.Request) -> web.Response:
         name=name,
         date=date,
         timer=timer,
+    )
+    log.info(
+        "report rendered",
+        extra={
+            "communes": len(codes),
+            "bytes": len(pdf),
+            "steps_ms": {k: round(v * 1000, 1) for k, v in timer.steps.items()},
+        },
     )
     return web.Response(
         body=pdf,

@@ -71,8 +71,10 @@ def check_common(pdf: bytes, d: Diagnosis) -> str:
 
 async def test_small_report(http, report_url, aggregate_url, artifacts_dir):
     d = await diagnosis(http, aggregate_url, SMALL)
+    top5 = {i.id for i in d.prevalences.top5}
+    extra = next(ref for ref in d.prevalences.catalogue if ref.id not in top5)
     status, pdf, headers = await report(
-        http, report_url, communes=SMALL, name="CPTS du pays de Gardanne", date="2025-01-31"
+        http, report_url, communes=SMALL, name="CPTS du pays de Gardanne", date="2025-01-31", ald=[extra.id]
     )
     assert status == 200, pdf[:500]
     assert headers["Content-Type"] == "application/pdf"
@@ -81,6 +83,8 @@ async def test_small_report(http, report_url, aggregate_url, artifacts_dir):
     text = check_common(pdf, d)
     assert "CPTS du pays de Gardanne" in text
     assert "Rapport généré le 31 janvier 2025" in text
+    # the ALD asked for beyond the top 5 has its own table
+    assert "Autres ALD demandées" in text and extra.label in text
     assert 6 <= page_count(pdf) <= 30
     assert render_pages(pdf, artifacts_dir / "report", "small")
 
