@@ -25,6 +25,7 @@ from .routes import proxy_tiles, routes
 from .security import preflight, security_headers
 from .settings import SETTINGS, Settings, split_list
 from .static import WEB_DIR, default_web_dir, index, static_file
+from .tilecache import TILE_CACHE
 from .upstream import UPSTREAMS, Upstream
 
 log = logging.getLogger("rezone.gateway")
@@ -129,6 +130,10 @@ def create_app(settings: Settings) -> web.Application:
         cache_bytes=lambda: cache.local.bytes,
         cache_entries=lambda: len(cache.local),
         inflight=shed.inflight,
+    )
+    # Versioned tiles are immutable: the TTL only bounds how long an unused version lingers.
+    app[TILE_CACHE] = LocalLRU(
+        settings.tiles_cache_max_bytes, settings.cache_ttl_s, max_entry_bytes=512 * 1024
     )
     app[WEB_DIR] = Path(settings.web_dir) if settings.web_dir else default_web_dir()
 

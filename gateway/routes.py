@@ -23,6 +23,7 @@ from .errors import CommuneNotFound, InvalidCommuneCode, InvalidParameter, Unkno
 from .schemas import DiagnosisBody, ReportBody, SearchResult, SelectionBody
 from .selection import INSEE, cache_key, normalise, normalise_ald, split_codes
 from .settings import SETTINGS
+from .tilecache import TILE_CACHE, cacheable, replay, tile_key
 from .upstream import UPSTREAMS
 
 routes = web.RouteTableDef()
@@ -283,5 +284,18 @@ async def project_import(request: web.Request) -> web.Response:
 
 
 async def proxy_tiles(request: web.Request) -> web.StreamResponse:
-    """Tiles, TileJSON and the style, streamed from the tiles service."""
-    return await request.app[UPSTREAMS]["tiles"].proxy(request, request.app[SETTINGS].tiles_timeout_s)
+    """Tiles, TileJSON and the style from the tiles service; versioned tiles from memory when already seen."""
+    cache = request.app[TILE_CACHE]
+    key = tile_key(request)
+    found = cache.get(key) if request.method == "GET" else None
+    if found is not None and found[1]:
+        request.app[CACHE].count("tiles", "hit")
+        return replay(request, found[0])
+
+    def keep(status: int, headers, body: bytes) -> None:
+        entry = cacheable(status, headers, body)
+        if entry is not None:
+            cache.put(key, entry)
+            request.app[CACHE].count("tiles", "miss")
+
+    return await request.app[UPSTREAMS]["tiles"].proxy(request, request.app[SETTINGS].tiles_timeout_s, keep)

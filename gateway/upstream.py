@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -184,8 +184,13 @@ class Upstream:
             )
         raise BadGateway(f"réponse {status} du service {self.name}", upstream=self.name)
 
-    async def proxy(self, request: web.Request, timeout_s: float) -> web.StreamResponse:
-        """Relay a GET/HEAD as is: status, validators, encoding; large bodies streamed chunk by chunk."""
+    async def proxy(
+        self, request: web.Request, timeout_s: float, keep: Callable[[int, Any, bytes], None] | None = None
+    ) -> web.StreamResponse:
+        """Relay a GET/HEAD as is: status, validators, encoding; large bodies streamed chunk by chunk.
+
+        `keep(status, headers, body)` sees every answer relayed in one piece (to cache versioned tiles).
+        """
         assert self.session is not None
         headers = {h: request.headers[h] for h in _FORWARDED_REQUEST if h in request.headers}
         headers.setdefault("Accept-Encoding", "identity")
@@ -204,7 +209,10 @@ class Upstream:
                 length = resp.content_length
                 if request.method != "HEAD" and length is not None and length <= _WHOLE_BODY:
                     # A tile is a few KiB: one write costs less than the streaming loop's write + drain.
-                    out = web.Response(status=resp.status, reason=resp.reason, body=await resp.read())
+                    body = await resp.read()
+                    if keep is not None:
+                        keep(resp.status, resp.headers, body)
+                    out = web.Response(status=resp.status, reason=resp.reason, body=body)
                     for name, value in relayed:
                         if name.lower() != "content-length":
                             out.headers.add(name, value)

@@ -67,3 +67,22 @@ async def test_upstream_404_relayed(http, gateway):
 async def test_head_of_a_tile(http, gateway):
     async with http.head(f"{gateway}/tiles/communes/8/130/88.mvt", headers={"Accept-Encoding": "gzip"}) as r:
         assert r.status == 200 and r.headers["Content-Encoding"] == "gzip"
+
+
+async def test_versioned_tile_served_from_memory(http, gateway, doubles):
+    url = f"{gateway}/tiles/communes/10/523/355.mvt?v=abc"
+    before = doubles.tiles.calls["tiles"]
+    async with http.get(url, headers={"Accept-Encoding": "gzip"}) as r:
+        first = await r.read()
+        assert r.status == 200 and "X-Cache" not in r.headers
+    async with http.get(url, headers={"Accept-Encoding": "gzip"}) as r:
+        assert r.status == 200 and r.headers["X-Cache"] == "HIT" and await r.read() == first
+        assert r.headers["Content-Encoding"] == "gzip" and r.headers["ETag"] == '"tile-v1"'
+        assert r.headers["Access-Control-Allow-Origin"] == "*"
+    async with http.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": '"tile-v1"'}) as r:
+        assert r.status == 304 and r.headers["X-Cache"] == "HIT"
+    assert doubles.tiles.calls["tiles"] == before + 1
+    # a client that does not take gzip gets its own entry, never the compressed bytes
+    async with http.get(url, headers={"Accept-Encoding": "identity"}) as r:
+        assert "Content-Encoding" not in r.headers and await r.read() == gzip.decompress(TILE)
+    assert doubles.tiles.calls["tiles"] == before + 2

@@ -1,0 +1,54 @@
+"""In-process cache of versioned tiles: answers marked `immutable` by the tiles service (URLs carrying the
+data version) are kept in a byte-bounded LRU, so a map view's repeated tiles cost no hop to the tiles service.
+
+Keyed by path, query and whether the client takes gzip (the tiles service varies on Accept-Encoding).
+"""
+
+from __future__ import annotations
+
+import msgspec
+from aiohttp import web
+
+from .cache import LocalLRU
+
+_KEPT = ("Content-Type", "Content-Encoding", "ETag", "Cache-Control", "Vary", "Last-Modified")
+
+
+class TileEntry(msgspec.Struct, frozen=True):
+    """A relayed 200 answer: the headers worth replaying and the bytes."""
+
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    @property
+    def size(self) -> int:
+        """Bytes held."""
+        return len(self.body) + 200
+
+
+def tile_key(request: web.Request) -> str:
+    """Cache key of a tile request."""
+    gz = "gzip" in request.headers.get("Accept-Encoding", "")
+    return f"{request.rel_url.path_qs}|{'gz' if gz else 'id'}"
+
+
+def cacheable(status: int, headers, body: bytes) -> TileEntry | None:
+    """The entry to keep for this upstream answer, or None (not a 200, or not versioned)."""
+    if status != 200 or "immutable" not in headers.get("Cache-Control", ""):
+        return None
+    return TileEntry([(h, headers[h]) for h in _KEPT if h in headers], body)
+
+
+def replay(request: web.Request, entry: TileEntry) -> web.Response:
+    """The cached answer, or 304 when the client already holds it."""
+    headers = dict(entry.headers)
+    headers["X-Cache"] = "HIT"
+    etag = headers.get("ETag")
+    if etag is not None and etag in (t.strip() for t in request.headers.get("If-None-Match", "").split(",")):
+        headers.pop("Content-Encoding", None)
+        headers.pop("Content-Type", None)
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=entry.body, headers=headers)
+
+
+TILE_CACHE = web.AppKey("tile_cache", LocalLRU)
