@@ -8,9 +8,11 @@ reference + same generator code = byte-identical files (fixed seed, no clock, so
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import os
 import shutil
 import time
 from pathlib import Path
@@ -26,13 +28,22 @@ MANIFEST = "MANIFEST.json"
 _CODE_DIR = Path(__file__).resolve().parent
 
 
-def code_fingerprint() -> str:
-    """sha256 of the generator's own source: any change to it regenerates the files."""
+def _code_fingerprint() -> str:
     digest = hashlib.sha256(str(SEED).encode())
     for path in sorted(_CODE_DIR.glob("*.py")):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+# Computed once, when the code is imported: a long-running process that still runs an older generator then
+# labels its files with the older fingerprint, and the next up-to-date process regenerates them.
+CODE_FINGERPRINT = _code_fingerprint()
+
+
+def code_fingerprint() -> str:
+    """sha256 of the generator's own source as imported: any change to it regenerates the files."""
+    return CODE_FINGERPRINT
 
 
 async def _reference_sha(conn: asyncpg.Connection) -> str:
@@ -97,12 +108,19 @@ async def ensure(conn: asyncpg.Connection, out_dir: Path) -> tuple[dict[str, str
         and _intact(out_dir, manifest)
     ):
         return {k: v["name"] for k, v in manifest["files"].items()}, False
-    # Generate beside the directory, then swap: a crash midway never leaves a half-written set in place.
-    staging = out_dir.with_name(out_dir.name + ".tmp")
+    # Generate beside the directory, then swap: a crash midway never leaves a half-written set in place, and
+    # two processes regenerating at once (test sessions sharing a data directory) do not mix their files.
+    staging = out_dir.with_name(f".{out_dir.name}.{os.getpid()}.tmp")
+    retired = out_dir.with_name(f".{out_dir.name}.{os.getpid()}.old")
     shutil.rmtree(staging, ignore_errors=True)
     files = await generate(conn, staging)
-    shutil.rmtree(out_dir, ignore_errors=True)
-    staging.rename(out_dir)
+    with contextlib.suppress(FileNotFoundError):
+        out_dir.rename(retired)
+    try:
+        staging.rename(out_dir)
+    except OSError:  # another process installed its set meanwhile: same inputs, hence the same bytes
+        shutil.rmtree(staging, ignore_errors=True)
+    shutil.rmtree(retired, ignore_errors=True)
     return files, True
 
 
