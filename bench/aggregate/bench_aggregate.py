@@ -9,9 +9,9 @@ The script needs a fully loaded database (reference + demo data + views). It doe
 2. It starts `python -m services.aggregate` as a real process and posts each selection once, sequentially, one
    request in flight. The service has no cache, so every request is uncached. It reads the server-side time
    from the `Server-Timing` header (`total` = the whole handler; `db` = SQL round trip + typed decode).
-3. It times the SQL functions alone on the 100-commune sets, as the service's role, and splits the time over
-   the internal functions (as the admin). When the database runs on this machine it also gives the CPU time
-   of the backend, which does not depend on how busy the machine is.
+3. It times the SQL alone on the 100-commune sets: `api.diagnosis` in one call as the service's role, then
+   each of the three parts the service runs in parallel (as the admin). When the database runs on this machine
+   it also gives the backend's CPU time, which depends much less on how busy the machine is.
 4. It times the Python part: the typed decode of the masked JSON and the encode of the response.
 
 The output is percentiles, the ratio p95 / target (30 ms for 100 communes) and the load average.
@@ -38,11 +38,9 @@ from services.common.contract import DIAGNOSIS, ENCODER
 ROOT = Path(__file__).resolve().parents[2]
 TARGET_MS = 30.0
 PARTS = {
-    "_territory": "SELECT count(*) FROM api._territory($1)",
-    "_indicators": "SELECT count(*) FROM api._indicators($1)",
-    "_population": "SELECT api._population($1, '[]')::text",
-    "_offer (demography, activity, structures)": "SELECT api._offer($1)::text",
-    "_aci": "SELECT api._aci(100000)::text WHERE $1::text[] IS NOT NULL",
+    "part 'territory' (+ sources, alerts, ACI)": "SELECT api._part($1, '{}', 'territory')::text",
+    "part 'indicators' (+ age bands)": "SELECT api._part($1, '{}', 'indicators')::text",
+    "part 'offer' (demography, activity, FINESS)": "SELECT api._part($1, '{}', 'offer')::text",
 }
 
 
@@ -109,9 +107,10 @@ async def sql_breakdown(dsn: str, sets: list[list[str]]) -> None:
     reader = await asyncpg.connect(dsn, server_settings={"role": "rezone_reader"})
     admin = await asyncpg.connect(dsn)
     try:
-        print("\nSQL on 100-commune sets (server side, prepared, plans cached after 6 warm-up calls):")
-        runs = [("api.diagnosis (as rezone_reader)", reader, "SELECT api.diagnosis($1)::text"),
-                *[(f"api.{k}", admin, q) for k, q in PARTS.items()]]
+        print("\nSQL on 100-commune sets, one call after the other (prepared, plans cached after 6 warm-up")
+        print("calls); the service runs the three parts at the same time on three connections:")
+        runs = [("api.diagnosis, one call (as rezone_reader)", reader, "SELECT api.diagnosis($1)::text"),
+                *[(k, admin, q) for k, q in PARTS.items()]]
         for label, conn, query in runs:
             pid = await conn.fetchval("SELECT pg_backend_pid()")
             stmt = await conn.prepare(query)
@@ -170,7 +169,7 @@ def main() -> None:
     groups = asyncio.run(draw(dsn, args.random, args.full, args.seed))
     proc, url = start_service(dsn)
     try:
-        for codes in groups["contiguous, 100 communes"][:10]:   # warm the pool's plan caches
+        for codes in groups["contiguous, 100 communes"][:20]:   # warm the pool's plan caches
             post(url, codes)
         print("\nHTTP POST /v1/diagnosis, sequential, uncached (Server-Timing total = server side):")
         bodies: list[bytes] = []

@@ -18,12 +18,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: int = 8082
     # The session role: the only one allowed to execute api.diagnosis/api.summary, with no access to raw data.
     db_role: str = "rezone_reader"
-    pool_min: int = 1
-    pool_max: int = 8
+    # A diagnosis holds three connections at once (its parts run in parallel); idle ones keep warm plans.
+    pool_min: int = 3
+    pool_max: int = 9
     statement_timeout_s: float = 10.0
     acquire_timeout_s: float = 2.0
     max_communes: int = 100
-    # In-flight cap = pool_max × (1 + queue_factor); beyond it requests get 503 + Retry-After at once.
+    # In-flight cap = pool_max / 3 × (1 + queue_factor) requests; beyond it 503 + Retry-After at once.
     queue_factor: int = 2
     # 100 codes with ALD ids fit in ~2 KiB; anything much larger is not a selection.
     client_max_size: int = 16384
@@ -36,7 +37,7 @@ def create_app(settings: Settings) -> web.Application:
     app = base_app("aggregate", readiness=[database_ready], client_max_size=settings.client_max_size)
     app[routes.SETTINGS] = settings
     app[routes.DB_SECONDS] = routes.db_histogram(app)
-    app[routes.LIMITER] = routes.Limiter(settings.pool_max * (1 + settings.queue_factor))
+    app[routes.LIMITER] = routes.Limiter(max(1, settings.pool_max // 3) * (1 + settings.queue_factor))
     app.cleanup_ctx.append(pg_ctx(
         settings.database_url, app_name="rezone-aggregate", min_size=settings.pool_min,
         max_size=settings.pool_max, statement_timeout_s=settings.statement_timeout_s, role=settings.db_role))

@@ -1,26 +1,28 @@
-"""Database calls of the aggregate service: one SQL function each, returning contract Structs.
+"""Database calls of the aggregate service: SQL functions returning masked JSON, decoded into Structs.
 
-The service runs as `rezone_reader`, which can only execute `api.diagnosis` and `api.summary`: every figure is
-masked before it leaves PostgreSQL and Python only decodes it into the contract.
+The service runs as `rezone_reader`, which can only execute `api.diagnosis`, `api.diagnosis_part` and
+`api.summary`: every figure is masked before it leaves PostgreSQL; Python only decodes it into the contract.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from importlib.resources import files
 
 import asyncpg
+import msgspec
 
-from ..common.contract import DIAGNOSIS, SUMMARY, Diagnosis, Summary
+from ..common import contract as c
 from ..common.db import db_errors
 from ..common.errors import Unavailable
 from .selection import EmptySelection, UnknownCommune, UnknownIndicator
 
 _SQL = files(__package__).joinpath("queries")
-_DIAGNOSIS = _SQL.joinpath("diagnosis.sql").read_text()
+_PART = _SQL.joinpath("diagnosis_part.sql").read_text()
 _SUMMARY = _SQL.joinpath("summary.sql").read_text()
 
-# SQLSTATEs raised by api._checked_selection / api.diagnosis (V0021).
+# SQLSTATEs raised by api._checked_selection / api._part (V0025, V0026).
 _ERRORS = {"RZ001": UnknownCommune, "RZ002": EmptySelection, "RZ003": UnknownIndicator}
 _MESSAGES = {"RZ001": "commune(s) inconnue(s) ou non sélectionnable(s)",
              "RZ002": "la sélection ne contient aucune commune",
@@ -29,13 +31,42 @@ _MESSAGES = {"RZ001": "commune(s) inconnue(s) ou non sélectionnable(s)",
 _RETRYABLE = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, ConnectionResetError)
 
 
+class _TerritoryPart(msgspec.Struct, kw_only=True):
+    data_version: str
+    demo: bool
+    sources: list[c.Source]
+    secrecy_rules: list[c.SecrecyRule]
+    territory: c.Territory
+    communes: list[c.Commune]
+    alerts: list[c.Alert]
+    aci: c.Aci
+
+
+class _IndicatorsPart(msgspec.Struct, kw_only=True):
+    data_version: str
+    population: c.PopulationSection
+    access: list[c.Indicator]
+    prevalences: c.Prevalences
+    prevention: list[c.Indicator]
+    vaccination: list[c.Indicator]
+
+
+class _OfferPart(msgspec.Struct, kw_only=True):
+    data_version: str
+    offer: c.Offer
+
+
+_PARTS = (("territory", msgspec.json.Decoder(_TerritoryPart)),
+          ("indicators", msgspec.json.Decoder(_IndicatorsPart)),
+          ("offer", msgspec.json.Decoder(_OfferPart)))
+
+
 def _translate(exc: asyncpg.PostgresError) -> Exception:
     state = getattr(exc, "sqlstate", None)
     if state in _ERRORS:
         offenders = json.loads(exc.detail or "[]")
         detail = f"{_MESSAGES[state]} : {', '.join(offenders)}" if offenders else _MESSAGES[state]
-        return _ERRORS[state](detail,
-                              offenders=offenders)
+        return _ERRORS[state](detail, offenders=offenders)
     return exc
 
 
@@ -56,12 +87,34 @@ async def _fetch_text(pool: asyncpg.Pool, query: str, *args: object, acquire_tim
     raise AssertionError("unreachable")
 
 
+async def _parts(pool: asyncpg.Pool, codes: list[str], ald: list[str], acquire_timeout: float) -> list:
+    # One query runs on one core: the three parts on three connections at once use every core available.
+    results = await asyncio.gather(
+        *(_fetch_text(pool, _PART, codes, ald, name, acquire_timeout=acquire_timeout) for name, _ in _PARTS),
+        return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return [decoder.decode(text) for (_, decoder), text in zip(_PARTS, results, strict=True)]
+
+
 async def diagnosis(pool: asyncpg.Pool, codes: list[str], ald: list[str], *,
-                    acquire_timeout: float) -> Diagnosis:
-    """The masked diagnosis of a validated selection."""
-    return DIAGNOSIS.decode(await _fetch_text(pool, _DIAGNOSIS, codes, ald, acquire_timeout=acquire_timeout))
+                    acquire_timeout: float) -> c.Diagnosis:
+    """The masked diagnosis of a validated selection, its three parts computed in parallel."""
+    for _ in range(2):
+        head, ind, off = await _parts(pool, codes, ald, acquire_timeout)
+        # Parts come from three snapshots: a reload between them would mix two data versions.
+        if head.data_version == ind.data_version == off.data_version:
+            break
+    else:
+        raise Unavailable("données en cours de rechargement, réessayez", retry_after=1)
+    return c.Diagnosis(
+        data_version=head.data_version, demo=head.demo, sources=head.sources,
+        secrecy_rules=head.secrecy_rules, territory=head.territory, communes=head.communes,
+        alerts=head.alerts, population=ind.population, access=ind.access, prevalences=ind.prevalences,
+        prevention=ind.prevention, vaccination=ind.vaccination, offer=off.offer, aci=head.aci)
 
 
-async def summary(pool: asyncpg.Pool, codes: list[str], *, acquire_timeout: float) -> Summary:
+async def summary(pool: asyncpg.Pool, codes: list[str], *, acquire_timeout: float) -> c.Summary:
     """Header-bar figures of a validated selection."""
-    return SUMMARY.decode(await _fetch_text(pool, _SUMMARY, codes, acquire_timeout=acquire_timeout))
+    return c.SUMMARY.decode(await _fetch_text(pool, _SUMMARY, codes, acquire_timeout=acquire_timeout))

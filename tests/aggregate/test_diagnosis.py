@@ -205,3 +205,21 @@ def test_commune_in_cpts_alert(agg_url: str, database_url: str) -> None:
     alert = next(a for a in doc["alerts"] if a["code"] == "commune_in_cpts")
     assert alert["communes"] == [row["commune_code"]] and row["cpts_nom"] in alert["message"]
     assert doc["communes"][0]["cpts"]["nom"] == row["cpts_nom"]
+
+
+def test_single_call_equals_the_parallel_parts(agg_url: str, database_url: str, seed_doc: dict) -> None:
+    """api.diagnosis (one call, one snapshot) equals the service's three parts run in parallel."""
+    import asyncio
+    import json
+
+    import asyncpg
+
+    async def single() -> dict:
+        conn = await asyncpg.connect(database_url, server_settings={"role": "rezone_reader"})
+        try:
+            return json.loads(await conn.fetchval("SELECT api.diagnosis($1, $2)::text", SEED_SIX,
+                                                  ["ald_04", "ald_16"]))
+        finally:
+            await conn.close()
+
+    assert asyncio.run(single()) == seed_doc
