@@ -16,7 +16,7 @@ from services.common.db import database_ready, pg_ctx
 from services.common.web import METRICS, base_app
 
 from . import apidocs, openapi
-from .cache import CACHE, LocalLRU, RedisTier, SelectionCache
+from .cache import CACHE, SEARCH_CACHE, LocalLRU, RedisTier, SelectionCache
 from .catalogue import CATALOGUE, CatalogueHolder, catalogue_ctx
 from .metrics import GW_METRICS, GatewayMetrics
 from .prewarm import prewarm_ctx
@@ -135,6 +135,7 @@ def create_app(settings: Settings) -> web.Application:
     app[TILE_CACHE] = LocalLRU(
         settings.tiles_cache_max_bytes, settings.cache_ttl_s, max_entry_bytes=512 * 1024
     )
+    app[SEARCH_CACHE] = LocalLRU(settings.search_cache_max_bytes, settings.cache_ttl_s)
     app[WEB_DIR] = Path(settings.web_dir) if settings.web_dir else default_web_dir()
 
     spec = openapi.build(settings.max_communes)

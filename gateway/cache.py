@@ -213,3 +213,4 @@ class SelectionCache:
 
 
 CACHE = web.AppKey("cache", SelectionCache)
+SEARCH_CACHE = web.AppKey("search_cache", LocalLRU)

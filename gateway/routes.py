@@ -17,7 +17,7 @@ from services.common.logs import request_id_var
 from services.common.web import JSON, REQUEST_ID_HEADER
 
 from . import queries
-from .cache import CACHE, Entry
+from .cache import CACHE, SEARCH_CACHE, Entry, make_entry
 from .catalogue import CATALOGUE
 from .errors import CommuneNotFound, InvalidCommuneCode, InvalidParameter, UnknownParameter
 from .schemas import DiagnosisBody, ReportBody, SearchResult, SelectionBody
@@ -142,10 +142,21 @@ async def search_communes(request: web.Request) -> web.Response:
         raise InvalidParameter("`limit` doit être un entier") from None
     if not 1 <= limit <= SEARCH_LIMIT_MAX:
         raise InvalidParameter(f"`limit` doit être entre 1 et {SEARCH_LIMIT_MAX}")
-    plm = request.app[CATALOGUE].get().plm
-    async with db_errors(), request.app[POOL].acquire(timeout=2.0) as conn:
-        hits = await queries.search(conn, text, limit, plm)
-    return _conditional(request, _ENC.encode(SearchResult(text.strip(), hits)), JSON)
+    catalogue = request.app[CATALOGUE].get()
+    # Typeahead sends the same prefixes again and again ("sai", "sain", "saint"…): answers are kept per data
+    # version, since a short prefix makes PostgreSQL visit thousands of rows to rank them by population.
+    key = f"{catalogue.version}|{text.strip().lower()}|{limit}"
+    cache = request.app[SEARCH_CACHE]
+    found = cache.get(key)
+    if found is not None and found[1]:
+        entry, how = found[0], "HIT"
+    else:
+        async with db_errors(), request.app[POOL].acquire(timeout=2.0) as conn:
+            hits = await queries.search(conn, text, limit, catalogue.plm)
+        entry, how = make_entry(_ENC.encode(SearchResult(text.strip(), hits)), JSON), "MISS"
+        cache.put(key, entry)
+    request.app[CACHE].count("search", how.lower())
+    return _entry_response(request, entry, how)
 
 
 @routes.get("/api/v1/communes/{code}")

@@ -38,6 +38,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cache_max_bytes: int = 64 * 1024 * 1024
     cache_max_entry_bytes: int = 8 * 1024 * 1024
     cache_ttl_s: float = 3600.0
+    # Search answers per data version (typeahead repeats its prefixes); 0 disables.
+    search_cache_max_bytes: int = 8 * 1024 * 1024
     # Tiles whose URL carries the data version (answered `immutable` by the tiles service); 0 disables.
     tiles_cache_max_bytes: int = 64 * 1024 * 1024
     redis_timeout_s: float = 0.25

@@ -154,7 +154,7 @@ async def scenarios(
     _pin(gw_pid, None, None)
 
     # The map asks for the versioned URLs of the TileJSON (`?v=<data version>`, immutable): the gateway keeps
-    # those in memory. An unversioned URL measures the proxy hop itself (the tile being cached by the service).
+    # those in memory. An unversioned URL measures the proxy hop itself (the tile cached by the service).
     with urllib.request.urlopen(f"{tiles}/tiles/admin.json", timeout=10) as resp:
         template = json.load(resp)["tiles"][0]
     version_query = template[template.index("?") :] if "?" in template else ""
@@ -183,8 +183,13 @@ async def scenarios(
         request_bytes("GET", gateway, f"/api/v1/communes?q={urllib.request.quote(q)}&limit=10")
         for q in prefixes
     ]
-    await scenario("search, 1 conn", searches, 1, 2000)
-    await scenario("search, 4 conns", searches, 4, 2000)
+    # First time each prefix (the database ranks it), then the same prefixes again (the gateway's
+    # data-versioned search cache answers, as for the prefixes typeahead users share).
+    out["search, first time each prefix, 1 conn"] = await run(
+        gh, gp, searches, concurrency=1, total=len(searches), max_seconds=60
+    )
+    await scenario("search, repeated prefixes, 1 conn", searches, 1, 2000)
+    await scenario("search, repeated prefixes, 4 conns", searches, 4, 2000)
     return out
 
 
@@ -249,7 +254,7 @@ def main() -> int:
     p = results["tile through the gateway, 1 conn"]
     c1 = results["diagnosis cached, 10 communes, gzip, 1 conn"]
     c16 = results["diagnosis cached, 10 communes, gzip, 16 conns (pinned)"]
-    s = results["search, 1 conn"]
+    s = results["search, first time each prefix, 1 conn"]
     print(
         f"one-core capacity (requests per gateway CPU-second): cached diagnosis "
         f"{len(c16.latencies) / c16.cpu:.0f} req/s at 16 connections; "
@@ -257,7 +262,8 @@ def main() -> int:
     )
     print(
         f"targets: cached diagnosis p95 {c1.pct(95):.2f} ms (≤ 2) and {c16.rps:.0f} req/s (≥ 3000); "
-        f"tile overhead p95 {p.pct(95) - d.pct(95):.2f} ms (< 1); search p95 {s.pct(95):.2f} ms (≤ 10)"
+        f"tile overhead p95 {p.pct(95) - d.pct(95):.2f} ms (< 1); search p95 {s.pct(95):.2f} ms first time, "
+        f"{results['search, repeated prefixes, 1 conn'].pct(95):.2f} ms repeated (≤ 10)"
     )
     return 0
 

@@ -93,3 +93,13 @@ async def test_commune_detail_errors(http, gateway):
         assert r.status == 400 and (await r.json(content_type=None))["code"] == "invalid_commune_code"
     async with http.get(f"{gateway}/api/v1/communes/01999") as r:
         assert r.status == 404 and (await r.json(content_type=None))["code"] == "unknown_commune"
+
+
+async def test_repeated_search_answered_from_memory(http, gateway):
+    async with http.get(f"{gateway}/api/v1/communes", params={"q": "montpel", "limit": "3"}) as r:
+        first = await r.read()
+        assert r.headers["X-Cache"] == "MISS"
+    async with http.get(f"{gateway}/api/v1/communes", params={"q": "MONTPEL ", "limit": "3"}) as r:
+        assert r.headers["X-Cache"] == "HIT" and await r.read() == first
+    async with http.get(f"{gateway}/api/v1/communes", params={"q": "montpel", "limit": "4"}) as r:
+        assert r.headers["X-Cache"] == "MISS"  # another limit, another answer

@@ -45,7 +45,10 @@ def fragile(start_gateway, broken) -> str:
 
 async def _call(http, method, url, client, **kw) -> tuple[int, dict, dict | bytes]:
     async with http.request(
-        method, url, headers={"X-Forwarded-For": client, **kw.pop("headers", {})}, **kw
+        method,
+        url,
+        headers={"X-Forwarded-For": client, "Accept-Encoding": "identity", **kw.pop("headers", {})},
+        **kw,
     ) as r:
         raw = await r.read()
         body = msgspec.json.decode(raw) if r.content_type.endswith("json") and raw else raw
