@@ -30,7 +30,8 @@ class Source:
     load: Importer
 
 
-# Order matters only for readability of the log: each source is its own transaction.
+# Each source is its own transaction. The two small indicator files load before the big DCIR one: into a
+# near-empty table they take the bulk path of copy_rows, instead of 140 k per-row key checks after it.
 SOURCES: tuple[Source, ...] = (
     Source(
         "finess", "FINESS géographique (extraction etalab)", "structures", finess.FILE_PATTERN, finess.load
@@ -71,13 +72,6 @@ SOURCES: tuple[Source, ...] = (
         indicators.load_consumers,
     ),
     Source(
-        "dcir_indicateurs",
-        "Indicateurs de consommation de soins (DCIR/SNDS)",
-        "indicateurs",
-        "dcir_indicateurs-*.csv",
-        partial(indicators.load_indicators, source_key="dcir"),
-    ),
-    Source(
         "atih_indicateurs",
         "Urgences et admissions directes (ATIH)",
         "indicateurs",
@@ -90,6 +84,13 @@ SOURCES: tuple[Source, ...] = (
         "indicateurs",
         "dcir_grippe-*.csv",
         partial(indicators.load_indicators, source_key="dcir_grippe"),
+    ),
+    Source(
+        "dcir_indicateurs",
+        "Indicateurs de consommation de soins (DCIR/SNDS)",
+        "indicateurs",
+        "dcir_indicateurs-*.csv",
+        partial(indicators.load_indicators, source_key="dcir"),
     ),
     Source(
         "zonage",
