@@ -5,9 +5,9 @@ from __future__ import annotations
 import msgspec
 from aiohttp import web
 
-from ..common.db import database_ready, pg_ctx
+from ..common.db import POOL, database_ready, pg_ctx
 from ..common.web import base_app
-from . import routes
+from . import queries, routes
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,9 +32,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
 
 
+async def api_ready(app: web.Application) -> None:
+    """Readiness check: the migrated `api` entry points are executable by the service's role."""
+    await queries.api_ready(app[POOL])
+
+
 def create_app(settings: Settings) -> web.Application:
     """The aiohttp application; nothing touches the database before start-up."""
-    app = base_app("aggregate", readiness=[database_ready], client_max_size=settings.client_max_size)
+    app = base_app("aggregate", readiness=[database_ready, api_ready],
+                   client_max_size=settings.client_max_size)
     app[routes.SETTINGS] = settings
     app[routes.DB_SECONDS] = routes.db_histogram(app)
     app[routes.LIMITER] = routes.Limiter(max(1, settings.pool_max // 3) * (1 + settings.queue_factor))

@@ -21,6 +21,7 @@ from .selection import EmptySelection, UnknownCommune, UnknownIndicator
 _SQL = files(__package__).joinpath("queries")
 _PART = _SQL.joinpath("diagnosis_part.sql").read_text()
 _SUMMARY = _SQL.joinpath("summary.sql").read_text()
+_READY = _SQL.joinpath("ready.sql").read_text()
 
 # SQLSTATEs raised by api._checked_selection / api._part (V0025, V0026).
 _ERRORS = {"RZ001": UnknownCommune, "RZ002": EmptySelection, "RZ003": UnknownIndicator}
@@ -61,7 +62,17 @@ _PARTS = (("territory", msgspec.json.Decoder(_TerritoryPart)),
           ("offer", msgspec.json.Decoder(_OfferPart)))
 
 
+async def api_ready(app_pool: asyncpg.Pool) -> None:
+    """Readiness: the entry points exist and this role may execute them (migrations applied)."""
+    async with db_errors():
+        ok = await app_pool.fetchval(_READY, timeout=2.0)
+    if not ok:
+        raise Unavailable("fonctions api absentes ou non autorisées : migrations non appliquées")
+
+
 def _translate(exc: asyncpg.PostgresError) -> Exception:
+    if isinstance(exc, asyncpg.UndefinedFunctionError | asyncpg.InvalidSchemaNameError):
+        return Unavailable("fonctions api absentes : migrations non appliquées")
     state = getattr(exc, "sqlstate", None)
     if state in _ERRORS:
         offenders = json.loads(exc.detail or "[]")
