@@ -16,7 +16,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str
     host: str = "127.0.0.1"
     port: int = 8082
-    # The session role: the only one allowed to execute api.diagnosis/api.summary, with no access to raw data.
+    # The session role: it may execute the api entry points only, and read no raw data.
     db_role: str = "rezone_reader"
     # A diagnosis holds three connections at once (its parts run in parallel); idle ones keep warm plans.
     pool_min: int = 3

@@ -1,4 +1,4 @@
-"""HTTP handlers: validate, shed load beyond the cap, call one SQL function, return the contract as JSON."""
+"""HTTP handlers: validate, shed load beyond the cap, call the masked SQL, return the contract as JSON."""
 
 from __future__ import annotations
 
