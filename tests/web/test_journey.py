@@ -11,7 +11,8 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Download, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from .browser import api_get, assert_clean
 
@@ -56,6 +57,16 @@ def add_by_search(page: Page, query: str, code: str, *, keyboard: bool) -> None:
 
 def chip_codes(page: Page) -> set[str]:
     return set(page.locator("#chips li.chip").evaluate_all("els => els.map(e => e.dataset.code)"))
+
+
+def download(page: Page, trigger, status_selector: str, timeout: float = 60_000) -> Download:
+    """The file a click downloads; when none comes, fail with what the page told the user."""
+    try:
+        with page.expect_download(timeout=timeout) as info:
+            trigger()
+    except PlaywrightTimeout:
+        raise AssertionError(f"no download; the page says: {page.locator(status_selector).inner_text()!r}") from None
+    return info.value
 
 
 def check_figures(page: Page, panel, diagnosis: dict) -> None:
@@ -191,33 +202,56 @@ def test_seed_journey(open_page, gateway_url: str, artifacts_dir: Path, tmp_path
     page.get_by_role("button", name="Zoomer sur la sélection").click()
     wait_map(page)
 
+    # Documentation: glossaries and the data vintages (with the demo notice when the data are synthetic).
+    page.get_by_role("button", name="Glossaire des sigles").click()
+    dialog = page.locator("#doc-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Affection de longue durée")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    page.get_by_role("button", name="Glossaire des indicateurs").click()
+    expect(dialog).to_contain_text(diagnosis["access"][0]["definition"])
+    page.locator("#doc-close").click()
+    page.get_by_role("button", name="Actualisation des données").click()
+    for source in diagnosis["sources"]:
+        expect(dialog).to_contain_text(source["vintage"])
+    if diagnosis["demo"]:
+        expect(dialog).to_contain_text("données de démonstration")
+    page.screenshot(path=shots / "08b-donnees.png")
+    page.locator("#doc-close").click()
+
     # Downloads: PDF (with progress indicator), CSV.
     page.locator("#project-name").fill("CPTS du test")
-    with page.expect_download(timeout=60_000) as info:
+    def pdf_click() -> None:
         page.locator("#download-pdf").click()
         expect(page.locator("#pdf-progress")).to_be_visible()
     pdf = tmp_path / "rapport.pdf"
-    info.value.save_as(pdf)
+    download(page, pdf_click, "#download-status").save_as(pdf)
     assert pdf.read_bytes().startswith(b"%PDF-")
     (shots / "rapport.pdf").write_bytes(pdf.read_bytes())
-    with page.expect_download() as info:
-        page.locator("#download-csv").click()
     csv = tmp_path / "communes.csv"
-    info.value.save_as(csv)
+    download(page, lambda: page.locator("#download-csv").click(), "#download-status").save_as(csv)
     content = csv.read_bytes().decode("utf-8-sig")
     for code in SEED:
         assert code in content
 
     # Save, reset, import back: the same selection.
-    with page.expect_download() as info:
-        page.get_by_role("button", name="Sauvegarder").click()
-    project = tmp_path / info.value.suggested_filename
-    info.value.save_as(project)
+    saved = download(page, lambda: page.get_by_role("button", name="Sauvegarder").click(), "#selection-status")
+    project = tmp_path / saved.suggested_filename
+    saved.save_as(project)
     page.get_by_role("button", name="Tout réinitialiser").click()
     expect(page.locator("#chips li.chip")).to_have_count(0)
     expect(page.locator("#start")).to_be_visible()
     expect(page.locator("#summary-line")).to_have_text("Aucune commune sélectionnée")
+    bad = tmp_path / "notes.txt"
+    bad.write_text("Liste de courses : pain, lait\n", encoding="utf-8")
+    page.rezone_log.expected_http_errors.append("/api/v1/project/import")  # type: ignore[attr-defined]
+    page.locator("#import-file").set_input_files(bad)
+    page.get_by_role("button", name="Charger").click()
+    expect(page.locator("#import-status")).to_contain_text("Import impossible")
+    expect(page.locator("#chips li.chip")).to_have_count(0)
     page.locator("#import-file").set_input_files(project)
+    expect(page.locator("#import-filename")).to_have_text(project.name)
     page.get_by_role("button", name="Charger").click()
     expect(page.locator("#chips li.chip")).to_have_count(6, timeout=30_000)
     assert chip_codes(page) == set(SEED)

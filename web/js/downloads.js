@@ -30,6 +30,7 @@ export class Downloads {
     if (!this.selection.size || this.busy) return;
     this.busy = true;
     this.pdfButton.disabled = true;
+    clearTimeout(this.hideTimer);
     this.progress.hidden = false;
     this.bar.removeAttribute("value"); // indeterminate while the server composes the report
     this.barText.textContent = "Génération du rapport…";
@@ -48,13 +49,18 @@ export class Downloads {
         },
       });
       saveBlob(blob, filename);
+      this.bar.max = 1;
+      this.bar.value = 1;
+      this.barText.textContent = "Rapport prêt";
       status(this.statusEl, `Rapport téléchargé : ${filename} (${Math.round(blob.size / 1024)} Ko).`, "success");
     } catch (err) {
       status(this.statusEl, `Le rapport n'a pas pu être produit : ${describe(err)}`, "error");
     } finally {
       this.busy = false;
       this.pdfButton.disabled = false;
-      this.progress.hidden = true;
+      // A fast report would only flash the bar: leave it a moment so that the end is seen, not guessed.
+      clearTimeout(this.hideTimer);
+      this.hideTimer = setTimeout(() => { this.progress.hidden = true; }, 1500);
     }
   }
 
@@ -84,17 +90,17 @@ export class Downloads {
   }
 }
 
-/** Read the answer of /project/import whatever its exact shape: codes, name, and what could not be restored. */
+/**
+ * The answer of /project/import (report service, docs/report.md): the restorable codes, the project name, and
+ * every code that could not be restored or changed name, each with its French message.
+ */
 export function readImport(result) {
-  const codeOf = (c) => (typeof c === "string" ? c : c?.code);
-  const nameOf = (c) => (typeof c === "string" ? c : [c?.nom, c?.code].filter(Boolean).join(" "));
-  const communes = (result.communes || result.selection || []).map((c) => (typeof c === "string" ? { code: c } : { ...c, code: c.code }))
-    .filter((c) => codeOf(c));
-  const problems = [];
-  for (const key of ["unknown", "outdated", "rejected", "problems", "warnings"]) {
-    for (const item of result[key] || []) problems.push(typeof item === "string" ? item : item.message || nameOf(item));
-  }
-  return { communes, name: result.name || result.nom || "", problems };
+  const communes = (result.communes || []).map((code) => ({ code }));
+  const problems = (result.issues || []).map((issue) => issue.message || `${issue.nom || ""} (${issue.code})`);
+  for (const r of result.renamed || []) problems.push(`${r.code} s'appelle désormais ${r.nom} (${r.nom_fichier} dans le fichier)`);
+  const notes = [];
+  if (result.outdated) notes.push("Projet enregistré avec une version antérieure des données : les chiffres affichés sont ceux d'aujourd'hui.");
+  return { communes, name: result.name || "", problems, notes };
 }
 
 export async function runImport(file) {

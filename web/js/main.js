@@ -56,6 +56,7 @@ function limitMessage() {
 
 const search = new CommuneSearch(selection, async (hit) => {
   const entry = { code: hit.code, nom: hit.nom, departement: hit.departement, cpts: hit.cpts || null };
+  toReveal.add(hit.code);
   const outcome = selection.add(entry);
   if (outcome === "present") return { text: `${communeLabel(entry)} fait déjà partie du projet.`, kind: "info" };
   if (outcome === "limit") return { text: limitMessage(), kind: "error" };
@@ -70,6 +71,7 @@ function removeCommune(code) {
 // Names, départements and positions of communes added by code (URL, import, map click) ------------------------
 
 const detailQueue = [];
+const toReveal = new Set(); // communes added by search: shown on the map once their position is known
 let detailRunning = 0;
 
 function queueDetails(codes) {
@@ -83,6 +85,7 @@ async function loadDetail(code) {
     if (!selection.has(code)) return;
     const d = await api.commune(code);
     selection.update(code, { nom: d.nom, departement: d.departement, cpts: d.cpts || null, center: d.center, bbox: d.bbox });
+    if (toReveal.delete(code)) map.reveal(selection.get(code), selection.entries);
   } catch (err) {
     if (err.status === 404 || err.code === "unknown_commune") {
       selection.remove(code);
@@ -162,6 +165,7 @@ selection.addEventListener("change", (e) => {
   byId("downloads").hidden = n === 0;
   byId("zoom-selection").disabled = n === 0;
   if (reason === "update") return;
+  if (["restore", "import", "clear"].includes(reason)) status(byId("search-status"), "");
   if (["add", "restore", "import"].includes(reason)) {
     queueDetails(codes.filter((c) => !selection.get(c)?.bbox));
   }
@@ -212,6 +216,10 @@ byId("zoom-selection").addEventListener("click", () => {
   if (!map.zoomTo(selection.entries)) status(mapStatus, "Position des communes en cours de chargement…");
 });
 
+byId("import-file").addEventListener("change", (e) => {
+  byId("import-filename").textContent = e.target.files[0]?.name || "aucun fichier choisi";
+});
+
 byId("import-button").addEventListener("click", async () => {
   const input = byId("import-file");
   const importStatus = byId("import-status");
@@ -221,10 +229,12 @@ byId("import-button").addEventListener("click", async () => {
     if (!result.communes.length) throw new Error("le fichier ne contient aucune commune valide");
     if (result.name) byId("project-name").value = result.name;
     selection.replace(result.communes, "import");
-    const more = result.problems.length ? ` Non restauré(s) : ${result.problems.join(" ; ")}.` : "";
-    status(selectionStatus, `Projet importé : ${selection.size} commune(s).${more}`, result.problems.length ? "warning" : "success");
+    const more = result.problems.length ? ` À vérifier : ${result.problems.join(" ; ")}.` : "";
+    status(selectionStatus, `Projet importé : ${selection.size} commune(s).${more} ${result.notes.join(" ")}`.trim(),
+      result.problems.length ? "warning" : "success");
     status(importStatus, "");
     input.value = "";
+    byId("import-filename").textContent = "aucun fichier choisi";
     setTimeout(() => map.zoomTo(selection.entries), 800);
   } catch (err) {
     status(importStatus, `Import impossible : ${err.message}`, "error");

@@ -189,20 +189,28 @@ export class RezoneMap {
       map.getCanvas().style.cursor = "pointer";
       if (this.hoverId !== f.id) {
         this.setHover(f.id);
-        const chosen = this.wanted.has(f.properties.code);
-        this.hoverPopup.setDOMContent(h("div", {},
-          h("strong", {}, f.properties.nom), ` (${f.properties.departement})`,
-          h("br"), h("span", { class: "hint" }, chosen ? "Cliquer pour retirer du projet" : "Cliquer pour ajouter au projet")));
+        this.hovered = f.properties;
+        this.hoverText();
       }
       this.hoverPopup.setLngLat(e.lngLat).addTo(map);
     });
     map.on("mouseleave", this.fillLayer, () => {
       map.getCanvas().style.cursor = "";
       this.setHover(null);
+      this.hovered = null;
       this.hoverPopup.remove();
     });
     map.on("mouseenter", this.pointsLayer, () => { map.getCanvas().style.cursor = "pointer"; });
     map.on("click", (e) => this.onClick(e));
+  }
+
+  hoverText() {
+    const p = this.hovered;
+    if (!p) return;
+    const chosen = this.wanted.has(p.code);
+    this.hoverPopup.setDOMContent(h("div", {},
+      h("strong", {}, p.nom), ` (${p.departement})`,
+      h("br"), h("span", { class: "hint" }, chosen ? "Cliquer pour retirer du projet" : "Cliquer pour ajouter au projet")));
   }
 
   setHover(id) {
@@ -270,6 +278,7 @@ export class RezoneMap {
 
   applySelection() {
     if (!this.ready) return;
+    this.hoverText();
     for (const [id, code] of this.selected) {
       if (!this.wanted.has(code)) {
         this.map.setFeatureState(this.featureRef(id), { selected: false });
@@ -306,8 +315,15 @@ export class RezoneMap {
       else if (e.center) bounds.extend(e.center);
     }
     if (bounds.isEmpty()) return false;
-    this.map.fitBounds(bounds, { padding: 48, maxZoom: 11.5, duration: 600 });
+    this.map.fitBounds(bounds, { padding: { top: 72, bottom: 56, left: 56, right: 64 }, maxZoom: 11.5, duration: 600 });
     return true;
+  }
+
+  /** Bring the selection into view unless `entry` is already visible (adding by search must show the commune). */
+  reveal(entry, entries) {
+    if (!entry.center) return;
+    if (this.map.getBounds().contains(entry.center) && this.map.getZoom() >= COMMUNES_MIN_ZOOM - 2) return;
+    this.zoomTo(entries);
   }
 
   resize() {

@@ -91,11 +91,14 @@ export class SelectionView {
     for (const e of entries) {
       const key = e.departement?.code || "?";
       if (!groups.has(key)) groups.set(key, { dep: e.departement, items: [] });
-      groups.get(key).items.push(e);
+      const group = groups.get(key);
+      if (!group.dep?.nom && e.departement?.nom) group.dep = e.departement;
+      group.items.push(e);
     }
     const ordered = [...groups.entries()].sort((a, b) => DEP_COLLATOR.compare(a[0], b[0]));
-    fill(this.chips, ordered.map(([key, group]) => h("div", { class: "chip-group", role: "group", "aria-label": group.dep ? `${group.dep.nom} (${key})` : "Communes en cours de chargement" },
-      h("p", { class: "chip-group-title" }, group.dep ? `${group.dep.nom} (${key})` : "Chargement…",
+    const title = (key, dep) => (key === "?" ? "Chargement…" : `${dep?.nom || "Département"} (${key})`);
+    fill(this.chips, ordered.map(([key, group]) => h("div", { class: "chip-group", role: "group", "aria-label": title(key, group.dep) },
+      h("p", { class: "chip-group-title" }, title(key, group.dep),
         h("span", { class: "chip-count" }, ` · ${group.items.length}`)),
       h("ul", { class: "chip-list" }, group.items
         .sort((a, b) => (a.nom || a.code).localeCompare(b.nom || b.code, "fr"))
