@@ -35,7 +35,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Upstream answers are read whole before being cached; a runaway body must not exhaust memory.
     max_upstream_body_bytes: int = 32 * 1024 * 1024
 
-    cache_max_bytes: int = 64 * 1024 * 1024
+    # ~800 CPTS perimeters pre-warmed (diagnosis ~70 KiB with its gzip copy, summary) fit with room to spare.
+    cache_max_bytes: int = 128 * 1024 * 1024
     cache_max_entry_bytes: int = 8 * 1024 * 1024
     cache_ttl_s: float = 3600.0
     # Search answers per data version (typeahead repeats its prefixes); 0 disables.
@@ -60,7 +61,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     catalogue_refresh_s: float = 60.0
     prewarm: bool = True
-    prewarm_concurrency: int = 2
+    # One at a time: the warm-up competes with live requests for the aggregate service and the database.
+    prewarm_concurrency: int = 1
     # Upstreams whose reachability is part of /readyz (comma-separated; empty: database only).
     ready_upstreams: str = "tiles,aggregate,report"
     pool_max: int = 5

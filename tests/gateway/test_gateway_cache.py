@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
+import asyncpg
 import msgspec
 import pytest
 
 from deploy.local.cluster import free_port
+from tests.gateway.doubles import Doubles
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -123,3 +125,34 @@ async def test_hit_ratio_in_metrics(http, gateway):
     ratio = [line for line in text.splitlines() if line.startswith("gateway_cache_hit_ratio ")]
     assert ratio and 0.0 < float(ratio[0].split()[-1]) < 1.0
     assert 'gateway_cache_requests_total{endpoint="diagnosis",result="coalesced"}' in text
+
+
+async def test_prewarmed_with_the_cpts_perimeters(http, start_gateway, database_url):
+    perimeters = await _perimeters(database_url)
+    assert perimeters, "the demo dataset has CPTS perimeters"
+    warm = Doubles()
+    try:
+        gw = start_gateway(warm, prewarm="true", prewarm_concurrency="4", replica="prewarm")
+        expected = [p for p in perimeters if len(p) <= 100]  # larger ones cannot be asked for: skipped
+        deadline = asyncio.get_running_loop().time() + 60
+        while warm.aggregate.calls["summary"] < len(expected):
+            assert asyncio.get_running_loop().time() < deadline, dict(warm.aggregate.calls)
+            await asyncio.sleep(0.2)
+        assert warm.aggregate.calls["diagnosis"] == warm.aggregate.calls["summary"] == len(expected)
+        # a CPTS perimeter asked for after start is already there, both forms of it
+        codes = ",".join(expected[0])
+        for path in (f"/api/v1/territory?communes={codes}", f"/api/v1/territory/summary?communes={codes}"):
+            status, headers, _ = await _get(http, gw + path)
+            assert status == 200 and headers["X-Cache"] == "HIT"
+        assert warm.aggregate.calls["diagnosis"] == len(expected)
+    finally:
+        warm.close()
+
+
+async def _perimeters(dsn: str) -> list[list[str]]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT array_agg(commune_code) AS c FROM ref.cpts_communes GROUP BY cpts_id")
+    finally:
+        await conn.close()
+    return [list(r["c"]) for r in rows]
