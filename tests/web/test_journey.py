@@ -187,6 +187,7 @@ def test_seed_journey(open_page, gateway_url: str, artifacts_dir: Path, tmp_path
     missions.locator(".focus-picker summary", has_text="Cibler les prévalences").click()
     missions.locator(f"input[value='{extra['id']}']").check()
     expect(missions.locator(f"tr[data-indicator='{extra['id']}']")).to_be_visible(timeout=30_000)
+    expect(missions.locator(f"input[value='{extra['id']}']")).to_be_focused()  # focus kept across the redraw
 
     # Tabs: the dynamic report lists every commune; "Pour aller plus loin" gives the ACI size.
     page.get_by_role("tab", name="Rapport dynamique").click()

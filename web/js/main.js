@@ -109,6 +109,7 @@ const refresh = debounce(async () => {
   refreshController = controller;
   summaryBar.loading();
   panels.loading();
+  byId("report-view").setAttribute("aria-busy", "true");
   const summaryJob = api.summary(codes, controller.signal).then((sum) => {
     if (!controller.signal.aborted) { summaryBar.show(sum); showDemo(sum.demo); }
   }).catch((err) => { if (err?.name !== "AbortError") summaryBar.error(err.message); });
@@ -117,6 +118,7 @@ const refresh = debounce(async () => {
     if (controller.signal.aborted || !sameCodes(codes, selection.codes)) return;
     diagnosis = d;
     showDiagnosis(d);
+    byId("report-view").removeAttribute("aria-busy");
   } catch (err) {
     if (err?.name === "AbortError") return;
     if (err.code === "unknown_commune" && err.problem.unknown?.length) {
@@ -125,6 +127,7 @@ const refresh = debounce(async () => {
       return;
     }
     panels.error(err.message);
+    byId("report-view").removeAttribute("aria-busy");
     status(selectionStatus, `Le diagnostic n'a pas pu être calculé : ${err.message}`, "error");
   }
   await summaryJob;

@@ -52,10 +52,19 @@ export class Panels {
   show(diagnosis) {
     this.diagnosis = diagnosis;
     const namer = makeNamer(diagnosis);
+    // A new diagnosis redraws the panels: keep the pickers that were open and the checkbox that had the focus,
+    // so that ticking an ALD (which asks for a new diagnosis) does not throw a keyboard user back to the top.
+    const open = new Set([...this.root.querySelectorAll("details.focus-picker[open] > summary")].map((el) => el.textContent));
+    const focused = this.root.contains(document.activeElement) && document.activeElement.matches("input[value]")
+      ? document.activeElement.value : null;
     for (const body of Object.values(this.bodies)) body.removeAttribute("aria-busy");
     fill(this.bodies.population, this.population(diagnosis, namer));
     fill(this.bodies.missions, this.missions(diagnosis, namer));
     fill(this.bodies.offre, this.offer(diagnosis, namer));
+    for (const summary of this.root.querySelectorAll("details.focus-picker > summary")) {
+      if (open.has(summary.textContent)) summary.parentElement.open = true;
+    }
+    if (focused) this.root.querySelector(`input[value="${CSS.escape(focused)}"]`)?.focus();
   }
 
   population(d, namer) {
