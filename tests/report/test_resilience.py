@@ -59,7 +59,7 @@ async def test_concurrency_cap_sheds_with_retry_after(http, run_service, aggrega
 
 async def test_aggregate_down_is_503_not_500(http, run_service, aggregate_url):
     # A second aggregate process of our own, stopped once the report service is ready.
-    own_aggregate = run_service("services.aggregate", {"REZONE_AGGREGATE_POOL_MAX": "2"})
+    own_aggregate = run_service("services.aggregate", {"REZONE_AGGREGATE_LOG_LEVEL": "WARNING"})
     url = run_service(
         "services.report",
         {"REZONE_REPORT_AGGREGATE_URL": own_aggregate, "REZONE_REPORT_AGGREGATE_TIMEOUT_S": "3"},
