@@ -123,3 +123,18 @@ def test_usable_at_1024_pixels(open_page, gateway_url: str, artifacts_dir: Path)
     assert "habitants" in text(page.locator("#summary-line"))
     page.screenshot(path=artifacts_dir / "web" / "14-1024px.png")
     assert_clean(page)
+
+
+def test_shared_url_with_refused_codes(open_page, gateway_url: str) -> None:
+    """Paris as a whole and a code absent from the COG leave the selection with a message; Mézel stays."""
+    page = open_page(f"{gateway_url}/#c=75056,04121,04999,ABCDE")
+    page.rezone_log.expected_http_errors += ["/api/v1/communes/04999", "/api/v1/territory"]  # type: ignore[attr-defined]
+    expect(page.locator("#chips li.chip")).to_have_count(1, timeout=30_000)
+    assert chip_codes(page) == {"04121"}
+    message = page.locator("#selection-status")
+    expect(message).to_contain_text("Paris se sélectionne par arrondissement")
+    expect(message).to_contain_text("04999")
+    expect(message).to_contain_text("ABCDE")
+    expect(page.locator("#summary-line")).to_have_attribute("data-state", "ready", timeout=30_000)
+    assert "#c=04121" in page.url
+    assert_clean(page)

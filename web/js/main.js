@@ -63,6 +63,16 @@ const search = new CommuneSearch(selection, async (hit) => {
   return { text: `${communeLabel(entry)} ajoutée au projet (${selection.size} commune(s)).`, kind: "success" };
 });
 
+// Removals found while restoring a selection arrive one by one: gather them in one message instead of
+// letting each overwrite the previous.
+let lastNotice = 0;
+function notice(text) {
+  const now = Date.now();
+  const keep = now - lastNotice < 3000 && selectionStatus.dataset.kind === "warning" ? `${selectionStatus.textContent} ` : "";
+  lastNotice = now;
+  status(selectionStatus, keep + text, "warning");
+}
+
 function removeCommune(code) {
   const entry = selection.get(code);
   if (selection.remove(code)) status(selectionStatus, `${entry ? communeLabel(entry) : code} retirée du projet.`);
@@ -84,12 +94,17 @@ async function loadDetail(code) {
   try {
     if (!selection.has(code)) return;
     const d = await api.commune(code);
+    if (d.selectable === false) {
+      selection.remove(code);
+      notice(`${d.nom} se sélectionne par arrondissement : ajoutez les arrondissements voulus avec la recherche.`);
+      return;
+    }
     selection.update(code, { nom: d.nom, departement: d.departement, cpts: d.cpts || null, center: d.center, bbox: d.bbox });
     if (toReveal.delete(code)) map.reveal(selection.get(code), selection.entries);
   } catch (err) {
     if (err.status === 404 || err.code === "unknown_commune") {
       selection.remove(code);
-      status(selectionStatus, `Le code commune ${code} n'existe pas (ou plus) dans le code officiel géographique : retiré du projet.`, "warning");
+      notice(`Le code commune ${code} n'existe pas (ou plus) dans le code officiel géographique : retiré du projet.`);
     }
   } finally {
     detailRunning -= 1;
@@ -121,9 +136,10 @@ const refresh = debounce(async () => {
     byId("report-view").removeAttribute("aria-busy");
   } catch (err) {
     if (err?.name === "AbortError") return;
-    if (err.code === "unknown_commune" && err.problem.unknown?.length) {
-      for (const code of err.problem.unknown) selection.remove(code);
-      status(selectionStatus, `Code(s) inconnu(s) retiré(s) du projet : ${err.problem.unknown.join(", ")}.`, "warning");
+    const refused = err.code === "unknown_commune" ? err.problem.unknown : err.code === "plm_parent" ? err.problem.parents : null;
+    if (refused?.length) {
+      for (const code of refused) selection.remove(code);
+      notice(`${err.message} : ${refused.join(", ")} retiré(s) du projet.`);
       return;
     }
     panels.error(err.message);
@@ -260,10 +276,10 @@ window.addEventListener("hashchange", () => {
 // Start-up ---------------------------------------------------------------------------------------------------
 
 if (initial.invalid.length) {
-  status(selectionStatus, `Code(s) commune invalide(s) ignoré(s) dans le lien : ${initial.invalid.join(", ")}.`, "warning");
+  notice(`Code(s) commune invalide(s) ignoré(s) dans le lien : ${initial.invalid.join(", ")}.`);
 }
 if (initial.codes.length > selection.limit) {
-  status(selectionStatus, `Le lien contient ${initial.codes.length} communes : seules les ${selection.limit} premières sont reprises (limite d'un projet).`, "warning");
+  notice(`Le lien contient ${initial.codes.length} communes : seules les ${selection.limit} premières sont reprises (limite d'un projet).`);
 }
 if (initial.name) byId("project-name").value = initial.name;
 summaryBar.empty();
