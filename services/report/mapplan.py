@@ -44,6 +44,7 @@ class Frame(msgspec.Struct, kw_only=True):
     departements: list[str]
     width_mm: float = 0.0
     height_mm: float = 0.0
+    full_width: bool = False
 
     @property
     def width_m(self) -> float:
@@ -194,13 +195,14 @@ def plan(shapes: list[SelectedShape]) -> Plan:
             codes = [group[i].code for i in c]
             deps = sorted({group[i].departement_code for i in c})
             frames.append(Frame(epsg=epsg, minx=0, miny=0, maxx=1, maxy=1, codes=codes, departements=deps))
-    single = len(frames) == 1
     for f in frames:
-        lo, hi = (0.55, 1.15) if single else (0.6, 1.3)
         x0, y0, x1, y1 = shapely.total_bounds([projected[c] for c in f.codes])
+        # A lone panel, a crowded one or one spanning a region gets the page width; small parts go two by two.
+        f.full_width = bool(len(frames) == 1 or len(f.codes) > 30 or max(x1 - x0, y1 - y0) > 250_000)
+        lo, hi = (0.55, 1.15) if f.full_width else (0.6, 1.3)
         f.minx, f.miny, f.maxx, f.maxy = (float(v) for v in _fit(x0, y0, x1, y1, lo, hi))
         ratio = (f.maxy - f.miny) / (f.maxx - f.minx)
-        f.width_mm = 170.0 if single else 82.0
+        f.width_mm = 170.0 if f.full_width else 82.0
         f.height_mm = f.width_mm * ratio
     return Plan(frames=frames, missing_contour=missing, geoms=projected)
 

@@ -60,6 +60,7 @@ class MapPanel(msgspec.Struct, kw_only=True):
 
     number: int
     departements: list[str]
+    full_width: bool
     svg: str
     width_mm: float
     height_mm: float
@@ -274,6 +275,7 @@ def draw(
             MapPanel(
                 number=i + 1,
                 departements=frame.departements,
+                full_width=frame.full_width,
                 svg="".join(parts),
                 width_mm=round(frame.width_mm, 2),
                 height_mm=round(frame.height_mm, 2),
@@ -312,7 +314,8 @@ def draw(
 def _overview(plan_: Plan, shapes: list[OverviewShape]) -> Overview | None:
     """Metropolitan France with the frame of each metropolitan panel, numbered like the panels."""
     metro = [(i, f) for i, f in enumerate(plan_.frames) if f.epsg == METRO_EPSG]
-    if len(plan_.frames) < 2 or not metro:
+    # Pointless when a panel already shows a large part of France.
+    if len(plan_.frames) < 2 or not metro or any(f.width_m > 400_000 for _, f in metro):
         return None
     geoms = project(shapely.from_wkb([s.geom for s in shapes if s.geom is not None]), METRO_EPSG)
     x0, y0, x1, y1 = (float(v) for v in shapely.total_bounds(geoms))

@@ -52,6 +52,8 @@ from .model import (
 
 NAME_SHORT = 160  # cover title; a longer name is printed in full, in small type, at the end
 NAME_HEADER = 70  # running header
+COVER_LIST = 12  # départements named on the cover (all of them are in the territory table)
+ALERT_LENGTH = 300  # an alert listing many communes is cut on the cover; the tables give every commune
 BLOCKS = {
     "population": "Population",
     "territoire": "Territoire",
@@ -160,6 +162,8 @@ def _cut(text: str, n: int) -> str:
 def _cover(d: Diagnosis, name: str | None, date: dt.date) -> Cover:
     text = (name or "").strip()
     dep_names = [f"{g.nom} ({g.code})" for g in d.territory.departements]
+    if len(dep_names) > COVER_LIST:
+        dep_names = [*dep_names[:COVER_LIST], f"et {len(dep_names) - COVER_LIST} autres"]
     sources = [
         SourceRow(
             block=BLOCKS.get(s.block, s.block.capitalize()), label=s.label, vintage=s.vintage, demo=s.is_demo
@@ -181,7 +185,7 @@ def _cover(d: Diagnosis, name: str | None, date: dt.date) -> Cover:
         demo=d.demo,
         data_version=d.data_version,
         sources=sources,
-        alerts=[a.message for a in d.alerts],
+        alerts=[_cut(a.message, ALERT_LENGTH) for a in d.alerts],
     )
 
 
@@ -429,7 +433,12 @@ def build(d: Diagnosis, map_view: MapView, *, name: str | None, date: dt.date) -
     names = Names(d)
     n = d.territory.commune_count
     dep_names = {g.code: g.nom for g in d.territory.departements}
-    titles = [" · ".join(f"{dep_names.get(c, c)} ({c})" for c in p.departements) for p in map_view.panels]
+    titles = [
+        " · ".join(f"{dep_names.get(c, c)} ({c})" for c in p.departements)
+        if len(p.departements) <= 3
+        else f"{len(p.departements)} départements"
+        for p in map_view.panels
+    ]
     legend = {g.key: g.label for g in d.offer.structures}
     order = list(legend)
     map_view.legend.sort(key=lambda e: order.index(e.key) if e.key in order else len(order))
