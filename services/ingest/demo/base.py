@@ -43,7 +43,7 @@ class Communes:
     has_geom: np.ndarray  # bool
     population: np.ndarray  # INSEE population, -1 when missing
     pop_est: np.ndarray  # population, or the documented estimate when missing
-    area_km2: np.ndarray
+    area_km2: np.ndarray        # only where a population must be estimated (its département), else 0
     epci_names: dict[str, str] = field(default_factory=dict)
     dep_names: dict[str, str] = field(default_factory=dict)
     index: dict[str, int] = field(default_factory=dict)
@@ -62,7 +62,9 @@ async def load_communes(conn: asyncpg.Connection) -> Communes:
         SELECT c.code, c.nom, c.kind, c.departement_code, c.region_code, coalesce(c.epci_code, '') AS epci,
                coalesce(c.parent_code, '') AS parent, c.selectable, c.geom IS NOT NULL AS has_geom,
                coalesce(c.population, -1) AS population,
-               coalesce(ST_Area(c.geom::geography) / 1e6, 0) AS area_km2
+               CASE WHEN c.departement_code IN (SELECT p.departement_code FROM ref.communes p
+                                                WHERE p.population IS NULL)
+                    THEN coalesce(ST_Area(c.geom::geography) / 1e6, 0) ELSE 0 END AS area_km2
         FROM ref.communes c ORDER BY c.code""")
     col = {k: np.array([r[k] for r in rows]) for k in rows[0].keys()}
     communes = Communes(
