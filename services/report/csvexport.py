@@ -13,7 +13,7 @@ import io
 
 from services.common.contract import Diagnosis
 
-from .view import collate
+from .viewcommon import collate
 
 BOM = "\ufeff"
 # Spreadsheets run a cell starting with one of these as a formula (CSV injection): such text gets a leading

@@ -9,46 +9,32 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib.resources import files
 
 from services.common.contract import (
-    Comparison,
-    DemographyRow,
     Diagnosis,
     Indicator,
-    ProfessionActivity,
-    RatioFigure,
-    StructureGroup,
 )
 
-from . import fmt
+from . import fmt, viewoffer
 from .mapsvg import MapView
 from .model import (
-    AciLineView,
-    AciMissionView,
-    AciView,
-    ActivityCell,
-    ActivityRow,
     AgeBar,
     AgeView,
     CommuneRow,
     Contact,
     Cover,
     Definition,
-    DemographyLine,
     DepGroup,
     IndicatorRow,
     IndicatorTable,
-    OfferView,
-    RatioRow,
     ReportView,
     SourceRow,
-    StructureLine,
     TerritoryView,
 )
+from .viewcommon import Names, collate, comparator
 
 NAME_SHORT = 160  # cover title; a longer name is printed in full, in small type, at the end
 NAME_HEADER = 70  # running header
@@ -62,50 +48,12 @@ BLOCKS = {
     "activite": "Activité des professionnels",
     "structures": "Structures",
 }
-FAMILIES = {
-    "specialistes": "Spécialités médicales, dentaires et sages-femmes",
-    "auxiliaires": "Auxiliaires médicaux",
-    "pharmacies_labos": "Pharmacies et laboratoires",
-    "fournisseurs_transports": "Fournisseurs, transports sanitaires et taxis",
-}
-SECTORS = {"sanitaire": "Sanitaire", "medico-social": "Médico-social", "coordination": "Exercice coordonné"}
 
 
 @lru_cache(maxsize=1)
 def contacts_data() -> dict:
     """The packaged contacts file (public, stable contacts only)."""
     return json.loads(files(__package__).joinpath("contacts.json").read_text(encoding="utf-8"))
-
-
-def collate(name: str) -> str:
-    """Sort key close to French dictionary order (accents and case ignored)."""
-    return "".join(
-        ch for ch in unicodedata.normalize("NFKD", name.casefold()) if not unicodedata.combining(ch)
-    )
-
-
-class Names:
-    """Display names of the selected communes, with the département added to homonyms."""
-
-    def __init__(self, diagnosis: Diagnosis) -> None:
-        counts: dict[str, int] = {}
-        for c in diagnosis.communes:
-            counts[c.nom] = counts.get(c.nom, 0) + 1
-        self.by_code = {
-            c.code: (f"{c.nom} ({c.departement})" if counts[c.nom] > 1 else c.nom) for c in diagnosis.communes
-        }
-
-    def __call__(self, code: str) -> str:
-        """Display name of a code."""
-        return self.by_code.get(code, code)
-
-    def join(self, codes: Iterable[str]) -> str:
-        """`A, B, C`."""
-        return ", ".join(self(c) for c in codes)
-
-
-def _comparator(c: Comparison, unit: str) -> str:
-    return fmt.rate(c.value, unit) + ("\u2020" if c.weighted and c.value is not None else "")
 
 
 def indicator_table(title: str, items: list[Indicator], names: Names, n_communes: int) -> IndicatorTable:
@@ -139,9 +87,9 @@ def indicator_table(title: str, items: list[Indicator], names: Names, n_communes
                 label=ind.label,
                 ter=ter,
                 count="" if ind.masked else fmt.integer(ind.numerator),
-                dep=_comparator(cmp.departement, ind.unit),
-                reg=_comparator(cmp.region, ind.unit),
-                fr=_comparator(cmp.france, ind.unit),
+                dep=comparator(cmp.departement, ind.unit),
+                reg=comparator(cmp.region, ind.unit),
+                fr=comparator(cmp.france, ind.unit),
                 d_dep=fmt.difference(cmp.departement.difference),
                 d_reg=fmt.difference(cmp.region.difference),
                 d_fr=fmt.difference(cmp.france.difference),
@@ -260,137 +208,6 @@ def _age(d: Diagnosis, names: Names) -> AgeView:
     )
 
 
-def _ratio(profession: str, f: RatioFigure, label: str) -> RatioRow:
-    c = f.comparisons
-    return RatioRow(
-        profession=profession,
-        label=label,
-        ter=fmt.decimal(f.value) + ("*" if f.partial and not f.masked else ""),
-        dep=_comparator(c.departement, "ratio"),
-        reg=_comparator(c.region, "ratio"),
-        fr=_comparator(c.france, "ratio"),
-        masked=f.masked,
-    )
-
-
-def _structures(groups: list[StructureGroup], names: Names) -> list[StructureLine]:
-    return [
-        StructureLine(
-            sector=SECTORS.get(g.sector, g.sector),
-            label=g.label,
-            total=fmt.integer(g.total),
-            communes=", ".join(f"{names(c.code)} : {c.n}" for c in g.communes),
-        )
-        for g in groups
-    ]
-
-
-def _age_cell(r: DemographyRow, v: int | None) -> str:
-    """Businesses have no age (« – »); a masked age is « secret statistique », never a number."""
-    if r.is_business:
-        return "–"
-    return fmt.MASKED if r.ages_masked or v is None else fmt.integer(v)
-
-
-def _offer(d: Diagnosis, names: Names) -> OfferView:
-    o = d.offer
-    demography: list[DemographyLine] = []
-    family = None
-    for r in o.demography:
-        if r.family != family:
-            family = r.family
-            demography.append(
-                DemographyLine(label=FAMILIES.get(r.family, r.family), n="", n60="", n65="", level=0)
-            )
-        demography.append(
-            DemographyLine(
-                label=r.label,
-                n=fmt.integer(r.n),
-                n60=_age_cell(r, r.n_60plus),
-                n65=_age_cell(r, r.n_65plus),
-                level=2 if r.parent else 1,
-            )
-        )
-    activity = _activity_rows(d, o.activity, names)
-    summaries = [
-        f"{a.label} : {a.summary} — taux de professionnels neutralisés : {fmt.share(a.neutralised_rate)}."
-        for a in o.activity
-    ]
-    figures = [f for a in o.activity for f in (a.patients_per_ps, *a.acts)]
-    ratio_notes = list(dict.fromkeys(f.reason for f in figures if f.masked and f.reason))
-    return OfferView(
-        demography=demography,
-        demography_source=f"{o.demography_source} ({o.demography_period})",
-        professions=[a.label for a in o.activity],
-        activity=activity,
-        summaries=summaries,
-        ratio_notes=ratio_notes,
-        patients=[_ratio(a.label, a.patients_per_ps, a.label) for a in o.activity],
-        acts=[
-            _ratio(a.label, f, f"{a.label} — {f.label}" + (f" ({f.detail})" if f.detail else ""))
-            for a in o.activity
-            for f in a.acts
-        ],
-        activity_source=f"{o.activity_source} ({o.activity_period})",
-        structures=_structures(o.structures, names),
-        centres=_structures(o.centres_de_sante, names),
-        structures_source=f"{o.structures_source} ({o.structures_period})",
-    )
-
-
-def _activity_rows(d: Diagnosis, activity: list[ProfessionActivity], names: Names) -> list[ActivityRow]:
-    cells = {(a.profession, c.code): c for a in activity for c in a.communes}
-    order = [
-        c.code
-        for g in d.territory.departements
-        for c in sorted(
-            (x for x in d.communes if x.code in set(g.communes)), key=lambda x: (collate(x.nom), x.code)
-        )
-    ]
-    rows = []
-    for code in order:
-        row = []
-        for a in activity:
-            c = cells.get((a.profession, code))
-            if c is None or c.n_ps == 0:
-                row.append(ActivityCell(text="–", muted=False))
-            else:
-                row.append(ActivityCell(text=str(c.n_ps), muted=not c.counted))
-        rows.append(ActivityRow(nom=names(code), cells=row))
-    return rows
-
-
-def _aci(d: Diagnosis) -> AciView:
-    a = d.aci
-    missions = [
-        AciMissionView(
-            label=m.label,
-            optional=m.optional,
-            total=fmt.euros(m.total),
-            lines=[AciLineView(label=ln.volet_label, amount=fmt.euros(ln.amount)) for ln in m.lines],
-        )
-        for m in a.missions
-    ]
-    amendments = [
-        f"{ln.instrument} (à partir du {ln.valid_from}) — {ln.mission_label}, {ln.volet_label} : "
-        f"{fmt.euros(ln.amount)}"
-        + ("" if ln.verified else " (montant à vérifier)")
-        + (f" — {ln.note}" if ln.note else "")
-        for ln in a.amendments
-    ]
-    return AciView(
-        population=fmt.integer(a.population),
-        size=a.size,
-        size_label=a.size_label,
-        thresholds=" / ".join(fmt.integer(t) for t in a.thresholds),
-        warning=a.warning,
-        schedule=a.schedule,
-        missions=missions,
-        total=fmt.euros(a.total),
-        amendments=amendments,
-    )
-
-
 def _definitions(groups: Iterable[Iterable[Indicator]]) -> list[Definition]:
     seen: set[str] = set()
     out = []
@@ -461,8 +278,8 @@ def build(d: Diagnosis, map_view: MapView, *, name: str | None, date: dt.date) -
         prevalence=prevalence,
         prevention=indicator_table("Prévention", d.prevention, names, n),
         vaccination=indicator_table("Vaccination", d.vaccination, names, n),
-        offer=_offer(d, names),
-        aci=_aci(d),
+        offer=viewoffer.offer(d, names),
+        aci=viewoffer.aci(d),
         secrecy_rules=[r.text for r in d.secrecy_rules],
         definitions=_definitions(
             [
