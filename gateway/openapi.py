@@ -91,7 +91,7 @@ _NAME_PARAM = {
     "in": "query",
     "required": False,
     "description": "Nom du projet.",
-    "schema": {"type": "string", "maxLength": 120},
+    "schema": {"type": "string", "maxLength": 120, "pattern": "^[^\u0000]*$"},
 }
 
 
@@ -173,7 +173,12 @@ def build(max_communes: int) -> dict[str, Any]:
                         "name": "q",
                         "in": "query",
                         "required": True,
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"\S"},
+                        "schema": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 100,
+                            "pattern": r"^[^\u0000]*\S[^\u0000]*$",
+                        },
                         "example": "saint denis",
                     },
                     {

@@ -77,8 +77,8 @@ def _conditional(
 
 
 def _name(raw: str | None, limit: int) -> str | None:
-    if raw is not None and len(raw) > limit:
-        raise InvalidParameter(f"nom de projet limité à {limit} caractères")
+    if raw is not None and (len(raw) > limit or "\x00" in raw):
+        raise InvalidParameter(f"nom de projet limité à {limit} caractères, sans caractère nul")
     return raw.strip() if raw is not None and raw.strip() else None
 
 
@@ -134,8 +134,8 @@ async def search_communes(request: web.Request) -> web.Response:
     """Search by name or code prefix, accent- and case-insensitive."""
     _query(request, ("q", "limit"))
     text = request.query.get("q", "")
-    if not text.strip() or len(text) > 100:
-        raise InvalidParameter("`q` est requis (1 à 100 caractères)")
+    if not text.strip() or len(text) > 100 or "\x00" in text:  # PostgreSQL text cannot hold NUL
+        raise InvalidParameter("`q` est requis (1 à 100 caractères, sans caractère nul)")
     try:
         limit = int(request.query.get("limit", "10"))
     except ValueError:

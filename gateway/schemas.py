@@ -60,7 +60,7 @@ class DiagnosisBody(SelectionBody, frozen=True, kw_only=True, forbid_unknown_fie
 class ReportBody(SelectionBody, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A selection plus the project name printed on the report / saved in the project file."""
 
-    name: Annotated[str, msgspec.Meta(max_length=120)] | None = None
+    name: Annotated[str, msgspec.Meta(max_length=120, pattern="^[^\x00]*$")] | None = None
 
 
 class Departement(msgspec.Struct, frozen=True):

@@ -132,9 +132,16 @@ class Upstream:
         self.breaker.failure()
         self.metrics.upstream_errors.labels(self.name, kind).inc()
 
-    def _status(self, status: int) -> None:
-        """5xx counts against the breaker; anything else (4xx included) proves the upstream alive."""
-        if status >= 500:
+    def _status(self, status: int, retry_after: str | None = None) -> None:
+        """5xx counts against the breaker; anything else (4xx included) proves the upstream alive.
+
+        A 503/429 with Retry-After is the upstream shedding on purpose: it is alive and says when to come
+        back, so it neither opens the breaker (a burst would cut the route for a reset period) nor closes it.
+        """
+        if status in (429, 503) and retry_after:
+            self.breaker.release()
+            self.metrics.upstream_errors.labels(self.name, "shed").inc()
+        elif status >= 500:
             self._failed("status_5xx")
         else:
             self.breaker.success()
@@ -167,7 +174,7 @@ class Upstream:
                 ctype = resp.headers.get("Content-Type", "application/octet-stream")
                 disposition = resp.headers.get("Content-Disposition", "")
                 status, retry_after = resp.status, resp.headers.get("Retry-After")
-        self._status(status)
+        self._status(status, retry_after)
         if status == 200:
             return make_entry(data, ctype, disposition)
         if 400 <= status < 500 and status != 429:
@@ -202,7 +209,7 @@ class Upstream:
             async with self.session.request(
                 request.method, url, headers=headers, timeout=self._timeout(timeout_s)
             ) as resp:
-                self._status(resp.status)
+                self._status(resp.status, resp.headers.get("Retry-After"))
                 if resp.status >= 500:
                     raise BadGateway(f"réponse {resp.status} du service {self.name}", upstream=self.name)
                 relayed = [(k, v) for k, v in resp.headers.items() if k.lower() not in HOP_BY_HOP]

@@ -32,6 +32,7 @@ class Double:
         self.request_ids: list[str] = []
         self.delay = 0.0
         self.status: int | None = None  # force this status on API routes
+        self.retry_after: str | None = None  # sent with the forced status
         self.runner: web.AppRunner | None = None
 
     def _app(self) -> web.Application:
@@ -53,8 +54,9 @@ class Double:
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.status is not None:
+            headers = {"Retry-After": self.retry_after} if self.retry_after else None
             return web.json_response(
-                {"code": "forced", "title": "forced", "detail": "forced"}, status=self.status
+                {"code": "forced", "title": "forced", "detail": "forced"}, status=self.status, headers=headers
             )
         if what == "project/import":
             try:

@@ -103,3 +103,8 @@ async def test_repeated_search_answered_from_memory(http, gateway):
         assert r.headers["X-Cache"] == "HIT" and await r.read() == first
     async with http.get(f"{gateway}/api/v1/communes", params={"q": "montpel", "limit": "4"}) as r:
         assert r.headers["X-Cache"] == "MISS"  # another limit, another answer
+
+
+async def test_nul_in_query_is_refused_not_a_server_error(http, gateway):
+    async with http.get(f"{gateway}/api/v1/communes?q=%00z") as r:  # found by schemathesis
+        assert r.status == 400 and (await r.json(content_type=None))["code"] == "invalid_parameter"

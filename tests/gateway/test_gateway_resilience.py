@@ -127,6 +127,26 @@ async def test_breaker_opens_then_recovers(http, fragile, broken, selectable):
     assert 'gateway_breaker_state{upstream="aggregate"} 0.0' in metrics.decode()
 
 
+async def test_upstream_shedding_is_relayed_without_opening_the_breaker(http, fragile, broken, selectable):
+    broken.report.status, broken.report.retry_after = 503, "7"
+    before = broken.report.calls["export.csv"]
+    try:
+        for i in range(5):  # more than the breaker's threshold of 3
+            status, headers, body = await _call(
+                http, "GET", f"{fragile}/api/v1/export.csv?communes={selectable[6250 + i]}", "10.0.0.8"
+            )
+            assert (
+                status == 503 and body["code"] == "upstream_unavailable" and headers["Retry-After"] == "7"
+            ), body
+    finally:
+        broken.report.status, broken.report.retry_after = None, None
+    assert broken.report.calls["export.csv"] == before + 5  # every call reached the upstream: breaker closed
+    status, _, _ = await _call(
+        http, "GET", f"{fragile}/api/v1/export.csv?communes={selectable[6260]}", "10.0.0.9"
+    )
+    assert status == 200
+
+
 async def test_stale_entry_served_when_upstream_fails(http, start_gateway, broken, selectable):
     gw = start_gateway(broken, **{**FRAGILE, "cache_ttl_s": "0.3"})
     url = f"{gw}/api/v1/territory?communes={selectable[6300]}"
