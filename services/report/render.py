@@ -1,10 +1,11 @@
 """Typst compilation: static templates, data through `sys_inputs`, bundled fonts, a cap and a time limit.
 
 Each compile is a fresh `typst.compile` call in a worker thread (the binding releases the GIL); a Compiler is
-never shared between threads. The font set is scanned once and shared: `typst.Fonts` is an immutable,
-thread-safe handle. A compile cannot be interrupted from Python, so the time limit answers the client and
-the slot of the semaphore is only given back when the thread really finishes: the concurrency cap holds
-even for runaway compiles.
+never shared between threads. The font set is scanned once and shared: `typst.Fonts` is an immutable handle
+(a PyO3 class, which PyO3 requires to be `Sync`; concurrent compiles sharing it are exercised by the tests).
+A compile cannot be interrupted from Python, so the time limit answers the client and the slot of the
+semaphore is only given back when the thread really finishes: the concurrency cap holds even for runaway
+compiles.
 """
 
 from __future__ import annotations
