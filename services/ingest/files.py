@@ -237,11 +237,13 @@ async def copy_rows(
 ) -> None:
     """COPY `records` into `table` inside the caller's transaction, first deleting `source`'s rows if given.
 
-    When the batch is a large part of the table, the foreign keys are dropped for the COPY and re-added with
-    their exact definition: PostgreSQL then checks each key with one join over the whole table instead of one
-    trigger query per row, ~10× cheaper per row (1.7 M indicator rows: ~45 s -> a few seconds). A batch that
-    is a small part of a big table keeps the per-row checks, cheaper than re-validating every row. Any
-    failure rolls the DDL back with the rest: the keys never stay dropped.
+    When the batch is a large part of the table, its keys are dropped for the COPY and re-added with their
+    exact definition: PostgreSQL then checks each foreign key with one join over the whole table instead of
+    one trigger query per row (~10× cheaper per row), and builds the primary key by one sort instead of 1.7 M
+    B-tree insertions that also write far more WAL (DCIR indicators: ~45 s -> ~10 s). A primary key another
+    table references stays. A batch that is a small part of a big table keeps the per-row path, cheaper than
+    re-validating every row. Any failure rolls the DDL back with the rest: the keys never stay dropped, and
+    the re-added keys still refuse a duplicate or an unknown code.
     """
     schema, name = table.split(".")
     if source is not None:
@@ -252,14 +254,17 @@ async def copy_rows(
         return
     keys = await conn.fetch(
         """
-        SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint
-        WHERE conrelid = $1::regclass AND contype = 'f' ORDER BY conname""",
+        SELECT c.conname, pg_get_constraintdef(c.oid) AS definition FROM pg_constraint c
+        WHERE c.conrelid = $1::regclass
+          AND (c.contype = 'f' OR c.contype IN ('p', 'u') AND NOT EXISTS (
+                   SELECT 1 FROM pg_constraint r WHERE r.contype = 'f' AND r.confrelid = c.conrelid))
+        ORDER BY c.contype = 'f' DESC, c.conname""",
         table,
     )
-    for key in keys:
+    for key in keys:   # foreign keys first
         await conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{key["conname"]}"')
     await conn.copy_records_to_table(name, schema_name=schema, records=records, columns=list(columns))
-    for key in keys:
+    for key in reversed(keys):   # primary and unique keys first
         await conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{key["conname"]}" {key["definition"]}')
 
 

@@ -331,3 +331,28 @@ async def test_qpv_and_zonage(db: asyncpg.Connection):
                 FROM ref.communes c LEFT JOIN ref.zonage z ON z.commune_code = c.code
                 WHERE c.selectable AND c.epci_code IS NOT NULL GROUP BY 1, 2) c GROUP BY 1) x""")
     assert dominant > 0.7
+
+
+async def test_keys_suspended_during_bulk_copies_are_back(db: asyncpg.Connection):
+    """copy_rows drops the keys of a table for a large batch and re-adds them in the same transaction."""
+    keys = {
+        r["conname"]: r["definition"]
+        for r in await db.fetch("""
+            SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint
+            WHERE conrelid = 'health.indicator_counts'::regclass AND contype IN ('p', 'f')""")
+    }
+    assert keys == {
+        "indicator_counts_pkey": "PRIMARY KEY (commune_code, indicator_id)",
+        "indicator_counts_commune_code_fkey": "FOREIGN KEY (commune_code) REFERENCES ref.communes(code)",
+        "indicator_counts_indicator_id_fkey": "FOREIGN KEY (indicator_id) REFERENCES ref.indicators(id)",
+        "indicator_counts_source_fkey": "FOREIGN KEY (source) REFERENCES ref.data_sources(source)",
+    }
+    for table in ("health.consumers", "health.ps_demography", "health.ps_acts", "ref.zonage"):
+        kinds = sorted(
+            r["contype"]
+            for r in await db.fetch(
+                "SELECT contype::text FROM pg_constraint WHERE conrelid = $1::regclass AND contype IN ('p', 'f')",
+                table,
+            )
+        )
+        assert kinds.count("p") == 1 and kinds.count("f") >= 2, table
