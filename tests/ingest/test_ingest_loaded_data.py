@@ -351,7 +351,8 @@ async def test_keys_suspended_during_bulk_copies_are_back(db: asyncpg.Connection
         kinds = sorted(
             r["contype"]
             for r in await db.fetch(
-                "SELECT contype::text FROM pg_constraint WHERE conrelid = $1::regclass AND contype IN ('p', 'f')",
+                """SELECT contype::text FROM pg_constraint
+                   WHERE conrelid = $1::regclass AND contype IN ('p', 'f')""",
                 table,
             )
         )
