@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
+import subprocess
+import sys
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -132,3 +136,28 @@ async def test_aggregate_refusal_relayed_as_problem(http, stack):
     # 2A004 is valid everywhere; an ALD id unknown to the gateway never reaches the aggregate.
     async with http.get(f"{stack}/api/v1/territory?communes=2A004&ald=ald_99") as r:
         assert r.status == 422 and (await r.json(content_type=None))["code"] == "unknown_indicator"
+
+
+async def test_openapi_matches_the_real_answers(stack, artifacts_dir):
+    """The documented examples against the real services: statuses, content types and response schemas."""
+    st = Path(sys.executable).with_name("st")
+    proc = await asyncio.to_thread(
+        subprocess.run,
+        [
+            str(st),
+            "run",
+            f"{stack}/api/v1/openapi.json",
+            "--phases",
+            "examples",
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+            "--request-timeout",
+            "30",
+            "--no-color",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    (artifacts_dir / "schemathesis-gateway-stack.log").write_text(proc.stdout + proc.stderr)
+    assert proc.returncode == 0, proc.stdout[-6000:]
