@@ -7,7 +7,6 @@ import { DocDialog } from "./docs.js";
 import { Downloads, runImport } from "./downloads.js";
 import { renderFurther } from "./further.js";
 import { FinessLegend } from "./legend.js";
-import { RezoneMap } from "./map.js";
 import { Panels } from "./panels.js";
 import { emptyReport, renderReport } from "./report-view.js";
 import { CommuneSearch } from "./search.js";
@@ -32,23 +31,43 @@ const panels = new Panels(byId("panels"), { onAldChange: (ids) => { ald = ids; r
 const selectionView = new SelectionView(selection, { onRemove: (code) => removeCommune(code) });
 const downloads = new Downloads(selection);
 new DocDialog(() => diagnosis);
-const showTab = setupTabs(document.querySelector("[role=tablist]"), (id) => { if (id === "tab-carte") map.resize(); });
-
-const map = new RezoneMap(byId("map"), {
-  view: initial.view,
-  onCommuneClick: (entry) => {
-    const outcome = selection.toggle(entry);
-    const label = `${entry.nom} (${entry.departement.code})`;
-    const text = { added: `${label} ajoutée au projet.`, removed: `${label} retirée du projet.`,
-      limit: limitMessage() }[outcome];
-    status(mapStatus, text, outcome === "limit" ? "warning" : "info");
-  },
-  onStatus: (text, kind) => status(mapStatus, text, kind),
-  onMove: (view) => { mapView = view; writeLocation(selection.codes, mapView); },
-  onReady: (colours) => legend.setColours(colours),
+const showTab = setupTabs(document.querySelector("[role=tablist]"), (id) => {
+  if (id === "tab-carte") withMap((m) => m.resize());
 });
-const legend = new FinessLegend((enabled, showCpts) => map.setFiness(enabled, showCpts));
-map.setFiness(legend.enabled, legend.showCpts);
+
+// MapLibre (1.1 MB of JavaScript) is imported once the page is wired, so that a restored selection asks for
+// its figures while the map engine is still being fetched and compiled; map calls made meanwhile are replayed.
+let mapInstance = null;
+const mapQueue = [];
+function withMap(fn) {
+  if (mapInstance) return fn(mapInstance);
+  mapQueue.push(fn);
+  return false;
+}
+
+const legend = new FinessLegend((enabled, showCpts) => withMap((m) => m.setFiness(enabled, showCpts)));
+
+import("./map.js").then(({ RezoneMap }) => {
+  mapInstance = new RezoneMap(byId("map"), {
+    view: initial.view,
+    onCommuneClick: (entry) => {
+      const outcome = selection.toggle(entry);
+      const label = `${entry.nom} (${entry.departement.code})`;
+      const text = { added: `${label} ajoutée au projet.`, removed: `${label} retirée du projet.`,
+        limit: limitMessage() }[outcome];
+      status(mapStatus, text, outcome === "limit" ? "warning" : "info");
+    },
+    onStatus: (text, kind) => status(mapStatus, text, kind),
+    onMove: (view) => { mapView = view; writeLocation(selection.codes, mapView); },
+    onReady: (colours) => legend.setColours(colours),
+  });
+  mapInstance.setFiness(legend.enabled, legend.showCpts);
+  mapInstance.setSelection(selection.entries);
+  for (const fn of mapQueue.splice(0)) fn(mapInstance);
+}).catch((err) => {
+  byId("map").dataset.state = "error";
+  status(mapStatus, `La carte n'a pas pu être chargée : ${err.message}`, "error");
+});
 
 function limitMessage() {
   return `Limite de ${selection.limit} communes atteinte : retirez une commune avant d'en ajouter une autre.`;
@@ -81,6 +100,7 @@ function removeCommune(code) {
 // Names, départements and positions of communes added by code (URL, import, map click) ------------------------
 
 const detailQueue = [];
+const afterDiagnosis = new Set(); // restored communes whose positions are fetched once the diagnosis is there
 const toReveal = new Set(); // communes added by search: shown on the map once their position is known
 let detailRunning = 0;
 
@@ -100,7 +120,7 @@ async function loadDetail(code) {
       return;
     }
     selection.update(code, { nom: d.nom, departement: d.departement, cpts: d.cpts || null, center: d.center, bbox: d.bbox });
-    if (toReveal.delete(code)) map.reveal(selection.get(code), selection.entries);
+    if (toReveal.delete(code)) withMap((m) => m.reveal(selection.get(code), selection.entries));
   } catch (err) {
     if (err.status === 404 || err.code === "unknown_commune") {
       selection.remove(code);
@@ -133,6 +153,7 @@ const refresh = debounce(async () => {
     if (controller.signal.aborted || !sameCodes(codes, selection.codes)) return;
     diagnosis = d;
     showDiagnosis(d);
+    releaseDetails();
     byId("report-view").removeAttribute("aria-busy");
   } catch (err) {
     if (err?.name === "AbortError") return;
@@ -142,15 +163,22 @@ const refresh = debounce(async () => {
       notice(`${err.message} : ${refused.join(", ")} retiré(s) du projet.`);
       return;
     }
+    releaseDetails();
     panels.error(err.message);
     byId("report-view").removeAttribute("aria-busy");
     status(selectionStatus, `Le diagnostic n'a pas pu être calculé : ${err.message}`, "error");
   }
   await summaryJob;
-}, 350);
+}, 250);
 
 function showDemo(demo) {
   byId("demo-banner").hidden = !demo;
+}
+
+function releaseDetails() {
+  const codes = [...afterDiagnosis].filter((c) => selection.has(c) && !selection.get(c).bbox);
+  afterDiagnosis.clear();
+  queueDetails(codes);
 }
 
 function showDiagnosis(d) {
@@ -176,7 +204,7 @@ selection.addEventListener("change", (e) => {
   const { reason, codes } = e.detail;
   const n = selection.size;
   selectionView.render();
-  map.setSelection(selection.entries);
+  if (mapInstance) mapInstance.setSelection(selection.entries); // else drawn when the map is created
   writeLocation(selection.codes, mapView);
   byId("start").hidden = n > 0;
   byId("selection").hidden = n === 0;
@@ -185,9 +213,10 @@ selection.addEventListener("change", (e) => {
   byId("zoom-selection").disabled = n === 0;
   if (reason === "update") return;
   if (["restore", "import", "clear"].includes(reason)) status(byId("search-status"), "");
-  if (["add", "restore", "import"].includes(reason)) {
-    queueDetails(codes.filter((c) => !selection.get(c)?.bbox));
-  }
+  if (reason === "add") queueDetails(codes.filter((c) => !selection.get(c)?.bbox));
+  // A restored selection can hold 100 communes: its names come with the diagnosis, so the positions (one
+  // request per commune) wait for it and do not eat the rate-limit budget before the figures.
+  if (reason === "restore" || reason === "import") for (const c of codes) afterDiagnosis.add(c);
   selectionView.setServerAlerts(null);
   if (n === 0) {
     refresh.cancel();
@@ -232,7 +261,7 @@ byId("share-link").addEventListener("click", async () => {
 
 byId("zoom-selection").addEventListener("click", () => {
   showTab("tab-carte");
-  if (!map.zoomTo(selection.entries)) status(mapStatus, "Position des communes en cours de chargement…");
+  if (!withMap((m) => m.zoomTo(selection.entries))) status(mapStatus, "Carte ou position des communes en cours de chargement…");
 });
 
 byId("import-file").addEventListener("change", (e) => {
@@ -254,7 +283,7 @@ byId("import-button").addEventListener("click", async () => {
     status(importStatus, "");
     input.value = "";
     byId("import-filename").textContent = "aucun fichier choisi";
-    setTimeout(() => map.zoomTo(selection.entries), 800);
+    setTimeout(() => withMap((m) => m.zoomTo(selection.entries)), 800);
   } catch (err) {
     status(importStatus, `Import impossible : ${err.message}`, "error");
   }
@@ -292,7 +321,7 @@ if (initial.codes.length) {
     const waitForPositions = () => {
       if (selection.entries.every((e) => e.bbox || !selection.has(e.code))) {
         selection.removeEventListener("change", waitForPositions);
-        map.zoomTo(selection.entries);
+        withMap((m) => m.zoomTo(selection.entries));
       }
     };
     selection.addEventListener("change", waitForPositions);
