@@ -38,8 +38,8 @@ def doubles() -> Iterator[Doubles]:
 def start_gateway(run_service) -> Callable[..., str]:
     """Start a gateway process wired to the given doubles with extra settings; returns its base URL.
 
-    `run_service` keeps one process per environment; a `replica="…"` keyword (not a setting: the gateway ignores
-    it) asks for another process with otherwise identical settings.
+    `run_service` keeps one process per environment; a `replica="…"` keyword (not a setting: the gateway
+    ignores it) asks for another process with otherwise identical settings.
     """
 
     def start(upstreams: Doubles, **settings: str) -> str:
