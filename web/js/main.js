@@ -16,6 +16,7 @@ import { SummaryBar } from "./summary.js";
 import { setupTabs } from "./tabs.js";
 
 const DETAIL_CONCURRENCY = 4;
+const TITLE = document.title;
 
 const selection = new Selection();
 const initial = readLocation();
@@ -206,6 +207,7 @@ selection.addEventListener("change", (e) => {
   selectionView.render();
   if (mapInstance) mapInstance.setSelection(selection.entries); // else drawn when the map is created
   writeLocation(selection.codes, mapView);
+  document.title = n ? `Projet de CPTS sur ${n} commune(s) – Rézone CPTS` : TITLE;
   byId("start").hidden = n > 0;
   byId("selection").hidden = n === 0;
   byId("panels").hidden = n === 0;
