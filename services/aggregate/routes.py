@@ -13,7 +13,7 @@ from ..common.db import POOL
 from ..common.errors import Unavailable
 from ..common.web import METRICS, json_response, parse_body
 from . import queries
-from .selection import normalise
+from ..common.selection import normalise_codes
 
 if TYPE_CHECKING:
     from .app import Settings
@@ -55,7 +55,7 @@ async def post_diagnosis(request: web.Request) -> web.Response:
     started = time.perf_counter()
     settings: Settings = request.app[SETTINGS]
     body = await parse_body(request, DIAGNOSIS_REQUEST)
-    codes = normalise(body.communes, settings.max_communes)
+    codes = normalise_codes(body.communes, settings.max_communes)
     ald = list(dict.fromkeys(a.strip() for a in body.ald))
     with request.app[LIMITER]:
         db_started = time.perf_counter()
@@ -72,7 +72,7 @@ async def post_summary(request: web.Request) -> web.Response:
     started = time.perf_counter()
     settings: Settings = request.app[SETTINGS]
     body = await parse_body(request, SUMMARY_REQUEST)
-    codes = normalise(body.communes, settings.max_communes)
+    codes = normalise_codes(body.communes, settings.max_communes)
     with request.app[LIMITER]:
         db_started = time.perf_counter()
         result = await queries.summary(request.app[POOL], codes, acquire_timeout=settings.acquire_timeout_s)

@@ -27,7 +27,7 @@ from services.common.errors import PayloadTooLarge, ServiceError
 
 from .model import ProjectIssue, ProjectRenamed, ProjectSelection
 from .queries import CommuneStatus
-from .selection import CODE, TooManyCommunes
+from services.common.selection import CODE_FORM, TooManyCommunes
 
 MAGIC = "REZONE-CPTS-PROJET"
 VERSION = 1
@@ -159,7 +159,7 @@ def parse(raw: bytes, *, max_bytes: int, max_communes: int) -> ParsedProject:
             continue
         code, _, nom = stripped.partition(" ")
         code = code.upper()
-        if not CODE.match(code):
+        if not CODE_FORM.fullmatch(code):
             raise _bad(number, f"code commune invalide « {code[:20]} » (5 caractères INSEE attendus)")
         parsed.entries.append((code, nom.strip() or None))
     if expected is None:
@@ -181,7 +181,7 @@ def _parse_csv(lines: list[str], max_communes: int) -> ParsedProject:
     rows = csv.reader((ln for ln in lines[1:] if ln.strip() and not ln.startswith("#")), delimiter=";")
     for number, row in enumerate(rows, start=2):
         code = row[0].strip().upper() if row else ""
-        if not CODE.match(code):
+        if not CODE_FORM.fullmatch(code):
             raise _bad(number, f"code commune invalide « {code[:20]} » en première colonne de l'export CSV")
         nom = row[1].strip().removeprefix("'") if len(row) > 1 else ""
         parsed.entries.append((code, nom or None))

@@ -15,6 +15,7 @@ from prometheus_client import Histogram
 
 from services.common.db import POOL, db_errors
 from services.common.errors import Unprocessable
+from services.common.selection import normalise_codes
 from services.common.web import json_response, parse_body
 
 from . import csvexport, project, queries, selection
@@ -61,7 +62,7 @@ async def post_report(request: web.Request) -> web.Response:
     """The PDF report of a selection."""
     settings: Settings = request.app[SETTINGS]
     body: ReportRequest = await parse_body(request, _REPORT)
-    codes = selection.communes(body.communes, settings.max_communes)
+    codes = normalise_codes(body.communes, settings.max_communes)
     name = selection.name(body.name, settings.max_name_length)
     date = selection.report_date(body.date)
     ald = list(dict.fromkeys(a.strip() for a in body.ald if a.strip()))
@@ -102,7 +103,7 @@ async def post_export(request: web.Request) -> web.Response:
     """The selected communes and their characteristics as a CSV for French spreadsheets."""
     settings: Settings = request.app[SETTINGS]
     body: ExportRequest = await parse_body(request, _EXPORT)
-    codes = selection.communes(body.communes, settings.max_communes)
+    codes = normalise_codes(body.communes, settings.max_communes)
     diagnosis = await request.app[AGGREGATE].diagnosis(codes, [])
     data = csvexport.export(diagnosis, exported_on=selection.report_date(None))
     return web.Response(
@@ -120,7 +121,7 @@ async def post_project(request: web.Request) -> web.Response:
     """The project file of a selection (restorable with /v1/project/import)."""
     settings: Settings = request.app[SETTINGS]
     body: ProjectRequest = await parse_body(request, _PROJECT)
-    codes = selection.communes(body.communes, settings.max_communes)
+    codes = normalise_codes(body.communes, settings.max_communes)
     name = selection.name(body.name, settings.max_name_length)
     created_on = selection.report_date(body.date)
     async with db_errors(), request.app[POOL].acquire(timeout=2.0) as conn:
