@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from services.common.errors import BadRequest, ServiceError, Unavailable, Unprocessable
-
-
-class InvalidCommuneCode(BadRequest):
-    """A code is not an INSEE commune code (`offenders` lists them)."""
-
-    code, title = "invalid_commune_code", "Code commune invalide"
-
-
-class EmptySelection(BadRequest):
-    """No commune in the selection."""
-
-    code, title = "empty_selection", "Sélection vide"
+from services.common.selection import (  # noqa: F401  (the shared selection vocabulary, re-exported)
+    EmptySelection,
+    InvalidCommuneCode,
+    TooManyCommunes,
+    UnknownCommune,
+    UnknownIndicator,
+)
 
 
 class UnknownParameter(BadRequest):
@@ -29,28 +24,10 @@ class InvalidParameter(BadRequest):
     code, title = "invalid_parameter", "Paramètre invalide"
 
 
-class UnknownCommune(Unprocessable):
-    """Well-formed codes absent from the current COG (`unknown` lists them)."""
-
-    code, title = "unknown_commune", "Commune inconnue"
-
-
-class TooManyCommunes(Unprocessable):
-    """More distinct communes than the limit."""
-
-    code, title = "too_many_communes", "Trop de communes"
-
-
 class PlmParent(Unprocessable):
     """Paris, Lyon or Marseille as a whole: the selection is made of its arrondissements."""
 
     code, title = "plm_parent", "Commune à arrondissements"
-
-
-class UnknownIndicator(Unprocessable):
-    """An ALD indicator id that does not exist."""
-
-    code, title = "unknown_indicator", "Indicateur inconnu"
 
 
 class CommuneNotFound(ServiceError):

@@ -10,22 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from services.common.selection import MAX_LISTED as _MAX_LISTED
+from services.common.selection import normalise_codes
+
 from .catalogue import Catalogue
-from .errors import (
-    EmptySelection,
-    InvalidCommuneCode,
-    InvalidParameter,
-    PlmParent,
-    TooManyCommunes,
-    UnknownCommune,
-    UnknownIndicator,
-)
+from .errors import InvalidParameter, PlmParent, UnknownCommune, UnknownIndicator
 
 # INSEE COG commune codes after upper-casing: Corsica is 2A/2B (20xxx is a postal prefix, not a COG code),
 # overseas départements are 971–976 with three-digit communes codes.
 INSEE = re.compile(r"(?:0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5])[0-9]{3}|97[1-6][0-9]{2}")
 _ALD = re.compile(r"[a-z0-9_]{1,32}")
-_MAX_LISTED = 50  # offenders echoed back; the count says how many there were
 
 
 def split_codes(values: Iterable[str]) -> list[str]:
@@ -35,24 +29,7 @@ def split_codes(values: Iterable[str]) -> list[str]:
 
 def normalise(raw: Iterable[str], catalogue: Catalogue, limit: int) -> tuple[str, ...]:
     """Trimmed, upper-cased, de-duplicated, sorted and validated selectable codes."""
-    codes: set[str] = set()
-    bad: list[str] = []
-    for item in raw:
-        code = item.strip().upper()
-        if INSEE.fullmatch(code):
-            codes.add(code)
-        elif item not in bad:
-            bad.append(item)
-    if bad:
-        raise InvalidCommuneCode(
-            f"{len(bad)} code(s) commune mal formé(s)", offenders=bad[:_MAX_LISTED], count=len(bad)
-        )
-    if not codes:
-        raise EmptySelection("la sélection ne contient aucune commune")
-    if len(codes) > limit:
-        raise TooManyCommunes(
-            f"{len(codes)} communes distinctes, la limite est {limit}", limit=limit, count=len(codes)
-        )
+    codes = set(normalise_codes(raw, limit, INSEE))
     unknown = sorted(codes - catalogue.known)
     if unknown:
         raise UnknownCommune(
