@@ -102,6 +102,8 @@ async def request_context(request: web.Request, handler: Callable) -> web.Stream
                 raise
             code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status, "http_error")
             response = problem_response(exc.status, code, exc.reason, exc.text or exc.reason)
+            if "Allow" in exc.headers:  # a 405 must still say which methods the resource accepts
+                response.headers["Allow"] = exc.headers["Allow"]
         except asyncio.CancelledError:
             raise
         except Exception:
