@@ -159,8 +159,11 @@ def test_seed_journey(open_page, gateway_url: str, artifacts_dir: Path, tmp_path
         if name in ("Saint-Jeannet", "Beynes"):  # each twin named with its code or its département
             assert name in homonyms_alert and (code in homonyms_alert or f"({dep})" in homonyms_alert), code
 
-    # Each panel, checked against the diagnosis.
+    # Each panel, checked against the diagnosis; every alert of the diagnosis is shown (territory in pieces…).
     diagnosis = api_get(gateway_url, f"/api/v1/territory?communes={codes}")
+    assert "non_contiguous" in {a["code"] for a in diagnosis["alerts"]}
+    for alert in diagnosis["alerts"]:
+        expect(alerts.locator(f"[data-code={alert['code']}]")).to_contain_text(alert["message"][:40])
     if diagnosis["demo"]:
         expect(page.locator("#demo-banner")).to_be_visible()
     for panel_id, shot in (("panel-population", "04-population"), ("panel-missions", "05-missions"),
