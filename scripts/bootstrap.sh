@@ -49,9 +49,9 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.stamp-*; touch "$stamp"
 fi
 
-# Front-end packages, installed from the lock file only when it changes.
+# Front-end packages, installed from the lock file when it or package.json (its postinstall step) changes.
 if [ -f web/package-lock.json ]; then
-  wstamp="web/node_modules/.stamp-$(sha256sum web/package-lock.json | cut -c1-16)"
+  wstamp="web/node_modules/.stamp-$(cat web/package.json web/package-lock.json | sha256sum | cut -c1-16)"
   if [ ! -f "$wstamp" ]; then
     (cd web && npm ci --no-audit --no-fund --loglevel=error)
     touch "$wstamp"
