@@ -67,7 +67,7 @@ async def load_consumers(conn: asyncpg.Connection, file: SourceFile) -> dict:
 
     async def write(c: asyncpg.Connection) -> None:
         await copy_rows(
-            c, "health.consumers", ("commune_code", "age_band", "n", "source"), records, source=file.source
+            c, "health.consumers", ("commune_code", "age_band", "n", "source"), records, file=file
         )
 
     await replace_source(conn, file, vintage=vintage, row_count=len(records), write=write)
@@ -150,7 +150,7 @@ async def load_indicators(conn: asyncpg.Connection, file: SourceFile, source_key
             "health.indicator_counts",
             ("indicator_id", "commune_code", "numerator", "denominator", "source"),
             records,
-            source=file.source,
+            file=file,
         )
 
     await replace_source(conn, file, vintage=vintage, row_count=len(records), write=write)

@@ -61,7 +61,15 @@ async def run_load(conn: asyncpg.Connection, *, data_dir: Path, force: bool = Fa
         if not reference_reloaded and loaded.get(source.key) == sha:
             summary[source.key] = "unchanged"
             continue
-        file = SourceFile(source.key, source.label, source.block, path, is_demo=real is None, sha256=sha)
+        file = SourceFile(
+            source.key,
+            source.label,
+            source.block,
+            path,
+            is_demo=real is None,
+            sha256=sha,
+            rebuilding=reference_reloaded,
+        )
         try:
             summary[source.key] = await source.load(conn, file)
             changed.append(source.key)

@@ -82,7 +82,7 @@ async def load_demography(conn: asyncpg.Connection, file: SourceFile) -> dict:
             "health.ps_demography",
             ("commune_code", "category", "n", "n_60plus", "n_65plus", "source"),
             records,
-            source=file.source,
+            file=file,
         )
 
     await replace_source(conn, file, vintage=month_vintage(str(month)), row_count=len(records), write=write)
@@ -118,7 +118,7 @@ async def load_activity(conn: asyncpg.Connection, file: SourceFile) -> dict:
             "health.ps_activity",
             ("commune_code", "profession", "n_ps", "patients", "source"),
             records,
-            source=file.source,
+            file=file,
         )
 
     await replace_source(
@@ -146,11 +146,7 @@ async def load_acts(conn: asyncpg.Connection, file: SourceFile) -> dict:
 
     async def write(c: asyncpg.Connection) -> None:
         await copy_rows(
-            c,
-            "health.ps_acts",
-            ("commune_code", "act_type", "quantity", "source"),
-            records,
-            source=file.source,
+            c, "health.ps_acts", ("commune_code", "act_type", "quantity", "source"), records, file=file
         )
 
     await replace_source(

@@ -61,7 +61,7 @@ async def load_zonage(conn: asyncpg.Connection, file: SourceFile) -> dict:
     vintage = f"Arrêtés ARS au {dt.date.fromisoformat(latest):%d/%m/%Y}" if latest else "Arrêtés ARS"
 
     async def write(c: asyncpg.Connection) -> None:
-        await copy_rows(c, "ref.zonage", ("commune_code", "zonage", "source"), records, source=file.source)
+        await copy_rows(c, "ref.zonage", ("commune_code", "zonage", "source"), records, file=file)
 
     await replace_source(conn, file, vintage=vintage, row_count=len(rows), write=write)
     return {
@@ -170,9 +170,7 @@ async def load_ecds(conn: asyncpg.Connection, file: SourceFile) -> dict:
     records = [(nofinesset, CDS_TYPES[kind], file.source) for nofinesset, _, kind, _ in rows]
 
     async def write(c: asyncpg.Connection) -> None:
-        await copy_rows(
-            c, "health.cds_types", ("nofinesset", "cds_type", "source"), records, source=file.source
-        )
+        await copy_rows(c, "health.cds_types", ("nofinesset", "cds_type", "source"), records, file=file)
 
     await replace_source(
         conn, file, vintage=f"Observatoire e-CDS {campaign}", row_count=len(records), write=write

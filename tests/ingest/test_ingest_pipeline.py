@@ -12,7 +12,7 @@ import pytest
 
 from services.common.errors import ImportRejected
 from services.ingest import demo, finess
-from services.ingest.files import SourceFile, sha256_of
+from services.ingest.files import SourceFile, copy_rows, sha256_of
 from services.ingest.pipeline import run_load
 
 # The connection fixture lives on the session loop (asyncio_default_fixture_loop_scope): run the tests there.
@@ -115,3 +115,33 @@ async def test_generator_byte_identical_across_runs(db, test_data_dir: Path, tmp
     assert sorted(files) == sorted(demo.read_manifest(reference)["files"])
     for name in sorted([*files.values(), demo.MANIFEST]):
         assert (tmp_path / "demo" / name).read_bytes() == (reference / name).read_bytes(), name
+
+
+class _Rollback(Exception):
+    pass
+
+
+@pytest.mark.parametrize("rebuilding", [False, True])
+async def test_bulk_copy_locks_the_reference_only_while_rebuilding(database_url: str, db, rebuilding: bool):
+    """A routine reload must not stall the services' reads of ref.communes; a full rebuild may, for speed."""
+    columns = ("commune_code", "profession", "n_ps", "patients", "source")
+    records = [tuple(r) for r in await db.fetch(f"SELECT {', '.join(columns)} FROM health.ps_activity")]
+    assert len(records) > 10_000  # large enough for the bulk path
+    file = SourceFile("ps_activite", "x", "x", Path("ps_activite.csv"), True, "0" * 64, rebuilding=rebuilding)
+    reader = await asyncpg.connect(database_url)
+    try:
+        await reader.execute("SET lock_timeout = '300ms'")
+        with pytest.raises(_Rollback):
+            async with db.transaction():
+                await copy_rows(db, "health.ps_activity", columns, records, file=file)
+                locked = await db.fetchval("""
+                    SELECT count(*) FROM pg_locks
+                    WHERE pid = pg_backend_pid() AND relation = 'ref.communes'::regclass
+                      AND mode = 'AccessExclusiveLock'""")
+                assert bool(locked) == rebuilding
+                if not rebuilding:
+                    assert await reader.fetchval("SELECT nom FROM ref.communes WHERE code = '01001'")
+                raise _Rollback
+    finally:
+        await reader.close()
+    assert await db.fetchval("SELECT count(*) FROM health.ps_activity") == len(records)
