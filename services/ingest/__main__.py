@@ -1,4 +1,7 @@
-"""Command line of the data pipeline: `python -m services.ingest {migrate|load|generate} [--force]`."""
+"""Command line of the data pipeline: `python -m services.ingest {migrate|load} [--force] [--data-dir DIR]`.
+
+The demo files alone: `python -m services.ingest.demo`.
+"""
 
 from __future__ import annotations
 
