@@ -33,11 +33,10 @@ LOG_FILE = DATA / "stack.log"
 
 # Order matters: upstreams first, the gateway (the public port) last.
 SERVICES = (
-    ("services.tiles", "REZONE_TILES_", ROOT / "services" / "tiles" / "__main__.py"),
-    ("services.aggregate", "REZONE_AGGREGATE_", ROOT / "services" / "aggregate" / "__main__.py"),
-    ("services.report", "REZONE_REPORT_", ROOT / "services" / "report" / "__main__.py"),
+    ("services.tiles", "REZONE_TILES_"),
+    ("services.aggregate", "REZONE_AGGREGATE_"),
+    ("services.report", "REZONE_REPORT_"),
 )
-GATEWAY_MAIN = ROOT / "gateway" / "__main__.py"
 
 
 def public_port() -> int:
@@ -116,9 +115,7 @@ def run() -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
-        for module, prefix, main in SERVICES:
-            if not main.exists():
-                continue
+        for module, prefix in SERVICES:
             port = free_port()
             env[f"{prefix}HOST"], env[f"{prefix}PORT"] = "127.0.0.1", str(port)
             proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env)
@@ -128,8 +125,7 @@ def run() -> int:
             env[f"REZONE_GATEWAY_{short}_URL"] = f"http://127.0.0.1:{port}"
             env[f"REZONE_REPORT_{short}_URL"] = f"http://127.0.0.1:{port}"
         env["REZONE_GATEWAY_HOST"], env["REZONE_GATEWAY_PORT"] = "0.0.0.0", str(public_port())
-        gateway = ["-m", "gateway"] if GATEWAY_MAIN.exists() else ["-m", "deploy.local.placeholder"]
-        proc = subprocess.Popen([sys.executable, *gateway], cwd=ROOT, env=env)
+        proc = subprocess.Popen([sys.executable, "-m", "gateway"], cwd=ROOT, env=env)
         procs.append(("gateway", proc))
         _wait(f"http://127.0.0.1:{public_port()}", proc, "gateway")
         print(f"[stack] Rézone CPTS ready on http://127.0.0.1:{public_port()}/ (Ctrl-C to stop)", flush=True)

@@ -15,7 +15,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from .errors import BadRequest, ServiceError
-from .logs import request_id_var
+from .logs import request_id_var, setup_logging
+from .settings import load_settings
 
 T = TypeVar("T")
 log = logging.getLogger("rezone.web")
@@ -161,3 +162,11 @@ def run(app: web.Application, *, host: str, port: int, shutdown_timeout: float =
     """Serve until SIGTERM/SIGINT, then stop accepting and let in-flight requests finish."""
     web.run_app(app, host=host, port=port, shutdown_timeout=shutdown_timeout, access_log=None,
                 handler_cancellation=True, print=None)
+
+
+def serve(service: str, settings_cls: type, prefix: str,
+          create_app: Callable[[Any], web.Application]) -> None:
+    """The `__main__` of every service: settings read once from the environment, JSON logs, serve until SIGTERM."""
+    settings = load_settings(settings_cls, prefix)
+    setup_logging(service, settings.log_level)
+    run(create_app(settings), host=settings.host, port=settings.port, shutdown_timeout=settings.shutdown_timeout_s)
