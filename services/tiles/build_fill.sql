@@ -39,10 +39,19 @@ JOIN (SELECT 'departement' AS level, departement_code AS code, sum(population)::
 WHERE a.band = 7;
 
 -- FINESS ET with a position; the Rézone group (chr / chr_entite rule) comes from stats.finess_groups_et.
-INSERT INTO tiles.finess (id, finess, groupe, nom, approximate, geom)
-SELECT tiles.finess_id(f.nofinesset), f.nofinesset, g.group_key, left(f.rs, 60), f.approximate, f.geom_3857
+-- The address is one line as on an envelope: the complement (B, T: bis, ter) follows the number
+-- ('12 B R DE LA PAIX'), then the lieu-dit or BP and the postcode + city, comma-separated, blanks collapsed.
+INSERT INTO tiles.finess (id, finess, groupe, nom, categorie, adresse, approximate, geom)
+SELECT tiles.finess_id(f.nofinesset), f.nofinesset, g.group_key, left(f.rs, 60), c.libelle,
+       nullif(regexp_replace(concat_ws(', ',
+                                       nullif(btrim(concat_ws(' ', f.numvoie, f.compvoie, f.typvoie, f.voie)), ''),
+                                       nullif(btrim(f.lieuditbp), ''),
+                                       nullif(btrim(f.ligneacheminement), '')),
+                             '\s+', ' ', 'g'), ''),
+       f.approximate, f.geom_3857
 FROM health.finess_et f
 JOIN stats.finess_groups_et g ON g.nofinesset = f.nofinesset
+JOIN ref.finess_categories c ON c.categetab = f.categetab
 WHERE f.geom_3857 IS NOT NULL;
 
 ANALYZE tiles.communes, tiles.admin, tiles.labels, tiles.cpts, tiles.finess;

@@ -105,10 +105,17 @@ FINESS_CLUSTERS = Layer(
 )
 FINESS = Layer(
     "finess",
-    "Établissements FINESS ; id = numéro FINESS lu en base 36; nom et finess dès z12",
+    "Établissements FINESS ; id = numéro FINESS lu en base 36; nom, finess, categorie et adresse dès z12",
     9,
     14,
-    {"groupe": "String", "nom": "String", "finess": "String", "approximatif": "Boolean"},
+    {
+        "groupe": "String",
+        "nom": "String",
+        "finess": "String",
+        "categorie": "String",
+        "adresse": "String",
+        "approximatif": "Boolean",
+    },
 )
 
 TILESETS: dict[str, Tileset] = {
