@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import shutil
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -20,50 +17,15 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from deploy_checks import DEPLOY
 from prometheus_client.parser import text_string_to_metric_families
 
+from deploy.local import tile_cache
 from deploy.local.cluster import free_port
 
-CONF = DEPLOY / "base" / "config" / "tile-cache.nginx.conf"
 # A z10 tile over Paris: above the pre-built pyramid, so the origin builds it from PostGIS.
 TILE = "/tiles/communes/10/518/352.mvt"
 OTHER_TILE = "/tiles/communes/10/519/352.mvt"
 COLD_TILE = "/tiles/communes/10/518/353.mvt"
-
-
-def _rewrite(text: str, old: str, new: str, count: int = 1) -> str:
-    found = text.count(old)
-    assert found == count, f"{old!r} appears {found} times in {CONF.name}, expected {count}"
-    return text.replace(old, new)
-
-
-def loopback_conf(workdir: Path, port: int, origin_port: int) -> Path:
-    """The shipped configuration with loopback addresses and paths under `workdir`."""
-    text = CONF.read_text()
-    text = _rewrite(text, "worker_processes auto;", "worker_processes 1;")
-    text = _rewrite(text, "pid /tmp/nginx.pid;", f"pid {workdir}/nginx.pid;")
-    text = _rewrite(text, "error_log /dev/stderr warn;", f"error_log {workdir}/error.log warn;")
-    text = _rewrite(text, "access_log /dev/stdout json;", f"access_log {workdir}/access.log json;")
-    text, temp_paths = re.subn(r"(_temp_path\s+)/tmp/", rf"\g<1>{workdir}/", text)
-    assert temp_paths == 5, f"{temp_paths} temp paths in {CONF.name}, expected 5"
-    text = _rewrite(text, "/var/cache/nginx/tiles", f"{workdir}/cache/tiles")
-    text = _rewrite(text, "server tiles:8081;", f"server 127.0.0.1:{origin_port};")
-    text = _rewrite(text, "listen 8080;", f"listen 127.0.0.1:{port};")
-    directives = "\n".join(line.split("#")[0] for line in text.splitlines())
-    leftover = directives.replace(str(workdir), "")
-    assert "/tmp/" not in leftover and "/var/" not in leftover and "/dev/" not in leftover
-    # In the pod, /var/cache/nginx is the mount point of an emptyDir: it exists, nginx creates `tiles` in it.
-    (workdir / "cache").mkdir(exist_ok=True)
-    conf = workdir / "nginx.conf"
-    conf.write_text(text)
-    return conf
-
-
-def _nginx() -> str:
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    assert found, "Debian's nginx is needed (scripts/bootstrap.sh test installs nginx-light)"
-    return found
 
 
 def _get(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
@@ -98,31 +60,8 @@ def cache(origin: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
     """Base URL of nginx running the shipped configuration, and its work directory."""
     workdir = tmp_path_factory.mktemp("tile-cache")
     port = free_port()
-    conf = loopback_conf(workdir, port, int(origin.rsplit(":", 1)[1]))
-    globals_ = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
-    test = subprocess.run(
-        [_nginx(), "-t", "-p", str(workdir), "-c", str(conf), "-g", globals_],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert test.returncode == 0, test.stderr
-    proc = subprocess.Popen(
-        [_nginx(), "-p", str(workdir), "-c", str(conf), "-g", globals_],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    proc = tile_cache.start(workdir, port, int(origin.rsplit(":", 1)[1]))
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            if _get(base + "/livez")[0] == 200:
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"nginx did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
-        time.sleep(0.05)
     yield base, workdir
     proc.terminate()  # SIGTERM: fast shutdown; the pod uses nginx's SIGQUIT graceful stop
     proc.wait(timeout=10)
