@@ -1,7 +1,8 @@
 """What a selection is checked against: the known and selectable codes, PLM parents, ALD ids, data version.
 
 Loaded once at start (so validation costs no query) and re-checked periodically: a new data version swaps the
-whole catalogue at once, which also moves every cache key to the new version.
+whole catalogue at once, which also moves every cache key to the new version. The loaded sources (vintages,
+demo flag) ride along: they change with the data version, so `/api/v1/meta` needs no query either.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from services.common.contract import Source
 from services.common.db import POOL, db_errors
 
 from . import queries
@@ -25,8 +27,10 @@ log = logging.getLogger("rezone.gateway.catalogue")
 class Catalogue:
     """Immutable snapshot; replaced whole when the data version changes."""
 
-    def __init__(self, version: str, rows: list, ald: list[str]) -> None:
+    def __init__(self, version: str, rows: list, ald: list[str], sources: list[Source]) -> None:
         self.version = version
+        self.sources = sources
+        self.demo = any(s.is_demo for s in sources)
         self.known = frozenset(r["code"] for r in rows)
         self.selectable = frozenset(r["code"] for r in rows if r["selectable"])
         plm: dict[str, list[str]] = {}
@@ -64,7 +68,8 @@ async def load(pool) -> Catalogue:
     async with db_errors(), pool.acquire() as conn:
         version = await queries.data_version(conn)
         rows, ald = await queries.catalogue_rows(conn)
-    return Catalogue(version, rows, ald)
+        sources = await queries.data_sources(conn)
+    return Catalogue(version, rows, ald, sources)
 
 
 async def _refresh_loop(app: web.Application, every: float) -> None:

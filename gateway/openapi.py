@@ -17,6 +17,7 @@ from .schemas import (
     CODE_PATTERN,
     CommuneDetail,
     DiagnosisBody,
+    Meta,
     Problem,
     ReportBody,
     SearchResult,
@@ -132,6 +133,7 @@ def build(max_communes: int) -> dict[str, Any]:
         ReportBody,
         SearchResult,
         CommuneDetail,
+        Meta,
         Problem,
         ValidatedSelection,
         Diagnosis,
@@ -161,6 +163,22 @@ def build(max_communes: int) -> dict[str, Any]:
         "504": _problem("délai dépassé"),
     }
     paths: dict[str, Any] = {
+        "/api/v1/meta": {
+            "get": _op(
+                "Version des données, sources et millésimes, drapeau « données de démonstration », limites",
+                {
+                    "description": "À afficher dès l'ouverture, avant toute sélection",
+                    "headers": {k: _CACHED[k] for k in ("ETag", "Cache-Control")},
+                    "content": json_of({"$ref": _REF.format(name="Meta")}),
+                },
+                errors={
+                    "400": _problem("`unknown_parameter`"),
+                    "429": _SELECTION_ERRORS["429"],
+                    "503": _problem("`overloaded`", retry=True),
+                },
+                tag="données",
+            )
+        },
         "/api/v1/communes": {
             "get": _op(
                 "Recherche de communes par nom ou par code (préfixe, sans accents ni casse)",
@@ -260,7 +278,7 @@ def build(max_communes: int) -> dict[str, Any]:
             "license": {"name": "EUPL-1.2", "identifier": "EUPL-1.2"},
         },
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
-        "tags": [{"name": "communes"}, {"name": "territoire"}, {"name": "exports"}],
+        "tags": [{"name": "données"}, {"name": "communes"}, {"name": "territoire"}, {"name": "exports"}],
         "paths": paths,
         "components": {"schemas": components},
     }

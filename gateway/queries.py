@@ -1,4 +1,4 @@
-"""Database reads of the gateway: commune search and detail, the validation catalogue, CPTS perimeters."""
+"""Database reads of the gateway: commune search and detail, catalogue, loaded sources, CPTS perimeters."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import re
 from importlib.resources import files
 
 import asyncpg
+
+from services.common.contract import Source
 
 from .schemas import CommuneDetail, CommuneHit, Cpts, Departement, Epci, Region
 
@@ -20,6 +22,7 @@ _COMMUNE = _sql("commune")
 _CATALOGUE = _sql("catalogue_communes")
 _ALD = _sql("catalogue_ald")
 _DATA_VERSION = _sql("data_version")
+_DATA_SOURCES = _sql("data_sources")
 _PERIMETERS = _sql("cpts_perimeters")
 
 # A query that can only be the start of an INSEE code: digits, or 2A/2B then digits.
@@ -92,6 +95,11 @@ async def data_version(conn: asyncpg.Connection) -> str:
 async def catalogue_rows(conn: asyncpg.Connection) -> tuple[list[asyncpg.Record], list[str]]:
     """Every commune code with selectability and parent, and the ALD indicator ids."""
     return await conn.fetch(_CATALOGUE), [r["id"] for r in await conn.fetch(_ALD)]
+
+
+async def data_sources(conn: asyncpg.Connection) -> list[Source]:
+    """Every loaded source (label, block, vintage, demo flag), by block then source."""
+    return [Source(**dict(r)) for r in await conn.fetch(_DATA_SOURCES)]
 
 
 async def cpts_perimeters(conn: asyncpg.Connection) -> list[list[str]]:

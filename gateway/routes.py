@@ -20,7 +20,7 @@ from . import queries
 from .cache import CACHE, SEARCH_CACHE, Entry, make_entry
 from .catalogue import CATALOGUE
 from .errors import CommuneNotFound, InvalidCommuneCode, InvalidParameter, UnknownParameter
-from .schemas import DiagnosisBody, ReportBody, SearchResult, SelectionBody
+from .schemas import DiagnosisBody, Limits, Meta, ReportBody, SearchResult, SelectionBody
 from .selection import INSEE, cache_key, normalise, normalise_ald, split_codes
 from .settings import SETTINGS
 from .tilecache import TILE_CACHE, cacheable, replay, tile_key
@@ -127,6 +127,20 @@ def _entry_response(request: web.Request, entry: Entry, how: str) -> web.Respons
     if entry.disposition:
         extra["Content-Disposition"] = entry.disposition
     return _conditional(request, entry.body, entry.content_type, entry.etag, extra, entry.gzipped)
+
+
+@routes.get("/api/v1/meta")
+async def meta(request: web.Request) -> web.Response:
+    """What a page shows before any selection: demo flag, data vintages, limits (from the catalogue)."""
+    _query(request, ())
+    catalogue = request.app[CATALOGUE].get()
+    body = Meta(
+        data_version=catalogue.version,
+        demo=catalogue.demo,
+        sources=catalogue.sources,
+        limits=Limits(max_communes=request.app[SETTINGS].max_communes),
+    )
+    return _conditional(request, _ENC.encode(body), JSON)
 
 
 @routes.get("/api/v1/communes")

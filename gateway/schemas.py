@@ -10,6 +10,8 @@ from typing import Annotated
 
 import msgspec
 
+from services.common.contract import Source
+
 # What the gateway accepts before normalisation (surrounding blanks, lower-case 2a/2b). Only documented, not
 # enforced by the decoder: the selection validator answers with `invalid_commune_code` and the offenders.
 CODE_PATTERN = r"^\s*(?:(?:0[1-9]|1[0-9]|2[1-9ABab]|[3-8][0-9]|9[0-5])[0-9]{3}|97[1-6][0-9]{2})\s*$"
@@ -147,3 +149,18 @@ class ValidatedSelection(msgspec.Struct, frozen=True, kw_only=True):
     """Selection after normalisation (what the cache is keyed on)."""
 
     communes: list[str]
+
+
+class Limits(msgspec.Struct, frozen=True, kw_only=True):
+    """What a client must respect before it sends a selection."""
+
+    max_communes: int
+
+
+class Meta(msgspec.Struct, frozen=True, kw_only=True):
+    """`GET /api/v1/meta`: what a page shows before any selection (demo banner, data vintages, limits)."""
+
+    data_version: str
+    demo: bool  # at least one source is demonstration data: say "données de démonstration"
+    sources: list[Source]
+    limits: Limits

@@ -99,6 +99,20 @@ def test_seed_journey(open_page, gateway_url: str, artifacts_dir: Path, tmp_path
     shots = artifacts_dir / "web"
     shots.mkdir(exist_ok=True)
     page = open_page(gateway_url + "/")
+    # The demo banner and the data vintages are there from the start, before any selection (/api/v1/meta).
+    meta = api_get(gateway_url, "/api/v1/meta")
+    assert meta["demo"] is True  # the test database holds the demo dataset
+    expect(page.locator("#demo-banner")).to_be_visible()
+    expect(page.locator("#demo-banner")).to_contain_text("Données de démonstration")
+    assert chip_codes(page) == set()
+    page.get_by_role("button", name="Actualisation des données").click()
+    vintages = page.locator("#doc-dialog")
+    expect(vintages.locator("tbody tr")).to_have_count(len(meta["sources"]))
+    for source in meta["sources"]:
+        expect(vintages).to_contain_text(source["vintage"])
+    expect(vintages).to_contain_text(f"Version des données : {meta['data_version']}.")
+    page.locator("#doc-close").click()
+    expect(vintages).to_be_hidden()
     csp = page.evaluate("fetch('/').then(r => r.headers.get('content-security-policy'))")
     assert "script-src 'self'" in csp
     wait_map(page)

@@ -61,6 +61,11 @@ function selectionQuery(codes, extra = {}) {
   return params.toString();
 }
 
+/** Data version, loaded sources with their vintages, demo flag and limits: what the page shows before any selection. */
+export function meta(signal) {
+  return getJson("/meta", signal);
+}
+
 export function searchCommunes(q, limit, signal) {
   return getJson(`/communes?${new URLSearchParams({ q, limit: String(limit) })}`, signal);
 }

@@ -32,20 +32,25 @@ function indicators(d) {
   ];
 }
 
-function vintages(d) {
-  if (!d) return h("p", { class: "empty" }, "Le millésime de chaque source est donné avec le diagnostic : ajoutez une commune à votre projet pour l'afficher.");
+// Before any selection the sources come from /api/v1/meta; the diagnosis, once there, says the same and more.
+function vintages(d, meta) {
+  const known = d || meta;
+  if (!known) return h("p", { class: "empty" }, "Le millésime de chaque source est en cours de chargement : ajoutez une commune à votre projet pour l'afficher avec le diagnostic.");
   return [
-    d.demo ? h("p", { class: "demo-inline" }, "Données de démonstration : les données de santé chargées sont synthétiques.") : null,
-    sourcesList(d.sources),
+    known.demo ? h("p", { class: "demo-inline" }, "Données de démonstration : les données de santé chargées sont synthétiques.") : null,
+    sourcesList(known.sources),
     h("h3", {}, "Règles de secret statistique"),
-    h("ul", {}, d.secrecy_rules.map((r) => h("li", {}, r.text))),
-    h("p", { class: "note" }, `Version des données : ${d.data_version}.`),
+    d ? h("ul", {}, d.secrecy_rules.map((r) => h("li", {}, r.text)))
+      : h("p", { class: "empty" }, "Les règles de secret statistique accompagnent le diagnostic : ajoutez une commune à votre projet pour les afficher."),
+    h("p", { class: "note" }, `Version des données : ${known.data_version}.`),
   ];
 }
 
 export class DocDialog {
-  constructor(getDiagnosis) {
+  constructor(getDiagnosis, getMeta = () => null) {
     this.getDiagnosis = getDiagnosis;
+    this.getMeta = getMeta;
+    this.kind = null;
     this.dialog = byId("doc-dialog");
     this.title = byId("doc-title");
     this.body = byId("doc-body");
@@ -60,16 +65,26 @@ export class DocDialog {
 
   open(kind, opener) {
     this.opener = opener;
+    this.kind = kind;
     this.title.textContent = TITLES[kind];
+    this.render();
+    this.dialog.showModal();
+    this.body.scrollTop = 0;
+  }
+
+  render() {
     const d = this.getDiagnosis();
     const content = {
       sigles: () => definitionList(SIGLES),
       structures: () => definitionList(STRUCTURES),
       indicateurs: () => indicators(d),
-      donnees: () => vintages(d),
-    }[kind]();
+      donnees: () => vintages(d, this.getMeta()),
+    }[this.kind]();
     fill(this.body, content);
-    this.dialog.showModal();
-    this.body.scrollTop = 0;
+  }
+
+  /** New data to show (the meta answer arrived after the dialog was opened). */
+  refresh() {
+    if (this.dialog.open && this.kind === "donnees") this.render();
   }
 }

@@ -24,6 +24,7 @@ const selectionStatus = byId("selection-status");
 const mapStatus = byId("map-status");
 let mapView = initial.view;
 let diagnosis = null;
+let meta = null; // /api/v1/meta: demo flag and sources before any selection
 let ald = [];
 let refreshController = null;
 
@@ -31,7 +32,7 @@ const summaryBar = new SummaryBar();
 const panels = new Panels(byId("panels"), { onAldChange: (ids) => { ald = ids; refresh(); } });
 const selectionView = new SelectionView(selection, { onRemove: (code) => removeCommune(code) });
 const downloads = new Downloads(selection);
-new DocDialog(() => diagnosis);
+const docDialog = new DocDialog(() => diagnosis, () => meta);
 const showTab = setupTabs(document.querySelector("[role=tablist]"), (id) => {
   if (id === "tab-carte") withMap((m) => m.resize());
 });
@@ -316,6 +317,14 @@ if (initial.name) byId("project-name").value = initial.name;
 summaryBar.empty();
 emptyReport(byId("report-view"));
 renderFurther(byId("further-view"), null);
+// The banner is shown from the start, not only once a first diagnosis says "demo"; later diagnoses and
+// summaries keep it up to date.
+api.meta().then((m) => {
+  meta = m;
+  if (!diagnosis) showDemo(m.demo);
+  if (m.limits?.max_communes) selection.limit = m.limits.max_communes;
+  docDialog.refresh();
+}).catch((err) => status(selectionStatus, `Les informations sur les données n'ont pas pu être chargées : ${err.message}`, "warning"));
 if (initial.codes.length) {
   selection.replace(initial.codes.map((code) => ({ code })), "restore");
   if (!initial.view) {
