@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import asyncpg
 import pytest
 
@@ -77,9 +79,16 @@ async def test_layers_respect_their_zoom_ranges(http, tiles_url):
     points = await _layers(http, tiles_url, "finess", 9, *lonlat_to_tile(lon, lat, 9))
     assert set(clusters) == {"finess_clusters"} and set(points) == {"finess"}
     assert all(f["properties"]["total"] >= 1 for f in clusters["finess_clusters"]["features"])
-    assert all("nom" not in f["properties"] for f in points["finess"]["features"])
+    assert points["finess"]["features"]
+    assert all(
+        not {"nom", "categorie", "adresse"} & set(f["properties"]) for f in points["finess"]["features"]
+    )
     named = await _layers(http, tiles_url, "finess", 12, *lonlat_to_tile(lon, lat, 12))
-    assert all({"groupe", "nom", "finess"} <= set(f["properties"]) for f in named["finess"]["features"])
+    assert named["finess"]["features"]
+    assert all(
+        {"groupe", "nom", "finess", "categorie", "adresse"} <= set(f["properties"])
+        for f in named["finess"]["features"]
+    )
 
 
 async def test_finess_points_fall_inside_their_commune(http, tiles_url, database_url):
@@ -110,6 +119,41 @@ async def test_finess_points_fall_inside_their_commune(http, tiles_url, database
             assert inside, row["nofinesset"]
     finally:
         await conn.close()
+
+
+def _address(row: asyncpg.Record) -> str:
+    """The one-line address docs/tiles.md promises, rebuilt here from the raw FINESS fields."""
+    words = (row[k] for k in ("numvoie", "compvoie", "typvoie", "voie") if row[k] is not None)
+    street = " ".join(words).strip()
+    parts = [p.strip() for p in (street, row["lieuditbp"], row["ligneacheminement"]) if p and p.strip()]
+    return re.sub(r"\s+", " ", ", ".join(parts))
+
+
+_POPUP_SAMPLE = """
+    SELECT f.nofinesset, f.rs, f.numvoie, f.compvoie, f.typvoie, f.voie, f.lieuditbp, f.ligneacheminement,
+           f.approximate, c.libelle, ST_X(f.geom) AS lon, ST_Y(f.geom) AS lat
+    FROM health.finess_et f JOIN ref.finess_categories c USING (categetab)
+    WHERE f.geom IS NOT NULL AND f.approximate = $1
+    ORDER BY md5(f.nofinesset) LIMIT $2"""
+
+
+async def test_finess_points_carry_what_the_popup_shows(http, tiles_url, database_url):
+    conn = await asyncpg.connect(database_url)
+    try:
+        sample = [*await conn.fetch(_POPUP_SAMPLE, False, 12), *await conn.fetch(_POPUP_SAMPLE, True, 3)]
+    finally:
+        await conn.close()
+    assert len(sample) == 15, "the demo dataset should hold precise and approximate (centroid) positions"
+    for row in sample:
+        z = 14
+        layers = await _layers(http, tiles_url, "finess", z, *lonlat_to_tile(row["lon"], row["lat"], z))
+        feature = next(f for f in layers["finess"]["features"] if f["id"] == int(row["nofinesset"], 36))
+        props = feature["properties"]
+        assert props["nom"] == row["rs"][:60]
+        assert props["categorie"] == row["libelle"]
+        assert props["adresse"] and props["adresse"] == _address(row), row["nofinesset"]
+        assert "  " not in props["adresse"]
+        assert props.get("approximatif", False) is row["approximate"]
 
 
 _HOLES = """SELECT coalesce(sum(ST_Area(ST_MakePolygon(ST_InteriorRingN(p, i)))), 0)
