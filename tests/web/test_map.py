@@ -62,7 +62,8 @@ def test_click_adds_the_commune_under_the_cursor(open_page, gateway_url: str, da
 
 def test_finess_layer_toggles_and_popup(open_page, gateway_url: str, database_url: str, artifacts_dir: Path) -> None:
     """Coordinated care on by default; the legend adds the others; a click on an MSP opens its popup."""
-    msp = fetch(database_url, "SELECT nom, ST_X(ST_Transform(geom, 4326)) AS lon, ST_Y(ST_Transform(geom, 4326)) AS lat "
+    msp = fetch(database_url, "SELECT nom, categorie, adresse, "
+                              "ST_X(ST_Transform(geom, 4326)) AS lon, ST_Y(ST_Transform(geom, 4326)) AS lat "
                               "FROM tiles.finess WHERE groupe = 'msp' AND NOT approximate ORDER BY finess LIMIT 1")[0]
     page = open_page(f"{gateway_url}/#m=14/{msp['lat']:.6f}/{msp['lon']:.6f}")
     wait_map(page)
@@ -80,7 +81,8 @@ def test_finess_layer_toggles_and_popup(open_page, gateway_url: str, database_ur
     popup = page.locator(".finess-popup")
     expect(popup).to_be_visible()
     expect(popup).to_contain_text(msp["nom"])
-    expect(popup).to_contain_text("Maisons de santé")
+    expect(popup).to_contain_text(msp["categorie"])  # the FINESS category label (Maison de santé…)
+    expect(popup).to_contain_text(msp["adresse"])
     page.screenshot(path=artifacts_dir / "web" / "13-finess-popup.png")
     assert chip_codes(page) == set()  # the click opened the popup, it did not add a commune
     assert_clean(page)
