@@ -23,7 +23,7 @@ _PART = _SQL.joinpath("diagnosis_part.sql").read_text()
 _SUMMARY = _SQL.joinpath("summary.sql").read_text()
 _READY = _SQL.joinpath("ready.sql").read_text()
 
-# SQLSTATEs raised by api._checked_selection / api._part (V0025, V0026).
+# SQLSTATEs raised by api._checked_selection / api._part (V0020).
 _ERRORS = {"RZ001": UnknownCommune, "RZ002": EmptySelection, "RZ003": UnknownIndicator}
 _MESSAGES = {"RZ001": "commune(s) inconnue(s) ou non sélectionnable(s)",
              "RZ002": "la sélection ne contient aucune commune",

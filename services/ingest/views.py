@@ -1,4 +1,4 @@
-"""Refresh of the `stats` materialised views (V0003, V0004) at the end of a load."""
+"""Refresh of the `stats` materialised views (V0003) at the end of a load."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The public tile contract: layers, their fields and zoom ranges, and the tilesets that bundle them.
 
 Layer names and fields are what embedders write in their styles (`source-layer`), so they only ever grow.
-The zoom ranges here must match the checks inside the SQL functions of V0011 (a test decodes tiles at both
+The zoom ranges here must match the checks inside the SQL functions of V0010 (a test decodes tiles at both
 ends of every range to keep them honest).
 """
 

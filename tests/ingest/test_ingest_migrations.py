@@ -20,7 +20,7 @@ def test_migrations_idempotent_and_edits_refused(make_empty_database, tmp_path: 
         conn = await asyncpg.connect(dsn)
         try:
             applied = await migrate.migrate(conn)
-            assert applied[:4] == [1, 2, 3, 4]
+            assert applied == [m.version for m in migrate.discover()] and applied[:3] == [1, 2, 3]
             assert await migrate.migrate(conn) == []
             edited = tmp_path / "migrations"
             shutil.copytree(migrate.MIGRATIONS_DIR, edited)

@@ -1,2 +1,2 @@
--- Header-bar figures as JSON text (api.summary, V0021).
+-- Header-bar figures as JSON text (api.summary, V0020).
 SELECT api.summary($1::text[])::text

@@ -1,21 +1,415 @@
--- Purpose: read the selection's profiles once. `api._checked_selection` now returns them as an array of
---          `api.sel_commune`, in table order, and every section works from that array instead of looking up the
---          same 100 communes again (six times before). Same output, checked byte for byte on 34 selections.
--- Depends on: V0020–V0024.
+-- Purpose: the `api` schema through which services read health figures, the NOLOGIN role `rezone_reader`
+--          they run as, the statistical-secrecy rules as printed, the dated ACI CPTS financing parameters, and
+--          the SECURITY DEFINER functions that aggregate a selection and apply every secrecy rule
+--          (docs/methodology.md). `rezone_reader` may only EXECUTE api.diagnosis, api.diagnosis_part and
+--          api.summary; it has no privilege on `health` or `stats`, so an unmasked small count cannot leave the
+--          database even through a bug.
+--          The selection's profiles are read once (`api._checked_selection` returns them as an array of
+--          `api.sel_commune`) and every section works from that array. The diagnosis comes in three independent
+--          parts ('territory': data version, sources, rules, territory, communes, alerts, ACI; 'indicators':
+--          population, access, prevalences, prevention, vaccination; 'offer': demography, activity, structures)
+--          that the service computes at the same time on separate connections; `api.diagnosis` is their union.
+--          Each part validates the selection and carries the data version, so that the service can refuse
+--          parts computed on different loads.
+-- Depends on: V0001, V0002, V0003 (the stats views, read by the functions).
+
+-- Function bodies may call functions defined further down; they are checked when first called.
+SET LOCAL check_function_bodies = off;
+
+-- Roles are cluster-wide: several databases of one cluster (tests, scratch copies) may run this at once.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'rezone_reader') THEN
+        CREATE ROLE rezone_reader NOLOGIN;
+    END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+    NULL;
+END
+$$;
+
+COMMENT ON ROLE rezone_reader IS
+  'Services run as this role (SET at connection start-up): EXECUTE on api.diagnosis/api.summary only.';
+
+
+CREATE SCHEMA api;
+
+COMMENT ON SCHEMA api IS
+  'Masked outputs: SECURITY DEFINER functions applying every statistical-secrecy rule (docs/methodology.md).';
+
+-- Functions are executable by PUBLIC by default; in `api` only what is granted explicitly may be called.
+ALTER DEFAULT PRIVILEGES IN SCHEMA api REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+
+
+-- Secrecy rules as the UI and the report print them ------------------------------------------------------------
+
+CREATE TABLE api.secrecy_rules (
+    id       text PRIMARY KEY,
+    ordinal  integer NOT NULL UNIQUE,
+    text     text NOT NULL
+);
+
+COMMENT ON TABLE api.secrecy_rules IS 'Statistical-secrecy rules in French, returned with every diagnosis.';
+
+
+INSERT INTO api.secrecy_rules (id, ordinal, text) VALUES
+  ('consommateurs_50', 1,
+   'Les indicateurs calculés sur la population consommante ne retiennent que les communes comptant au moins '
+   || '50 consommateurs dans la base de données.'),
+  ('neutralisation_11', 2,
+   'Pour chaque indicateur, une commune dont le numérateur ou le dénominateur est inférieur à 11 est '
+   || 'neutralisée : elle est retirée du numérateur et du dénominateur, nommée, et comptée dans le taux de '
+   || 'communes neutralisées (communes neutralisées / communes sélectionnées) ; la valeur du territoire est '
+   || 'alors partielle et marquée d''un astérisque (*).'),
+  ('territoire_11', 3,
+   'Une valeur du territoire dont le numérateur ou le dénominateur est inférieur à 11 n''est pas publiée '
+   || '(secret statistique) ; elle n''est jamais affichée comme 0.'),
+  ('activite_5', 4,
+   'Les données d''activité ne retiennent, pour chaque profession, que les communes comptant au moins 5 '
+   || 'professionnels de cette profession ; les autres sont neutralisées et leurs professionnels décomptés.'),
+  ('ages_11', 5,
+   'La répartition par âge n''est comparée que si le territoire compte au moins 11 habitants ; une tranche '
+   || 'd''âge de moins de 11 personnes est masquée, ainsi qu''une seconde tranche lorsque la première pourrait '
+   || 'être retrouvée par différence.'),
+  ('difference', 6,
+   'Une commune neutralisée ne contribue à aucune valeur publiée : ajouter ou retirer une commune neutralisée '
+   || 'ne change pas la valeur publiée de l''indicateur.'),
+  ('ages_ps_5', 7,
+   'L''âge des professionnels (plus de 60 ans, plus de 65 ans) n''est publié que pour une catégorie d''au '
+   || 'moins 5 professionnels ; il est sans objet pour les officines, laboratoires et sociétés.'),
+  ('references', 8,
+   'Les valeurs du département, de la région et de la France sont publiées en taux arrondis, jamais en '
+   || 'effectifs ; une valeur de référence dont l''effectif est inférieur à 11 est masquée.'),
+  ('arrondis', 9,
+   'Les taux et ratios sont arrondis à une décimale ; les écarts sont calculés en points sur les valeurs '
+   || 'arrondies.'),
+  ('ponderation', 10,
+   'Lorsque le territoire s''étend sur plusieurs départements (ou régions), la valeur de comparaison est la '
+   || 'moyenne des valeurs de ces départements pondérée par le dénominateur publié du territoire dans chacun '
+   || '(à défaut, par sa population INSEE) ; les poids sont indiqués.');
+
+
+-- ACI CPTS financing: dated parameters, so that an avenant is added as data --------------------------------------
+
+CREATE TABLE api.aci_sizes (
+    size        integer PRIMARY KEY CHECK (size BETWEEN 1 AND 4),
+    min_pop     integer NOT NULL,
+    max_pop     integer,               -- exclusive; NULL for the last size
+    label       text NOT NULL
+);
+
+INSERT INTO api.aci_sizes (size, min_pop, max_pop, label) VALUES
+  (1, 0,      40000,  'Taille 1 (moins de 40 000 habitants)'),
+  (2, 40000,  80000,  'Taille 2 (de 40 000 à moins de 80 000 habitants)'),
+  (3, 80000,  175000, 'Taille 3 (de 80 000 à moins de 175 000 habitants)'),
+  (4, 175000, NULL,   'Taille 4 (175 000 habitants et plus)');
+
+
+CREATE TABLE api.aci_missions (
+    mission   text PRIMARY KEY,
+    label     text NOT NULL,
+    optional  boolean NOT NULL,
+    ordinal   integer NOT NULL UNIQUE
+);
+
+INSERT INTO api.aci_missions (mission, label, optional, ordinal) VALUES
+  ('fonctionnement', 'Fonctionnement de la communauté', false, 1),
+  ('acces',          'Accès aux soins (médecin traitant et soins non programmés)', false, 2),
+  ('parcours',       'Parcours pluriprofessionnels', false, 3),
+  ('prevention',     'Prévention', false, 4),
+  ('crises',         'Réponse aux crises sanitaires graves', false, 5),
+  ('qualite',        'Qualité et pertinence des soins', true, 6),
+  ('accompagnement', 'Accompagnement des professionnels de santé sur le territoire', true, 7);
+
+
+CREATE TABLE api.aci_volets (
+    volet    text PRIMARY KEY,
+    label    text NOT NULL,
+    ordinal  integer NOT NULL UNIQUE
+);
+
+INSERT INTO api.aci_volets (volet, label, ordinal) VALUES
+  ('total',              'Montant annuel', 1),
+  ('fixe',               'Volet fixe (moyens)', 2),
+  ('variable',           'Volet variable (actions et résultats)', 3),
+  ('snp_compensation',   'Soins non programmés : compensation des professionnels', 4),
+  ('snp_specifique',     'Soins non programmés : financement spécifique (régulation, orientation)', 5),
+  ('demarrage_majore',   'Financement de démarrage majoré de 75 %', 6),
+  ('lettre_intention',   'Versement à la validation de la lettre d''intention', 7),
+  ('crise_preparation',  'Préparation et mise à jour du plan de crise (part fixe)', 8),
+  ('crise_declenchee',   'Crise reconnue par l''ARS (part déclenchée)', 9);
+
+
+CREATE TABLE api.aci_parameters (
+    instrument  text NOT NULL,          -- 'ACI 2019', 'Avenant 2', …
+    valid_from  date NOT NULL,
+    mission     text NOT NULL REFERENCES api.aci_missions(mission),
+    volet       text NOT NULL REFERENCES api.aci_volets(volet),
+    size        integer NOT NULL REFERENCES api.aci_sizes(size),
+    amount      integer CHECK (amount >= 0),   -- annual maximum in euros; NULL when unknown for this size
+    verified    boolean NOT NULL,
+    note        text,
+    PRIMARY KEY (instrument, mission, volet, size)
+);
+
+COMMENT ON TABLE api.aci_parameters IS
+  'ACI CPTS amounts by instrument, date, mission, volet and size; verified = checked against a primary text.';
+
+
+-- ACI of 20 June 2019 (arrêté of 21 August 2019, in force 25 August 2019): seed 004 and the press totals agree.
+INSERT INTO api.aci_parameters (instrument, valid_from, mission, volet, size, amount, verified)
+SELECT 'ACI 2019', DATE '2019-08-25', m, v, s, a, true
+FROM (VALUES
+  ('fonctionnement', 'total',            ARRAY[50000, 60000, 75000, 90000]),
+  ('acces',          'fixe',             ARRAY[15000, 17500, 25000, 30000]),
+  ('acces',          'variable',         ARRAY[15000, 17500, 25000, 30000]),
+  ('acces',          'snp_compensation', ARRAY[10000, 12000, 15000, 20000]),
+  ('acces',          'snp_specifique',   ARRAY[35000, 45000, 55000, 70000]),
+  ('parcours',       'fixe',             ARRAY[25000, 35000, 45000, 50000]),
+  ('parcours',       'variable',         ARRAY[25000, 35000, 45000, 50000]),
+  ('prevention',     'fixe',             ARRAY[10000, 15000, 17500, 20000]),
+  ('prevention',     'variable',         ARRAY[10000, 15000, 17500, 20000]),
+  ('qualite',        'fixe',             ARRAY[7500, 10000, 15000, 20000]),
+  ('qualite',        'variable',         ARRAY[7500, 10000, 15000, 20000]),
+  ('accompagnement', 'fixe',             ARRAY[5000, 7500, 10000, 15000]),
+  ('accompagnement', 'variable',         ARRAY[5000, 7500, 10000, 15000])
+) AS t(m, v, amounts)
+CROSS JOIN LATERAL unnest(t.amounts) WITH ORDINALITY AS u(a, s);
+
+
+-- Avenant 2 (signed 20 December 2021). Amounts from secondary sources only: flagged unverified until checked
+-- against the Journal officiel. The crisis mission is attested for size 3 only (a real year-5 contract).
+INSERT INTO api.aci_parameters (instrument, valid_from, mission, volet, size, amount, verified, note)
+SELECT 'Avenant 2', DATE '2021-12-20', m, v, s, a, false, n
+FROM (VALUES
+  ('fonctionnement', 'demarrage_majore', ARRAY[87500, 105000, 131250, 157500],
+   ARRAY['Fonctionnement 2019 majoré de 75 % pour les CPTS signataires avant le 31/12/2021 ; source presse, à vérifier au JO',
+         'Fonctionnement 2019 majoré de 75 % pour les CPTS signataires avant le 31/12/2021 ; source presse, à vérifier au JO',
+         'Fonctionnement 2019 majoré de 75 % pour les CPTS signataires avant le 31/12/2021 ; source presse, à vérifier au JO',
+         'Fonctionnement 2019 majoré de 75 % pour les CPTS signataires avant le 31/12/2021 ; source presse, à vérifier au JO']),
+  ('fonctionnement', 'lettre_intention', ARRAY[15000, 17500, 20000, 25000],
+   ARRAY['Versé à la validation de la lettre d''intention ; source presse, à vérifier au JO',
+         'Versé à la validation de la lettre d''intention ; source presse, à vérifier au JO',
+         'Les projets publiés indiquent 20 000 ou 25 000 € ; montant le plus bas retenu, à vérifier au JO',
+         'Les projets publiés indiquent 25 000 ou 30 000 € ; montant le plus bas retenu, à vérifier au JO']),
+  ('crises', 'crise_preparation', ARRAY[NULL, NULL, 22500, NULL]::integer[],
+   ARRAY['Montant non connu pour la taille 1', 'Montant non connu pour la taille 2',
+         'Attesté par un contrat réel de taille 3 (2026-2027), non vérifié au JO', 'Montant non connu pour la taille 4']),
+  ('crises', 'crise_declenchee', ARRAY[NULL, NULL, 67500, NULL]::integer[],
+   ARRAY['Montant non connu pour la taille 1', 'Montant non connu pour la taille 2',
+         'Attesté par un contrat réel de taille 3 (2026-2027), non vérifié au JO', 'Montant non connu pour la taille 4'])
+) AS t(m, v, amounts, notes)
+CROSS JOIN LATERAL unnest(t.amounts, t.notes) WITH ORDINALITY AS u(a, n, s);
+
+
+-- Composite types through which every section hands its figures to the one comparison routine.
+CREATE TYPE api.cmp_value AS (fig text, value numeric);
+
+COMMENT ON TYPE api.cmp_value IS 'A territory figure, already rounded; NULL value = masked.';
+
+CREATE TYPE api.cmp_weight AS (fig text, level text, unit_code text, w numeric, pop numeric, ncom integer);
+
+COMMENT ON TYPE api.cmp_weight IS
+  'Territory''s published denominator (w), INSEE population and commune count in one comparison unit.';
+
+CREATE TYPE api.cmp_ref AS (fig text, level text, unit_code text, value numeric);
+
+COMMENT ON TYPE api.cmp_ref IS 'Reference value of a unit, unrounded; NULL = masked at that level.';
+
+
+-- Offer of care --------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION api._demography(p_codes text[])
+RETURNS json
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (
+    WITH cnt AS (
+        SELECT k.key, k.label, k.family, k.is_business, k.parent_key, k.ordinal,
+               coalesce(sum(d.n), 0)::integer AS n,
+               sum(d.n_60plus)::integer AS n60, sum(d.n_65plus)::integer AS n65
+        FROM ref.ps_categories k
+        LEFT JOIN stats.commune_demography d ON d.category = k.key AND d.commune_code = ANY(p_codes)
+        GROUP BY k.key
+    )
+    SELECT json_agg(json_build_object(
+               'category', c.key, 'label', c.label, 'family', c.family, 'is_business', c.is_business,
+               'parent', c.parent_key, 'n', c.n,
+               -- Ages of fewer than 5 people would describe identifiable professionals.
+               'n_60plus', CASE WHEN NOT c.is_business AND c.n >= 5 THEN coalesce(c.n60, 0) END,
+               'n_65plus', CASE WHEN NOT c.is_business AND c.n >= 5 THEN coalesce(c.n65, 0) END,
+               'ages_masked', c.is_business OR c.n < 5,
+               'ages_reason', CASE WHEN c.is_business THEN 'Sans objet : seules les officines ou sociétés sont dénombrées'
+                                   WHEN c.n < 5 THEN 'Secret statistique : moins de 5 professionnels' END)
+           ORDER BY c.ordinal)
+    FROM cnt c
+    );
+END
+$$;
+
+COMMENT ON FUNCTION api._demography(text[]) IS 'Professionals per category with 60+/65+ (rule 7).';
+
+
+CREATE FUNCTION api._source_of(p_table text)
+RETURNS ref.data_sources
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_source text;
+    v_row ref.data_sources;
+BEGIN
+    -- One row of the raw table names its source; every row of a table comes from one file.
+    CASE p_table
+        WHEN 'ps_demography' THEN SELECT d.source INTO v_source FROM health.ps_demography d LIMIT 1;
+        WHEN 'ps_activity' THEN SELECT d.source INTO v_source FROM health.ps_activity d LIMIT 1;
+        WHEN 'finess_et' THEN SELECT d.source INTO v_source FROM health.finess_et d LIMIT 1;
+        ELSE RAISE EXCEPTION 'unknown table %', p_table;
+    END CASE;
+    SELECT * INTO v_row FROM ref.data_sources s WHERE s.source = v_source;
+    RETURN v_row;
+END
+$$;
+
+
+-- ACI --------------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION api._aci(p_population bigint)
+RETURNS json
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (
+    WITH size AS (
+        SELECT z.* FROM api.aci_sizes z
+        WHERE p_population >= z.min_pop AND (z.max_pop IS NULL OR p_population < z.max_pop)
+    ), thresholds AS (
+        SELECT z.max_pop AS t, z.size FROM api.aci_sizes z WHERE z.max_pop IS NOT NULL
+    ), near AS (
+        -- Within 5 % of a threshold the size may change with the population the contract refers to.
+        SELECT t.t, t.size FROM thresholds t WHERE abs(p_population - t.t) <= 0.05 * t.t ORDER BY t.t LIMIT 1
+    ), base AS (
+        SELECT p.*, m.label AS mission_label, m.optional, m.ordinal AS m_ord, v.label AS volet_label, v.ordinal AS v_ord
+        FROM api.aci_parameters p
+        JOIN api.aci_missions m ON m.mission = p.mission
+        JOIN api.aci_volets v ON v.volet = p.volet
+        WHERE p.size = (SELECT size FROM size) AND p.valid_from <= current_date
+    ), first_instrument AS (
+        SELECT b.instrument FROM base b ORDER BY b.valid_from LIMIT 1
+    ), line AS (
+        SELECT b.*, json_build_object(
+                   'instrument', b.instrument, 'valid_from', to_char(b.valid_from, 'YYYY-MM-DD'),
+                   'mission', b.mission, 'mission_label', b.mission_label, 'volet', b.volet,
+                   'volet_label', b.volet_label, 'optional', b.optional, 'amount', b.amount,
+                   'verified', b.verified, 'note', b.note) AS obj
+        FROM base b
+    ), missions AS (
+        SELECT l.mission, l.mission_label, l.optional, l.m_ord, sum(l.amount) AS total,
+               json_agg(l.obj ORDER BY l.v_ord) AS lines
+        FROM line l WHERE l.instrument = (SELECT instrument FROM first_instrument)
+        GROUP BY l.mission, l.mission_label, l.optional, l.m_ord
+    )
+    SELECT json_build_object(
+        'population', p_population,
+        'size', z.size,
+        'size_label', z.label,
+        'thresholds', (SELECT json_agg(t.t ORDER BY t.t) FROM thresholds t),
+        'near_threshold', EXISTS (SELECT 1 FROM near),
+        'warning', (SELECT 'La population du territoire (' || replace(to_char(p_population, 'FM999,999,999'), ',', ' ')
+                           || ' habitants) est à moins de 5 % du seuil de '
+                           || replace(to_char(n.t, 'FM999,999,999'), ',', ' ') || ' habitants entre les tailles '
+                           || n.size || ' et ' || n.size + 1
+                           || ' : la taille retenue au contrat peut différer selon la population de référence.'
+                    FROM near n),
+        'schedule', (SELECT instrument FROM first_instrument),
+        'missions', coalesce((SELECT json_agg(json_build_object('mission', m.mission, 'label', m.mission_label,
+                                                               'optional', m.optional, 'total', m.total,
+                                                               'lines', m.lines) ORDER BY m.m_ord) FROM missions m),
+                             '[]'::json),
+        'total', (SELECT coalesce(sum(m.total), 0) FROM missions m),
+        'amendments', coalesce((SELECT json_agg(l.obj ORDER BY l.valid_from, l.m_ord, l.v_ord) FROM line l
+                                WHERE l.instrument <> (SELECT instrument FROM first_instrument)), '[]'::json))
+    FROM size z
+    );
+END
+$$;
+
+COMMENT ON FUNCTION api._aci(bigint) IS
+  'CPTS size band, 5 % threshold warning and ACI envelope per mission and volet from the dated parameters.';
+
+CREATE INDEX IF NOT EXISTS reference_indicators_unit_idx ON stats.reference_indicators (level, unit_code);
+
+CREATE INDEX IF NOT EXISTS reference_age_bands_unit_idx ON stats.reference_age_bands (level, unit_code);
+
+CREATE INDEX IF NOT EXISTS reference_activity_unit_idx ON stats.reference_activity (level, unit_code);
+
+CREATE INDEX IF NOT EXISTS reference_acts_unit_idx ON stats.reference_acts (level, unit_code);
+
+CREATE OR REPLACE FUNCTION api._comparisons(p_values api.cmp_value[], p_weights api.cmp_weight[], p_refs api.cmp_ref[])
+RETURNS TABLE (fig text, comparisons json)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+RETURN QUERY
+WITH w AS MATERIALIZED (
+    -- Keys in the "C" collation: every grouping and ordering below is then a plain byte comparison.
+    SELECT x.fig COLLATE "C" AS fig, x.level COLLATE "C" AS level, x.unit_code COLLATE "C" AS unit_code,
+           x.w, x.pop, x.ncom
+    FROM unnest(p_weights) x
+), refs AS MATERIALIZED (
+    SELECT x.fig COLLATE "C" AS fig, x.level COLLATE "C" AS level, x.unit_code COLLATE "C" AS unit_code, x.value
+    FROM unnest(p_refs) x
+), lvl AS (
+    SELECT w.fig, w.level, sum(w.w) AS sw, sum(w.pop) AS spop, sum(w.ncom) AS sncom, count(*) AS nunits
+    FROM w GROUP BY w.fig, w.level
+), names AS MATERIALIZED (
+    -- Unit names looked up once, not per figure.
+    SELECT u.level, u.unit_code, coalesce(d.nom, g.nom, 'France') AS nom
+    FROM (SELECT DISTINCT w.level, w.unit_code FROM w) u
+    LEFT JOIN ref.departements d ON u.level = 'departement' AND d.code = u.unit_code
+    LEFT JOIN ref.regions g ON u.level = 'region' AND g.code = u.unit_code
+), j AS (
+    -- The territory's own published denominator in each unit; when it has none (masked territory), its INSEE
+    -- population, and failing that its number of communes.
+    SELECT w.fig, w.level, w.unit_code, l.nunits, r.value,
+           CASE WHEN l.sw > 0 THEN w.w WHEN l.spop > 0 THEN w.pop ELSE w.ncom END AS wt,
+           CASE WHEN l.sw > 0 THEN l.sw WHEN l.spop > 0 THEN l.spop ELSE l.sncom END AS swt
+    FROM w
+    JOIN lvl l ON l.fig = w.fig AND l.level = w.level
+    LEFT JOIN refs r ON r.fig = w.fig AND r.level = w.level AND r.unit_code = w.unit_code
+), per_level AS (
+    SELECT j.fig, j.level, max(j.nunits) > 1 AS weighted,
+           -- A weighted mean over a masked unit would let its value be solved for: no comparator then.
+           CASE WHEN bool_and(j.value IS NOT NULL OR j.wt = 0) AND max(j.swt) > 0
+                THEN round(sum(j.wt * coalesce(j.value, 0)) / max(j.swt), 1) END AS cval,
+           json_agg(json_build_object(
+               'code', j.unit_code, 'nom', n.nom,
+               'weight', round(j.wt / nullif(j.swt, 0), 3),
+               'value', round(j.value, 1)) ORDER BY j.unit_code) AS weights
+    FROM j JOIN names n ON n.level = j.level AND n.unit_code = j.unit_code
+    GROUP BY j.fig, j.level
+)
+SELECT v.fig::text,
+       json_object_agg(p.level, json_build_object(
+           'level', p.level, 'value', p.cval, 'difference', v.value - p.cval,
+           'weighted', p.weighted, 'weights', p.weights))
+FROM (SELECT x.fig COLLATE "C" AS fig, x.value FROM unnest(p_values) x) v
+JOIN per_level p ON p.fig = v.fig
+GROUP BY v.fig;
+END
+$$;
+
+
+COMMENT ON FUNCTION api._comparisons(api.cmp_value[], api.cmp_weight[], api.cmp_ref[]) IS
+  'Département/région/France comparators: mean of unit values weighted by the territory''s published '
+  'denominator in each unit (population when masked); difference in points on rounded values.';
 
 CREATE TYPE api.sel_commune AS (
     code text, ord integer, nom text, dep text, reg text, population integer, qpv_codes text[], zonage text,
     cpts_id integer, cpts_nom text, cpts_statut text, consumers integer, no_contour boolean,
     geom public.geometry, search_key text);
+
 COMMENT ON TYPE api.sel_commune IS 'One selected commune''s profile; ord = its position in table order.';
 
-DROP FUNCTION api._offer(text[]);
-DROP FUNCTION api._structures(text[]);
-DROP FUNCTION api._activity(text[]);
-DROP FUNCTION api._territory(text[]);
-DROP FUNCTION api._population(text[], json);
-DROP FUNCTION api._indicators(text[]);
-DROP FUNCTION api._checked_selection(text[]);
 
 CREATE FUNCTION api._checked_selection(p_codes text[])
 RETURNS api.sel_commune[]
@@ -51,8 +445,10 @@ BEGIN
     RETURN v_sel;
 END
 $$;
+
 COMMENT ON FUNCTION api._checked_selection(text[]) IS
   'The selection''s profiles in table order, or RZ001 (unknown communes) / RZ002 (empty selection).';
+
 
 CREATE FUNCTION api._territory(p_codes text[], p_sel api.sel_commune[])
 RETURNS TABLE (territory json, communes json, alerts json, population bigint)
@@ -177,6 +573,7 @@ BEGIN
 END
 $$;
 
+
 CREATE FUNCTION api._indicators(p_codes text[], p_sel api.sel_commune[])
 RETURNS TABLE (id text, section text, ordinal integer, published_numerator bigint, obj json)
 LANGUAGE plpgsql STABLE
@@ -281,6 +678,7 @@ BEGIN
 END
 $$;
 
+
 CREATE FUNCTION api._population(p_codes text[], p_sel api.sel_commune[], p_indicators json)
 RETURNS json
 LANGUAGE plpgsql STABLE
@@ -379,6 +777,7 @@ BEGIN
     RETURN v_result;
 END
 $$;
+
 
 CREATE FUNCTION api._activity(p_codes text[], p_sel api.sel_commune[])
 RETURNS json
@@ -496,6 +895,7 @@ BEGIN
 END
 $$;
 
+
 CREATE FUNCTION api._structures(p_codes text[], p_sel api.sel_commune[])
 RETURNS TABLE (structures json, centres_de_sante json)
 LANGUAGE plpgsql STABLE
@@ -540,6 +940,7 @@ BEGIN
 END
 $$;
 
+
 CREATE FUNCTION api._offer(p_codes text[], p_sel api.sel_commune[])
 RETURNS json
 LANGUAGE plpgsql STABLE
@@ -566,70 +967,6 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION api.diagnosis(p_codes text[], p_ald text[] DEFAULT '{}')
-RETURNS json
-LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    v_sel api.sel_commune[] := api._checked_selection(p_codes);
-    v_codes text[] := ARRAY(SELECT s.code FROM unnest(v_sel) s ORDER BY s.ord);
-    v_bad text[];
-    v_territory record;
-    v_result json;
-BEGIN
-    SELECT array_agg(a ORDER BY a) INTO v_bad FROM unnest(coalesce(p_ald, '{}')) a
-    WHERE NOT EXISTS (SELECT 1 FROM ref.indicators i WHERE i.id = a AND i.section = 'prevalence');
-    IF v_bad IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'RZ003', MESSAGE = 'unknown ALD indicators', DETAIL = to_json(v_bad)::text;
-    END IF;
-    SELECT * INTO v_territory FROM api._territory(v_codes, v_sel);
-
-    WITH ind AS (
-        SELECT x.*,
-               CASE WHEN x.section = 'prevalence' AND x.published_numerator IS NOT NULL
-                    THEN row_number() OVER (PARTITION BY x.section = 'prevalence' AND x.published_numerator IS NOT NULL
-                                            ORDER BY x.published_numerator DESC, x.ordinal) END AS rk
-        FROM api._indicators(v_codes, v_sel) x
-    ), parts AS (
-        SELECT coalesce(json_agg(i.obj ORDER BY i.ordinal) FILTER (WHERE i.section = 'population'), '[]') AS population,
-               coalesce(json_agg(i.obj ORDER BY i.ordinal) FILTER (WHERE i.section = 'acces'), '[]') AS access,
-               coalesce(json_agg(i.obj ORDER BY i.ordinal) FILTER (WHERE i.section = 'prevention'), '[]') AS prevention,
-               coalesce(json_agg(i.obj ORDER BY i.ordinal) FILTER (WHERE i.section = 'vaccination'), '[]') AS vaccination,
-               -- The top 5 ranks published values only: ranking masked ones would disclose an order.
-               coalesce(json_agg(i.obj ORDER BY i.rk) FILTER (WHERE i.rk <= 5), '[]') AS top5,
-               coalesce(json_agg(i.obj ORDER BY array_position(p_ald, i.id)) FILTER (WHERE i.id = ANY(p_ald)), '[]')
-                   AS requested
-        FROM ind i
-    ), sources AS (
-        SELECT json_agg(json_build_object('source', s.source, 'label', s.label, 'block', s.block,
-                                          'vintage', s.vintage, 'is_demo', s.is_demo) ORDER BY s.block, s.source) AS list,
-               coalesce(bool_or(s.is_demo), false) AS demo
-        FROM ref.data_sources s
-    )
-    SELECT json_build_object(
-        'data_version', ref.data_version(),
-        'demo', s.demo,
-        'sources', coalesce(s.list, '[]'::json),
-        'secrecy_rules', (SELECT json_agg(json_build_object('id', r.id, 'text', r.text) ORDER BY r.ordinal)
-                          FROM api.secrecy_rules r),
-        'territory', v_territory.territory,
-        'communes', v_territory.communes,
-        'alerts', v_territory.alerts,
-        'population', api._population(v_codes, v_sel, p.population),
-        'access', p.access,
-        'prevalences', json_build_object(
-            'top5', p.top5, 'requested', p.requested,
-            'catalogue', (SELECT json_agg(json_build_object('id', i.id, 'label', i.label) ORDER BY i.ordinal)
-                          FROM ref.indicators i WHERE i.section = 'prevalence')),
-        'prevention', p.prevention,
-        'vaccination', p.vaccination,
-        'offer', api._offer(v_codes, v_sel),
-        'aci', api._aci(v_territory.population))
-    INTO v_result
-    FROM parts p CROSS JOIN sources s;
-    RETURN v_result;
-END
-$$;
 
 CREATE OR REPLACE FUNCTION api.summary(p_codes text[])
 RETURNS json
@@ -668,19 +1005,136 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION api.summary(text[]) IS
+  'Header-bar figures of a selection: population, professionals by family, structures (contract: Summary).';
+
+
 COMMENT ON FUNCTION api._territory(text[], api.sel_commune[]) IS
   'Territory totals (distinct QPV, zonage k sur N), communes and alerts (CPTS, multi-unit, contiguity, homonyms within '
   'the selection, partial data).';
+
 COMMENT ON FUNCTION api._indicators(text[], api.sel_commune[]) IS
   'Every consumer-based indicator of the selection after rules 1, 2, 3 and 6, as Indicator JSON objects.';
+
 COMMENT ON FUNCTION api._population(text[], api.sel_commune[], json) IS
   'Age bands of consumers (rules 1, 3 with secondary suppression, 5) with weighted comparisons.';
+
 COMMENT ON FUNCTION api._activity(text[], api.sel_commune[]) IS
   'Activity per profession: per-commune professionals, rule 4 neutralisation, patients and acts per professional.';
+
 COMMENT ON FUNCTION api._structures(text[], api.sel_commune[]) IS
   'FINESS geographic entities per group and centres de santé by type.';
+
 COMMENT ON FUNCTION api._offer(text[], api.sel_commune[]) IS 'Offer of care section of the diagnosis.';
 
--- New functions get no privilege (V0020 default privileges); the entry points keep theirs.
-REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA api FROM PUBLIC;
+CREATE FUNCTION api._part(p_codes text[], p_ald text[], p_part text)
+RETURNS json
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_sel api.sel_commune[] := api._checked_selection(p_codes);
+    v_codes text[] := ARRAY(SELECT s.code FROM unnest(v_sel) s ORDER BY s.ord);
+    v_bad text[];
+    v_territory record;
+    v_result json;
+BEGIN
+    IF p_part = 'territory' THEN
+        SELECT * INTO v_territory FROM api._territory(v_codes, v_sel);
+        SELECT json_build_object(
+            'data_version', ref.data_version(),
+            'demo', coalesce(bool_or(s.is_demo), false),
+            'sources', coalesce(json_agg(json_build_object('source', s.source, 'label', s.label, 'block', s.block,
+                                                           'vintage', s.vintage, 'is_demo', s.is_demo)
+                                         ORDER BY s.block, s.source), '[]'::json),
+            'secrecy_rules', (SELECT json_agg(json_build_object('id', r.id, 'text', r.text) ORDER BY r.ordinal)
+                              FROM api.secrecy_rules r),
+            'territory', v_territory.territory,
+            'communes', v_territory.communes,
+            'alerts', v_territory.alerts,
+            'aci', api._aci(v_territory.population))
+        INTO v_result
+        FROM ref.data_sources s;
+    ELSIF p_part = 'indicators' THEN
+        SELECT array_agg(a ORDER BY a) INTO v_bad FROM unnest(coalesce(p_ald, '{}')) a
+        WHERE NOT EXISTS (SELECT 1 FROM ref.indicators i WHERE i.id = a AND i.section = 'prevalence');
+        IF v_bad IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'RZ003', MESSAGE = 'unknown ALD indicators', DETAIL = to_json(v_bad)::text;
+        END IF;
+        WITH ind AS (
+            SELECT x.*,
+                   CASE WHEN x.section = 'prevalence' AND x.published_numerator IS NOT NULL
+                        THEN row_number() OVER (PARTITION BY x.section = 'prevalence' AND x.published_numerator IS NOT NULL
+                                                ORDER BY x.published_numerator DESC, x.ordinal) END AS rk
+            FROM api._indicators(v_codes, v_sel) x
+        ), parts AS (
+            SELECT coalesce(json_agg(i.obj ORDER BY i.ordinal) FILTER (WHERE i.section = 'population'), '[]') AS population,
+                   coalesce(json_agg(i.obj ORDER BY i.ordinal) FILTER (WHERE i.section = 'acces'), '[]') AS access,
+                   coalesce(json_agg(i.obj ORDER BY i.ordinal) FILTER (WHERE i.section = 'prevention'), '[]') AS prevention,
+                   coalesce(json_agg(i.obj ORDER BY i.ordinal) FILTER (WHERE i.section = 'vaccination'), '[]') AS vaccination,
+                   -- The top 5 ranks published values only: ranking masked ones would disclose an order.
+                   coalesce(json_agg(i.obj ORDER BY i.rk) FILTER (WHERE i.rk <= 5), '[]') AS top5,
+                   coalesce(json_agg(i.obj ORDER BY array_position(p_ald, i.id)) FILTER (WHERE i.id = ANY(p_ald)), '[]')
+                       AS requested
+            FROM ind i
+        )
+        SELECT json_build_object(
+            'data_version', ref.data_version(),
+            'population', api._population(v_codes, v_sel, p.population),
+            'access', p.access,
+            'prevalences', json_build_object(
+                'top5', p.top5, 'requested', p.requested,
+                'catalogue', (SELECT json_agg(json_build_object('id', i.id, 'label', i.label) ORDER BY i.ordinal)
+                              FROM ref.indicators i WHERE i.section = 'prevalence')),
+            'prevention', p.prevention,
+            'vaccination', p.vaccination)
+        INTO v_result
+        FROM parts p;
+    ELSIF p_part = 'offer' THEN
+        v_result := json_build_object('data_version', ref.data_version(), 'offer', api._offer(v_codes, v_sel));
+    ELSE
+        RAISE EXCEPTION 'unknown diagnosis part %', p_part;
+    END IF;
+    RETURN v_result;
+END
+$$;
+
+COMMENT ON FUNCTION api._part(text[], text[], text) IS 'One of the three independent parts of the diagnosis.';
+
+
+CREATE FUNCTION api.diagnosis_part(p_codes text[], p_ald text[], p_part text)
+RETURNS json
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT api._part(p_codes, p_ald, p_part)
+$$;
+
+COMMENT ON FUNCTION api.diagnosis_part(text[], text[], text) IS
+  'One part (territory, indicators, offer) of the masked diagnosis; the service runs the three in parallel.';
+
+
+CREATE OR REPLACE FUNCTION api.diagnosis(p_codes text[], p_ald text[] DEFAULT '{}')
+RETURNS json
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- One snapshot for the three parts; the keys of the merged object come out sorted (jsonb).
+    RETURN (api._part(p_codes, p_ald, 'territory')::jsonb
+            || api._part(p_codes, p_ald, 'indicators')::jsonb
+            || api._part(p_codes, p_ald, 'offer')::jsonb)::json;
+END
+$$;
+
+COMMENT ON FUNCTION api.diagnosis(text[], text[]) IS
+  'The masked territorial diagnosis of a selection of communes (contract: services/common/contract.py Diagnosis).';
+
+REVOKE ALL ON SCHEMA api FROM PUBLIC;
+
+GRANT USAGE ON SCHEMA api TO rezone_reader;
+
 GRANT EXECUTE ON FUNCTION api.diagnosis(text[], text[]), api.summary(text[]) TO rezone_reader;
+
+
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA api FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION api.diagnosis(text[], text[]), api.diagnosis_part(text[], text[], text),
+                          api.summary(text[]) TO rezone_reader;
