@@ -39,7 +39,7 @@ fi
 # Python environment, rebuilt only when pyproject.toml changes.
 py=python3
 for cand in python3.13 python3.12 python3.11 python3; do
-  if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then py="$cand"; break; fi
+  if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then py="$cand"; break; fi
 done
 stamp=".venv/.stamp-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
