@@ -88,11 +88,12 @@ def _route_label(request: web.Request) -> str:
 
 @web.middleware
 async def request_context(request: web.Request, handler: Callable) -> web.StreamResponse:
-    """Request id (taken from the caller or made here), metrics, one access log line, problem+json errors."""
+    """Request id (taken from the caller or made here), metrics by route template, problem+json errors."""
     rid = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
     token = request_id_var.set(rid)
     started = time.perf_counter()
     metrics = request.app.get(METRICS)
+    response: web.StreamResponse | None = None
     try:
         try:
             response = await handler(request)
@@ -116,7 +117,7 @@ async def request_context(request: web.Request, handler: Callable) -> web.Stream
         elapsed = time.perf_counter() - started
         if metrics is not None:
             route = _route_label(request)
-            status = getattr(locals().get("response"), "status", 499)
+            status = response.status if response is not None else 499  # 499: the client went away
             metrics.requests.labels(metrics.service, route, request.method, str(status)).inc()
             metrics.latency.labels(metrics.service, route).observe(elapsed)
         request_id_var.reset(token)
