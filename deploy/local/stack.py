@@ -123,7 +123,8 @@ def run() -> int:
             _wait(f"http://127.0.0.1:{port}", proc, module)
             short = module.rsplit(".", 1)[-1].upper()
             env[f"REZONE_GATEWAY_{short}_URL"] = f"http://127.0.0.1:{port}"
-            env[f"REZONE_REPORT_{short}_URL"] = f"http://127.0.0.1:{port}"
+            if module == "services.aggregate":  # the report service's one upstream
+                env["REZONE_REPORT_AGGREGATE_URL"] = f"http://127.0.0.1:{port}"
         env["REZONE_GATEWAY_HOST"], env["REZONE_GATEWAY_PORT"] = "0.0.0.0", str(public_port())
         proc = subprocess.Popen([sys.executable, "-m", "gateway"], cwd=ROOT, env=env)
         procs.append(("gateway", proc))
