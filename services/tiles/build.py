@@ -19,7 +19,7 @@ log = logging.getLogger("rezone.tiles.build")
 
 # Bump when the generalisation, the tile functions or the catalog change what a tile contains: the tiles
 # version (data version + revision) is in every tile URL, so caches then fetch the new tiles.
-REVISION = "r3"
+REVISION = "r4"
 
 
 async def build(conn: asyncpg.Connection, data_dir: Path) -> dict:

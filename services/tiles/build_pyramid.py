@@ -17,7 +17,8 @@ import asyncpg
 from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import write
 
-from .catalog import ATTRIBUTION, BOUNDS, CENTER, PYRAMID_MAXZOOM, TILESETS
+from . import queries
+from .catalog import BOUNDS, CENTER, PYRAMID_MAXZOOM, TILESETS, attribution
 
 log = logging.getLogger("rezone.tiles.build")
 
@@ -80,6 +81,7 @@ async def build_pyramid(
     """Write the archives of `version`; older versions' directories are removed once it is complete."""
     started = time.perf_counter()
     extents = [tuple(r) for r in await conn.fetch(_EXTENTS)]
+    credits = attribution(await queries.demo_sources(conn))
     tiles: dict[str, dict[int, bytes]] = {name: {} for name in TILESETS}
     stats = {"queried": 0, "raw_bytes": 0, "largest_raw": 0}
     for z in range(maxzoom + 1):
@@ -105,7 +107,7 @@ async def build_pyramid(
         metadata = {
             "name": name,
             "description": tileset.description,
-            "attribution": ATTRIBUTION,
+            "attribution": credits,
             "version": version,
             "vector_layers": [
                 {

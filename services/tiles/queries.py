@@ -9,6 +9,7 @@ import asyncpg
 _Q = files(__package__).joinpath("queries")
 _TILE = _Q.joinpath("tile.sql").read_text()
 _VERSION = _Q.joinpath("version.sql").read_text()
+_DEMO_SOURCES = _Q.joinpath("demo_sources.sql").read_text()
 
 
 async def tile(conn: asyncpg.Connection, tileset: str, z: int, x: int, y: int) -> bytes:
@@ -19,3 +20,8 @@ async def tile(conn: asyncpg.Connection, tileset: str, z: int, x: int, y: int) -
 async def version(conn: asyncpg.Connection) -> str | None:
     """Tiles version of the built tables, None before the first build."""
     return await conn.fetchval(_VERSION)
+
+
+async def demo_sources(conn: asyncpg.Connection) -> frozenset[str]:
+    """Keys of the loaded sources that are demonstration data."""
+    return frozenset(await conn.fetchval(_DEMO_SOURCES))

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from ..common.errors import BadRequest, NotFound
 from .cache import Tile
-from .catalog import ATTRIBUTION, BOUNDS, CENTER, TILESETS
+from .catalog import BOUNDS, CENTER, TILESETS
 from .settings import SETTINGS
 from .store import STORE
 from .style import style
@@ -123,7 +123,7 @@ def _json_document(request: web.Request, document: dict) -> web.Response:
     return web.Response(body=body, content_type="application/json", headers=headers)
 
 
-def tilejson(name: str, base: str, version: str | None) -> dict:
+def tilejson(name: str, base: str, version: str | None, attribution: str) -> dict:
     """TileJSON 3.0.0 of a tileset, with absolute versioned tile URLs."""
     tileset = TILESETS[name]
     query = f"?v={version}" if version else ""
@@ -132,7 +132,7 @@ def tilejson(name: str, base: str, version: str | None) -> dict:
         "name": name,
         "description": tileset.description,
         "version": version or "unbuilt",
-        "attribution": ATTRIBUTION,
+        "attribution": attribution,
         "scheme": "xyz",
         "tiles": [f"{base}/tiles/{name}/{{z}}/{{x}}/{{y}}.mvt{query}"],
         "minzoom": tileset.minzoom,
@@ -160,7 +160,8 @@ async def get_tilejson(request: web.Request) -> web.Response:
         raise NotFound(f"jeu de tuiles inconnu : {name}")
     if request.query_string:
         _check_query(request, frozenset())
-    return _json_document(request, tilejson(name, base_url(request), request.app[STORE].version))
+    store = request.app[STORE]
+    return _json_document(request, tilejson(name, base_url(request), store.version, store.attribution))
 
 
 @routes.get(STYLE_PATH)

@@ -21,7 +21,7 @@ from ..common.db import db_errors
 from . import queries
 from .build_pyramid import DONE
 from .cache import LruCache, SingleFlight, Tile
-from .catalog import TILESETS
+from .catalog import TILESETS, attribution
 
 log = logging.getLogger("rezone.tiles.store")
 EMPTY = Tile(b"", 0)
@@ -110,6 +110,7 @@ class TileStore:
         self.flight = SingleFlight()
         self.acquire_timeout_s = acquire_timeout_s
         self.version: str | None = None
+        self.attribution = attribution()  # says "demonstration" until the sources are read
         self.pyramid: dict[Key, Tile] = {}
         self.pyramid_maxzoom = -1
 
@@ -119,6 +120,8 @@ class TileStore:
             version = await self._fetch_version()
         changed = False
         if version != self.version:
+            async with db_errors(), self.pool.acquire(timeout=self.acquire_timeout_s) as conn:
+                self.attribution = attribution(await queries.demo_sources(conn))
             log.info("tiles version", extra={"previous": self.version, "version": version})
             self.version, self.pyramid, self.pyramid_maxzoom = version, {}, -1
             self.cache.clear()

@@ -169,7 +169,9 @@ async def test_tilejson_is_absolute_versioned_and_describes_layers(http, tiles_u
     }
     assert layers["communes"]["minzoom"] == 8 and layers["communes"]["maxzoom"] == 12
     assert set(layers["communes"]["fields"]) == {"code", "nom", "population", "departement"}
-    assert "données de démonstration" in doc["attribution"]
+    # Every drawn source of the demo load is named as demonstration data, never as the real registry.
+    assert "établissements FINESS : données de démonstration" in doc["attribution"]
+    assert "périmètres des CPTS : données de démonstration" in doc["attribution"]
     async with http.get(f"{tiles_url}/tiles/finess.json") as resp:
         doc = await resp.json()
     assert doc["tiles"][0].startswith(tiles_url)
