@@ -100,8 +100,9 @@ async def _build_template(admin_url: str, name: str) -> None:
             await conn.close()
         await admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
         # Older templates only cost disk; one still cloned by another session stays until next time.
-        for old in await admin.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'tpl\\_%' AND datname <> $1",
-                                     name):
+        for old in await admin.fetch(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'tpl\\_%' AND datname <> $1", name
+        ):
             try:
                 await admin.execute(f'DROP DATABASE "{old["datname"]}"')
             except asyncpg.PostgresError:
@@ -114,7 +115,9 @@ async def _build_template(admin_url: str, name: str) -> None:
 async def _clone(admin_url: str, template: str, name: str) -> None:
     admin = await asyncpg.connect(admin_url)
     try:
-        for _ in range(50):  # CREATE DATABASE … TEMPLATE needs the template free of connections for an instant
+        for _ in range(
+            50
+        ):  # CREATE DATABASE … TEMPLATE needs the template free of connections for an instant
             try:
                 await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
                 return
@@ -213,12 +216,23 @@ class ServiceRunner:
             return self.procs[key][1]
         prefix = SERVICE_PREFIX[module]
         port = free_port()
-        full_env = {**os.environ, "DATABASE_URL": self.database_url, f"{prefix}HOST": "127.0.0.1",
-                    f"{prefix}PORT": str(port), "REZONE_TILES_PYRAMID_DIR": str(self.data_dir / "tiles"),
-                    "REZONE_DATA_DIR": str(self.data_dir), **(env or {})}
+        full_env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            f"{prefix}HOST": "127.0.0.1",
+            f"{prefix}PORT": str(port),
+            "REZONE_TILES_PYRAMID_DIR": str(self.data_dir / "tiles"),
+            "REZONE_DATA_DIR": str(self.data_dir),
+            **(env or {}),
+        }
         log = self.log_dir / f"{module.replace('.', '_')}-{port}.log"
-        proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=full_env,
-                                stdout=log.open("wb"), stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", module],
+            cwd=ROOT,
+            env=full_env,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_ready(url, proc, log)

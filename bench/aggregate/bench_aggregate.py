@@ -52,8 +52,10 @@ def pct(values: list[float], p: float) -> float:
 
 def line(name: str, values: list[float]) -> str:
     """One row of the results table."""
-    return (f"  {name:<44} n={len(values):<4} p50 {pct(values, 50):7.1f}  p95 {pct(values, 95):7.1f}  "
-            f"p99 {pct(values, 99):7.1f}  max {max(values):7.1f} ms")
+    return (
+        f"  {name:<44} n={len(values):<4} p50 {pct(values, 50):7.1f}  p95 {pct(values, 95):7.1f}  "
+        f"p99 {pct(values, 99):7.1f}  max {max(values):7.1f} ms"
+    )
 
 
 def backend_cpu_ms(pid: int) -> float | None:
@@ -68,9 +70,14 @@ def backend_cpu_ms(pid: int) -> float | None:
 def start_service(dsn: str) -> tuple[subprocess.Popen, str]:
     """The aggregate service as a real process on a free port."""
     from deploy.local.cluster import free_port
+
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": dsn, "REZONE_AGGREGATE_PORT": str(port),
-           "REZONE_AGGREGATE_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "REZONE_AGGREGATE_PORT": str(port),
+        "REZONE_AGGREGATE_LOG_LEVEL": "WARNING",
+    }
     proc = subprocess.Popen([sys.executable, "-m", "services.aggregate"], cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -87,8 +94,9 @@ def start_service(dsn: str) -> tuple[subprocess.Popen, str]:
 def post(url: str, codes: list[str]) -> tuple[float, dict[str, float], bytes]:
     """One diagnosis: client-side ms, Server-Timing entries, body."""
     body = json.dumps({"communes": codes}).encode()
-    req = urllib.request.Request(url + "/v1/diagnosis", data=body, method="POST",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url + "/v1/diagnosis", data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
     started = time.perf_counter()
     with urllib.request.urlopen(req, timeout=30) as resp:
         data = resp.read()
@@ -109,8 +117,10 @@ async def sql_breakdown(dsn: str, sets: list[list[str]]) -> None:
     try:
         print("\nSQL on 100-commune sets, one call after the other (prepared, plans cached after 6 warm-up")
         print("calls); the service runs the three parts at the same time on three connections:")
-        runs = [("api.diagnosis, one call (as rezone_reader)", reader, "SELECT api.diagnosis($1)::text"),
-                *[(k, admin, q) for k, q in PARTS.items()]]
+        runs = [
+            ("api.diagnosis, one call (as rezone_reader)", reader, "SELECT api.diagnosis($1)::text"),
+            *[(k, admin, q) for k, q in PARTS.items()],
+        ]
         for label, conn, query in runs:
             pid = await conn.fetchval("SELECT pg_backend_pid()")
             stmt = await conn.prepare(query)
@@ -139,8 +149,7 @@ def python_costs(bodies: list[bytes]) -> None:
         started = time.perf_counter()
         ENCODER.encode(obj)
         encode.append((time.perf_counter() - started) * 1000)
-    print("\nPython (per 100-commune document, "
-          f"{statistics.mean(len(b) for b in bodies) / 1024:.0f} KiB):")
+    print(f"\nPython (per 100-commune document, {statistics.mean(len(b) for b in bodies) / 1024:.0f} KiB):")
     print(line("typed decode (msgspec)", decode))
     print(line("encode (msgspec)", encode))
 
@@ -149,9 +158,11 @@ async def draw(dsn: str, n_random: int, n_full: int, seed: int) -> dict[str, lis
     """The three families of selections."""
     conn = await asyncpg.connect(dsn)
     try:
-        return {"CPTS perimeters (<= 100 communes)": await cpts_perimeters(conn, limit=n_full),
-                "random contiguous, 2-100 communes": await contiguous(conn, n_random, (2, 100), seed),
-                "contiguous, 100 communes": await contiguous(conn, n_full, (100, 100), seed + 1)}
+        return {
+            "CPTS perimeters (<= 100 communes)": await cpts_perimeters(conn, limit=n_full),
+            "random contiguous, 2-100 communes": await contiguous(conn, n_random, (2, 100), seed),
+            "contiguous, 100 communes": await contiguous(conn, n_full, (100, 100), seed + 1),
+        }
     finally:
         await conn.close()
 
@@ -169,7 +180,7 @@ def main() -> None:
     groups = asyncio.run(draw(dsn, args.random, args.full, args.seed))
     proc, url = start_service(dsn)
     try:
-        for codes in groups["contiguous, 100 communes"][:20]:   # warm the pool's plan caches
+        for codes in groups["contiguous, 100 communes"][:20]:  # warm the pool's plan caches
             post(url, codes)
         print("\nHTTP POST /v1/diagnosis, sequential, uncached (Server-Timing total = server side):")
         bodies: list[bytes] = []
@@ -188,8 +199,10 @@ def main() -> None:
             print(line("client (loopback HTTP)", clients))
             if name == "contiguous, 100 communes":
                 p95 = pct(totals, 95)
-                print(f"  -> p95 server side for 100 communes: {p95:.1f} ms, "
-                      f"ratio to the {TARGET_MS:.0f} ms target: {p95 / TARGET_MS:.2f}")
+                print(
+                    f"  -> p95 server side for 100 communes: {p95:.1f} ms, "
+                    f"ratio to the {TARGET_MS:.0f} ms target: {p95 / TARGET_MS:.2f}"
+                )
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -16,19 +16,27 @@ WHERE a.code = $1
 
 async def cpts_perimeters(conn: asyncpg.Connection, limit: int = 100) -> list[list[str]]:
     """Existing CPTS perimeters of at most 100 communes (as users would load them)."""
-    rows = await conn.fetch("""
+    rows = await conn.fetch(
+        """
         SELECT array_agg(commune_code ORDER BY commune_code) AS codes FROM ref.cpts_communes
-        GROUP BY cpts_id HAVING count(*) <= 100 ORDER BY cpts_id LIMIT $1""", limit)
+        GROUP BY cpts_id HAVING count(*) <= 100 ORDER BY cpts_id LIMIT $1""",
+        limit,
+    )
     return [list(r["codes"]) for r in rows]
 
 
-async def contiguous(conn: asyncpg.Connection, count: int, sizes: tuple[int, int],
-                     seed: int) -> list[list[str]]:
+async def contiguous(
+    conn: asyncpg.Connection, count: int, sizes: tuple[int, int], seed: int
+) -> list[list[str]]:
     """`count` random connected sets of communes, sizes uniform in `sizes`, grown breadth-first."""
     rng = random.Random(seed)
-    starts = [r["code"] for r in await conn.fetch(
-        "SELECT code FROM ref.communes WHERE selectable AND geom IS NOT NULL AND departement_code < '97' "
-        "ORDER BY code")]
+    starts = [
+        r["code"]
+        for r in await conn.fetch(
+            "SELECT code FROM ref.communes WHERE selectable AND geom IS NOT NULL AND departement_code < '97' "
+            "ORDER BY code"
+        )
+    ]
     cache: dict[str, list[str]] = {}
     out: list[list[str]] = []
     while len(out) < count:

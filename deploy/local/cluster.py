@@ -91,8 +91,18 @@ class Cluster:
             pw = pwd.getpwnam(self.os_user)
             os.chown(self.data_dir, pw.pw_uid, pw.pw_gid)
         os.chmod(self.data_dir, 0o700)
-        self._run(str(self.bindir / "initdb"), "-D", str(self.data_dir), "-U", DB_USER, "--auth=trust",
-                  "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions")
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data_dir),
+            "-U",
+            DB_USER,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-instructions",
+        )
         self.socket_dir.mkdir(exist_ok=True)
         conf = dict(SERVER_SETTINGS)
         if not self.durable:
@@ -111,15 +121,30 @@ class Cluster:
         """True when the postmaster of this directory is up."""
         if not self.initialised():
             return False
-        return self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "status", check=False).returncode == 0
+        return (
+            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "status", check=False).returncode
+            == 0
+        )
 
     def start(self) -> None:
         """Start the server and wait until it accepts connections."""
         if self.running():
             return
         opts = f"-p {self.port} -k {self.socket_dir}"
-        res = self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.data_dir / "server.log"),
-                        "-o", opts, "-w", "-t", "60", "start", check=False)
+        res = self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.data_dir / "server.log"),
+            "-o",
+            opts,
+            "-w",
+            "-t",
+            "60",
+            "start",
+            check=False,
+        )
         if res.returncode != 0:
             log = (self.data_dir / "server.log").read_text(errors="replace")[-2000:]
             raise RuntimeError(f"PostgreSQL did not start on port {self.port}:\n{res.stderr}\n{log}")
@@ -128,8 +153,10 @@ class Cluster:
     def _wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            res = subprocess.run([str(self.bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
-                                 capture_output=True)
+            res = subprocess.run(
+                [str(self.bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
+                capture_output=True,
+            )
             if res.returncode == 0:
                 return
             time.sleep(0.2)
@@ -142,9 +169,23 @@ class Cluster:
 
     def ensure_database(self, name: str = "rezone") -> None:
         """Create the application database if it does not exist yet."""
-        psql = [str(self.bindir / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", DB_USER, "-d", "postgres",
-                "-tAc"]
-        exists = subprocess.run([*psql, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
-                                capture_output=True, text=True, check=True).stdout.strip()
+        psql = [
+            str(self.bindir / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            DB_USER,
+            "-d",
+            "postgres",
+            "-tAc",
+        ]
+        exists = subprocess.run(
+            [*psql, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         if not exists:
             subprocess.run([*psql, f'CREATE DATABASE "{name}"'], capture_output=True, text=True, check=True)

@@ -103,8 +103,12 @@ def run() -> int:
     started_cluster = not os.environ.get("DATABASE_URL") and not embedded_cluster().running()
     dsn = database_url(start=True)
     load(dsn)
-    env = {**os.environ, "DATABASE_URL": dsn, "REZONE_DATA_DIR": str(DATA),
-           "REZONE_TILES_PYRAMID_DIR": str(DATA / "tiles")}
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "REZONE_DATA_DIR": str(DATA),
+        "REZONE_TILES_PYRAMID_DIR": str(DATA / "tiles"),
+    }
     procs: list[tuple[str, subprocess.Popen]] = []
     stopping = False
 
@@ -168,8 +172,13 @@ def up() -> int:
         return 0
     DATA.mkdir(exist_ok=True)
     with LOG_FILE.open("ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "deploy.local.stack", "run"], cwd=ROOT, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "deploy.local.stack", "run"],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     PID_FILE.write_text(str(proc.pid))
     try:
         _wait(url, proc, "stack", timeout=600)

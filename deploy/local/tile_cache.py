@@ -66,12 +66,19 @@ def start(workdir: Path, port: int, origin_port: int, timeout: float = 10.0) -> 
     """nginx in the foreground with the loopback configuration, once it answers /livez."""
     conf = loopback_conf(workdir, port, origin_port)
     globals_ = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
-    check = subprocess.run([nginx_binary(), "-t", "-p", str(workdir), "-c", str(conf), "-g", globals_],
-                           capture_output=True, text=True, timeout=30)
+    check = subprocess.run(
+        [nginx_binary(), "-t", "-p", str(workdir), "-c", str(conf), "-g", globals_],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     if check.returncode != 0:
         raise RuntimeError(f"nginx -t refused the configuration: {check.stderr}")
-    proc = subprocess.Popen([nginx_binary(), "-p", str(workdir), "-c", str(conf), "-g", globals_],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [nginx_binary(), "-p", str(workdir), "-c", str(conf), "-g", globals_],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + timeout
     while True:
         try:

@@ -39,13 +39,21 @@ async def api_ready(app: web.Application) -> None:
 
 def create_app(settings: Settings) -> web.Application:
     """The aiohttp application; nothing touches the database before start-up."""
-    app = base_app("aggregate", readiness=[database_ready, api_ready],
-                   client_max_size=settings.client_max_size)
+    app = base_app(
+        "aggregate", readiness=[database_ready, api_ready], client_max_size=settings.client_max_size
+    )
     app[routes.SETTINGS] = settings
     app[routes.DB_SECONDS] = routes.db_histogram(app)
     app[routes.LIMITER] = routes.Limiter(max(1, settings.pool_max // 3) * (1 + settings.queue_factor))
-    app.cleanup_ctx.append(pg_ctx(
-        settings.database_url, app_name="rezone-aggregate", min_size=settings.pool_min,
-        max_size=settings.pool_max, statement_timeout_s=settings.statement_timeout_s, role=settings.db_role))
+    app.cleanup_ctx.append(
+        pg_ctx(
+            settings.database_url,
+            app_name="rezone-aggregate",
+            min_size=settings.pool_min,
+            max_size=settings.pool_max,
+            statement_timeout_s=settings.statement_timeout_s,
+            role=settings.db_role,
+        )
+    )
     app.add_routes(routes.routes)
     return app

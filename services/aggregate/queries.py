@@ -25,9 +25,11 @@ _READY = _SQL.joinpath("ready.sql").read_text()
 
 # SQLSTATEs raised by api._checked_selection / api._part (V0020).
 _ERRORS = {"RZ001": UnknownCommune, "RZ002": EmptySelection, "RZ003": UnknownIndicator}
-_MESSAGES = {"RZ001": "commune(s) inconnue(s) ou non sélectionnable(s)",
-             "RZ002": "la sélection ne contient aucune commune",
-             "RZ003": "indicateur(s) ALD inconnu(s)"}
+_MESSAGES = {
+    "RZ001": "commune(s) inconnue(s) ou non sélectionnable(s)",
+    "RZ002": "la sélection ne contient aucune commune",
+    "RZ003": "indicateur(s) ALD inconnu(s)",
+}
 # A query in flight when the server goes away is lost; a read is safe to run once more on a fresh connection.
 _RETRYABLE = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, ConnectionResetError)
 
@@ -57,9 +59,11 @@ class _OfferPart(msgspec.Struct, kw_only=True):
     offer: c.Offer
 
 
-_PARTS = (("territory", msgspec.json.Decoder(_TerritoryPart)),
-          ("indicators", msgspec.json.Decoder(_IndicatorsPart)),
-          ("offer", msgspec.json.Decoder(_OfferPart)))
+_PARTS = (
+    ("territory", msgspec.json.Decoder(_TerritoryPart)),
+    ("indicators", msgspec.json.Decoder(_IndicatorsPart)),
+    ("offer", msgspec.json.Decoder(_OfferPart)),
+)
 
 
 async def api_ready(app_pool: asyncpg.Pool) -> None:
@@ -102,15 +106,17 @@ async def _parts(pool: asyncpg.Pool, codes: list[str], ald: list[str], acquire_t
     # One query runs on one core: the three parts on three connections at once use every core available.
     results = await asyncio.gather(
         *(_fetch_text(pool, _PART, codes, ald, name, acquire_timeout=acquire_timeout) for name, _ in _PARTS),
-        return_exceptions=True)
+        return_exceptions=True,
+    )
     for result in results:
         if isinstance(result, BaseException):
             raise result
     return [decoder.decode(text) for (_, decoder), text in zip(_PARTS, results, strict=True)]
 
 
-async def diagnosis(pool: asyncpg.Pool, codes: list[str], ald: list[str], *,
-                    acquire_timeout: float) -> c.Diagnosis:
+async def diagnosis(
+    pool: asyncpg.Pool, codes: list[str], ald: list[str], *, acquire_timeout: float
+) -> c.Diagnosis:
     """The masked diagnosis of a validated selection, its three parts computed in parallel."""
     for _ in range(2):
         head, ind, off = await _parts(pool, codes, ald, acquire_timeout)
@@ -120,10 +126,21 @@ async def diagnosis(pool: asyncpg.Pool, codes: list[str], ald: list[str], *,
     else:
         raise Unavailable("données en cours de rechargement, réessayez", retry_after=1)
     return c.Diagnosis(
-        data_version=head.data_version, demo=head.demo, sources=head.sources,
-        secrecy_rules=head.secrecy_rules, territory=head.territory, communes=head.communes,
-        alerts=head.alerts, population=ind.population, access=ind.access, prevalences=ind.prevalences,
-        prevention=ind.prevention, vaccination=ind.vaccination, offer=off.offer, aci=head.aci)
+        data_version=head.data_version,
+        demo=head.demo,
+        sources=head.sources,
+        secrecy_rules=head.secrecy_rules,
+        territory=head.territory,
+        communes=head.communes,
+        alerts=head.alerts,
+        population=ind.population,
+        access=ind.access,
+        prevalences=ind.prevalences,
+        prevention=ind.prevention,
+        vaccination=ind.vaccination,
+        offer=off.offer,
+        aci=head.aci,
+    )
 
 
 async def summary(pool: asyncpg.Pool, codes: list[str], *, acquire_timeout: float) -> c.Summary:

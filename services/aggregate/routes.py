@@ -11,9 +11,9 @@ from prometheus_client import Histogram
 from ..common.contract import DIAGNOSIS_REQUEST, SUMMARY_REQUEST
 from ..common.db import POOL
 from ..common.errors import Unavailable
+from ..common.selection import normalise_codes
 from ..common.web import METRICS, json_response, parse_body
 from . import queries
-from ..common.selection import normalise_codes
 
 if TYPE_CHECKING:
     from .app import Settings
@@ -44,9 +44,13 @@ routes = web.RouteTableDef()
 
 def db_histogram(app: web.Application) -> Histogram:
     """Time spent in the database per call, registered on the app's own registry."""
-    return Histogram("aggregate_db_seconds", "Time in the database per call", ["call"],
-                     registry=app[METRICS].registry,
-                     buckets=(.002, .005, .01, .02, .03, .05, .1, .25, .5, 1, 2.5, 5, 10))
+    return Histogram(
+        "aggregate_db_seconds",
+        "Time in the database per call",
+        ["call"],
+        registry=app[METRICS].registry,
+        buckets=(0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    )
 
 
 @routes.post("/v1/diagnosis")
@@ -59,8 +63,9 @@ async def post_diagnosis(request: web.Request) -> web.Response:
     ald = list(dict.fromkeys(a.strip() for a in body.ald))
     with request.app[LIMITER]:
         db_started = time.perf_counter()
-        result = await queries.diagnosis(request.app[POOL], codes, ald,
-                                         acquire_timeout=settings.acquire_timeout_s)
+        result = await queries.diagnosis(
+            request.app[POOL], codes, ald, acquire_timeout=settings.acquire_timeout_s
+        )
         db = time.perf_counter() - db_started
     request.app[DB_SECONDS].labels("diagnosis").observe(db)
     return _timed(json_response(result), started, db)

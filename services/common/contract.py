@@ -54,16 +54,16 @@ class UnitWeight(msgspec.Struct, kw_only=True):
 
     code: str
     nom: str
-    weight: float | None          # share of the territory's published denominator in this unit, 0..1
-    value: float | None           # the unit's own value, rounded; null when masked
+    weight: float | None  # share of the territory's published denominator in this unit, 0..1
+    value: float | None  # the unit's own value, rounded; null when masked
 
 
 class Comparison(msgspec.Struct, kw_only=True):
     """Territory against one level; `weighted` when the territory spans several units of that level."""
 
     level: Level
-    value: float | None           # comparator value (weighted mean of `weights[].value` when weighted)
-    difference: float | None      # territory − comparator, in points (or units of the ratio), 1 decimal
+    value: float | None  # comparator value (weighted mean of `weights[].value` when weighted)
+    difference: float | None  # territory − comparator, in points (or units of the ratio), 1 decimal
     weighted: bool
     weights: list[UnitWeight]
 
@@ -86,17 +86,17 @@ class Indicator(msgspec.Struct, kw_only=True):
     numerator_label: str
     denominator_label: str
     unit: Unit
-    value: float | None               # null when masked
+    value: float | None  # null when masked
     masked: bool
-    reason: str | None                # why it is masked (French), null otherwise
-    partial: bool                     # at least one commune neutralised: print "*"
-    numerator: int | None             # published sums (null when masked)
+    reason: str | None  # why it is masked (French), null otherwise
+    partial: bool  # at least one commune neutralised: print "*"
+    numerator: int | None  # published sums (null when masked)
     denominator: int | None
-    neutralised_communes: list[str]   # codes, in selection order of `communes[]`
-    neutralised_rate: float           # neutralised communes / selected communes, in %, 1 decimal
+    neutralised_communes: list[str]  # codes, in selection order of `communes[]`
+    neutralised_rate: float  # neutralised communes / selected communes, in %, 1 decimal
     comparisons: Comparisons
-    source: str                       # label of the source
-    period: str                       # its vintage / reference period
+    source: str  # label of the source
+    period: str  # its vintage / reference period
     is_demo: bool
 
 
@@ -110,10 +110,11 @@ class IndicatorRef(msgspec.Struct, kw_only=True):
 class Alert(msgspec.Struct, kw_only=True):
     """A non-blocking remark on the selection."""
 
-    code: Literal["commune_in_cpts", "multi_departement", "multi_region", "non_contiguous", "homonyms",
-                  "partial_data"]
-    message: str                  # French, ready to show
-    communes: list[str]           # codes concerned (empty when the alert is about the whole selection)
+    code: Literal[
+        "commune_in_cpts", "multi_departement", "multi_region", "non_contiguous", "homonyms", "partial_data"
+    ]
+    message: str  # French, ready to show
+    communes: list[str]  # codes concerned (empty when the alert is about the whole selection)
 
 
 class SecrecyRule(msgspec.Struct, kw_only=True):
@@ -141,12 +142,12 @@ class Commune(msgspec.Struct, kw_only=True):
     nom: str
     departement: str
     region: str
-    population: int | None        # INSEE population municipale; null when unknown (Mayotte…)
-    qpv: list[str]                # QPV codes touching the commune
+    population: int | None  # INSEE population municipale; null when unknown (Mayotte…)
+    qpv: list[str]  # QPV codes touching the commune
     qpv_count: int
-    zonage: Literal["ZIP", "ZAC"] | None   # null: hors zonage
+    zonage: Literal["ZIP", "ZAC"] | None  # null: hors zonage
     cpts: CptsRef | None
-    partial: bool                 # missing population or contour
+    partial: bool  # missing population or contour
 
 
 class UnitGroup(msgspec.Struct, kw_only=True):
@@ -162,14 +163,14 @@ class Territory(msgspec.Struct, kw_only=True):
     """Totals of the territory table."""
 
     commune_count: int
-    population: int               # sum of known populations
-    population_partial: bool      # at least one commune without population
+    population: int  # sum of known populations
+    population_partial: bool  # at least one commune without population
     departements: list[UnitGroup]
     regions: list[UnitGroup]
-    qpv_count: int                # distinct QPV codes (not the per-commune sum)
+    qpv_count: int  # distinct QPV codes (not the per-commune sum)
     qpv_codes: list[str]
-    qpv_commune_sum: int          # the per-commune sum, for reference
-    zonage_count: int             # communes in ZIP or ZAC ("k sur N")
+    qpv_commune_sum: int  # the per-commune sum, for reference
+    zonage_count: int  # communes in ZIP or ZAC ("k sur N")
     zip_count: int
     zac_count: int
 
@@ -183,21 +184,21 @@ class AgeBand(msgspec.Struct, kw_only=True):
     band: Literal["0-17", "18-39", "40-64", "65-79", "80+"]
     label: str
     count: int | None
-    share: float | None           # % of the published total, 1 decimal
+    share: float | None  # % of the published total, 1 decimal
     masked: bool
     reason: str | None
-    comparisons: Comparisons | None   # null when the comparison is not allowed (rule 5)
+    comparisons: Comparisons | None  # null when the comparison is not allowed (rule 5)
 
 
 class PopulationSection(msgspec.Struct, kw_only=True):
     """Age structure of consumers, ALD and C2S shares."""
 
     age_bands: list[AgeBand]
-    age_total: int | None         # consumers counted in the bands (null when masked)
+    age_total: int | None  # consumers counted in the bands (null when masked)
     age_neutralised_communes: list[str]
-    age_comparison: bool          # rule 5: territory of at least 11 inhabitants
+    age_comparison: bool  # rule 5: territory of at least 11 inhabitants
     age_comparison_reason: str | None
-    indicators: list[Indicator]   # pop_ald, pop_c2s
+    indicators: list[Indicator]  # pop_ald, pop_c2s
     source: str
     period: str
 
@@ -220,11 +221,11 @@ class DemographyRow(msgspec.Struct, kw_only=True):
     label: str
     family: str
     is_business: bool
-    parent: str | None            # "dont" rows (MEP) are a subset of their parent, never added to totals
+    parent: str | None  # "dont" rows (MEP) are a subset of their parent, never added to totals
     n: int
     n_60plus: int | None
     n_65plus: int | None
-    ages_masked: bool             # ages hidden (business, or fewer than 5 professionals)
+    ages_masked: bool  # ages hidden (business, or fewer than 5 professionals)
     ages_reason: str | None
 
 
@@ -232,8 +233,8 @@ class ActivityCell(msgspec.Struct, kw_only=True):
     """Professionals of one profession in one selected commune."""
 
     code: str
-    n_ps: int                     # 0: sans activité
-    counted: bool                 # at least 5: its activity is counted
+    n_ps: int  # 0: sans activité
+    counted: bool  # at least 5: its activity is counted
 
 
 class RatioFigure(msgspec.Struct, kw_only=True):
@@ -255,13 +256,13 @@ class ProfessionActivity(msgspec.Struct, kw_only=True):
     profession: str
     label: str
     communes: list[ActivityCell]
-    n_ps_total: int               # sum of `communes[].n_ps`
+    n_ps_total: int  # sum of `communes[].n_ps`
     n_ps_counted: int
-    n_ps_neutralised: int         # sum of the entries between 1 and 4
+    n_ps_neutralised: int  # sum of the entries between 1 and 4
     neutralised_communes: list[str]
     inactive_communes: list[str]  # sans activité
-    neutralised_rate: float       # n_ps_neutralised / n_ps_total in %, 1 decimal (0 when no professional)
-    summary: str                  # "N commune(s) neutralisée(s) : X sur Y non pris en compte"
+    neutralised_rate: float  # n_ps_neutralised / n_ps_total in %, 1 decimal (0 when no professional)
+    summary: str  # "N commune(s) neutralisée(s) : X sur Y non pris en compte"
     patients_per_ps: RatioFigure
     acts: list[RatioFigure]
 
@@ -306,14 +307,14 @@ class Offer(msgspec.Struct, kw_only=True):
 class AciLine(msgspec.Struct, kw_only=True):
     """One dated financing parameter (annual maximum in euros) for the territory's size."""
 
-    instrument: str               # "ACI 2019", "Avenant 2"
-    valid_from: str               # ISO date
+    instrument: str  # "ACI 2019", "Avenant 2"
+    valid_from: str  # ISO date
     mission: str
     mission_label: str
     volet: str
     volet_label: str
     optional: bool
-    amount: int | None            # null when not known for this size
+    amount: int | None  # null when not known for this size
     verified: bool
     note: str | None
 
@@ -337,10 +338,10 @@ class Aci(msgspec.Struct, kw_only=True):
     thresholds: list[int]
     near_threshold: bool
     warning: str | None
-    schedule: str                 # base schedule the missions come from
+    schedule: str  # base schedule the missions come from
     missions: list[AciMission]
-    total: int                    # maximum annual total of the base schedule
-    amendments: list[AciLine]     # later dated rows (avenants), with their verification flag
+    total: int  # maximum annual total of the base schedule
+    amendments: list[AciLine]  # later dated rows (avenants), with their verification flag
 
 
 # Responses --------------------------------------------------------------------------------------------------
@@ -350,7 +351,7 @@ class Diagnosis(msgspec.Struct, kw_only=True):
     """`POST /v1/diagnosis`: the whole territorial diagnosis, masked."""
 
     data_version: str
-    demo: bool                    # at least one source is demonstration data: say "données de démonstration"
+    demo: bool  # at least one source is demonstration data: say "données de démonstration"
     sources: list[Source]
     secrecy_rules: list[SecrecyRule]
     territory: Territory

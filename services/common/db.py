@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -17,9 +16,15 @@ POOL = web.AppKey("pool", asyncpg.Pool)
 log = logging.getLogger("rezone.db")
 
 
-def pg_ctx(dsn: str, *, app_name: str, min_size: int = 1, max_size: int = 10,
-           statement_timeout_s: float = 10.0,
-           role: str | None = None) -> Callable[[web.Application], AsyncIterator[None]]:
+def pg_ctx(
+    dsn: str,
+    *,
+    app_name: str,
+    min_size: int = 1,
+    max_size: int = 10,
+    statement_timeout_s: float = 10.0,
+    role: str | None = None,
+) -> Callable[[web.Application], AsyncIterator[None]]:
     """cleanup_ctx entry creating the pool, checking it once, and closing it on shutdown.
 
     `role` is set at connection start-up, so it is the session default: even `RESET ROLE` or the pool's
@@ -28,10 +33,16 @@ def pg_ctx(dsn: str, *, app_name: str, min_size: int = 1, max_size: int = 10,
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         pool = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, command_timeout=statement_timeout_s,
-            server_settings={"application_name": app_name,
-                             "statement_timeout": str(int(statement_timeout_s * 1000)),
-                             **({"role": role} if role else {})})
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            command_timeout=statement_timeout_s,
+            server_settings={
+                "application_name": app_name,
+                "statement_timeout": str(int(statement_timeout_s * 1000)),
+                **({"role": role} if role else {}),
+            },
+        )
         await pool.fetchval("SELECT 1")
         log.info("database pool ready", extra={"dsn": redact_dsn(dsn), "max_size": max_size})
         app[POOL] = pool
@@ -46,10 +57,15 @@ async def db_errors() -> AsyncIterator[None]:
     """Turn driver failures into domain errors so handlers never see asyncpg types."""
     try:
         yield
-    except (asyncpg.QueryCanceledError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, asyncpg.QueryCanceledError) as exc:
         raise UpstreamTimeout("la base de données n'a pas répondu à temps") from exc
-    except (asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError, ConnectionError, OSError,
-            asyncpg.InterfaceError) as exc:
+    except (
+        asyncpg.CannotConnectNowError,
+        asyncpg.TooManyConnectionsError,
+        ConnectionError,
+        OSError,
+        asyncpg.InterfaceError,
+    ) as exc:
         raise Unavailable("base de données injoignable") from exc
 
 

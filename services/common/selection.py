@@ -60,10 +60,14 @@ def normalise_codes(raw: Iterable[str], limit: int, form: re.Pattern[str] = CODE
     if bad:
         raise InvalidCommuneCode(
             f"{len(bad)} code(s) commune invalide(s) : format attendu 5 caractères INSEE "
-            "(2 chiffres, 2A ou 2B, puis 3 chiffres)", offenders=bad[:MAX_LISTED], count=len(bad))
+            "(2 chiffres, 2A ou 2B, puis 3 chiffres)",
+            offenders=bad[:MAX_LISTED],
+            count=len(bad),
+        )
     if not seen:
         raise EmptySelection("la sélection ne contient aucune commune")
     if len(seen) > limit:
-        raise TooManyCommunes(f"{len(seen)} communes distinctes : la limite est de {limit}",
-                              limit=limit, count=len(seen))
+        raise TooManyCommunes(
+            f"{len(seen)} communes distinctes : la limite est de {limit}", limit=limit, count=len(seen)
+        )
     return list(seen)

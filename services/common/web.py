@@ -34,11 +34,19 @@ class Metrics:
 
     def __init__(self, service: str) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("http_requests_total", "HTTP requests by route and status",
-                                ["service", "route", "method", "status"], registry=self.registry)
-        self.latency = Histogram("http_request_duration_seconds", "HTTP request latency by route",
-                                 ["service", "route"], registry=self.registry,
-                                 buckets=(.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30))
+        self.requests = Counter(
+            "http_requests_total",
+            "HTTP requests by route and status",
+            ["service", "route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            ["service", "route"],
+            registry=self.registry,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
         self.service = service
 
 
@@ -53,8 +61,14 @@ def json_response(obj: Any, *, status: int = 200, headers: dict[str, str] | None
 
 def problem_response(status: int, code: str, title: str, detail: str, **extra: Any) -> web.Response:
     """RFC 9457 problem document with our stable `code`."""
-    body = {"type": f"https://rezone-cpts.example/problems/{code}", "title": title, "status": status,
-            "code": code, "detail": detail, **extra}
+    body = {
+        "type": f"https://rezone-cpts.example/problems/{code}",
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail,
+        **extra,
+    }
     headers = {}
     if "retry_after" in extra:
         headers["Retry-After"] = str(int(extra["retry_after"]))
@@ -102,7 +116,9 @@ async def request_context(request: web.Request, handler: Callable) -> web.Stream
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status, "http_error")
+            code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+                exc.status, "http_error"
+            )
             response = problem_response(exc.status, code, exc.reason, exc.text or exc.reason)
             if "Allow" in exc.headers:  # a 405 must still say which methods the resource accepts
                 response.headers["Allow"] = exc.headers["Allow"]
@@ -110,7 +126,9 @@ async def request_context(request: web.Request, handler: Callable) -> web.Stream
             raise
         except Exception:
             log.exception("unhandled error", extra={"path": request.path})
-            response = problem_response(500, "internal_error", "Erreur interne", "erreur interne, voir les journaux")
+            response = problem_response(
+                500, "internal_error", "Erreur interne", "erreur interne, voir les journaux"
+            )
         response.headers[REQUEST_ID_HEADER] = rid
         return response
     finally:
@@ -137,7 +155,9 @@ async def readyz(request: web.Request) -> web.Response:
         except Exception as exc:  # any failure of a dependency means not ready
             failures[getattr(check, "__name__", "check")] = str(exc) or type(exc).__name__
     if failures:
-        return problem_response(503, "not_ready", "Service non prêt", "dépendance injoignable", failures=failures)
+        return problem_response(
+            503, "not_ready", "Service non prêt", "dépendance injoignable", failures=failures
+        )
     return json_response({"status": "ready"})
 
 
@@ -147,8 +167,13 @@ async def metrics_handler(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def base_app(service: str, *, readiness: Iterable[ReadinessCheck] = (), client_max_size: int = 1 << 20,
-             middlewares: Iterable = ()) -> web.Application:
+def base_app(
+    service: str,
+    *,
+    readiness: Iterable[ReadinessCheck] = (),
+    client_max_size: int = 1 << 20,
+    middlewares: Iterable = (),
+) -> web.Application:
     """Application with the shared middleware, /healthz, /readyz and /metrics."""
     app = web.Application(middlewares=[request_context, *middlewares], client_max_size=client_max_size)
     app[METRICS] = Metrics(service)
@@ -161,13 +186,26 @@ def base_app(service: str, *, readiness: Iterable[ReadinessCheck] = (), client_m
 
 def run(app: web.Application, *, host: str, port: int, shutdown_timeout: float = 25.0) -> None:
     """Serve until SIGTERM/SIGINT, then stop accepting and let in-flight requests finish."""
-    web.run_app(app, host=host, port=port, shutdown_timeout=shutdown_timeout, access_log=None,
-                handler_cancellation=True, print=None)
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        shutdown_timeout=shutdown_timeout,
+        access_log=None,
+        handler_cancellation=True,
+        print=None,
+    )
 
 
-def serve(service: str, settings_cls: type, prefix: str,
-          create_app: Callable[[Any], web.Application]) -> None:
+def serve(
+    service: str, settings_cls: type, prefix: str, create_app: Callable[[Any], web.Application]
+) -> None:
     """The `__main__` of every service: settings read once from the environment, JSON logs, serve until SIGTERM."""
     settings = load_settings(settings_cls, prefix)
     setup_logging(service, settings.log_level)
-    run(create_app(settings), host=settings.host, port=settings.port, shutdown_timeout=settings.shutdown_timeout_s)
+    run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        shutdown_timeout=settings.shutdown_timeout_s,
+    )

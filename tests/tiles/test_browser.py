@@ -44,29 +44,57 @@ def browser() -> Iterator:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"])
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--use-angle=swiftshader",
+                "--enable-unsafe-swiftshader",
+            ],
+        )
         yield b
         b.close()
 
 
-def _render(browser, page_origin: str, tiles_url: str, lon: float, lat: float, zoom: float, shot: Path,
-            select: list[int] = ()) -> tuple[dict, list[str]]:
+def _render(
+    browser,
+    page_origin: str,
+    tiles_url: str,
+    lon: float,
+    lat: float,
+    zoom: float,
+    shot: Path,
+    select: list[int] = (),
+) -> tuple[dict, list[str]]:
     page = browser.new_page(viewport={"width": 1024, "height": 768})
     problems: list[str] = []
     page.on("console", lambda m: m.type == "error" and problems.append(f"console error: {m.text}"))
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
     external: list[str] = []
-    page.on("request", lambda r: external.append(r.url)
-            if not r.url.startswith((page_origin, tiles_url, "data:", "blob:")) else None)
-    page.goto(f"{page_origin}/tests/tiles/map.html?style={tiles_url}/styles/rezone.json"
-              f"&lon={lon}&lat={lat}&zoom={zoom}")
+    page.on(
+        "request",
+        lambda r: (
+            external.append(r.url)
+            if not r.url.startswith((page_origin, tiles_url, "data:", "blob:"))
+            else None
+        ),
+    )
+    page.goto(
+        f"{page_origin}/tests/tiles/map.html?style={tiles_url}/styles/rezone.json"
+        f"&lon={lon}&lat={lat}&zoom={zoom}"
+    )
     page.wait_for_function("window.mapIdle === true", timeout=60_000)
     if select:
-        page.evaluate("""ids => { for (const id of ids) window.rezoneMap.setFeatureState(
-            {source: 'admin', sourceLayer: 'communes', id}, {selected: true}); }""", list(select))
+        page.evaluate(
+            """ids => { for (const id of ids) window.rezoneMap.setFeatureState(
+            {source: 'admin', sourceLayer: 'communes', id}, {selected: true}); }""",
+            list(select),
+        )
         page.wait_for_function("window.rezoneMap.loaded()", timeout=30_000)
         page.wait_for_timeout(300)
     summary = page.evaluate("""() => {
@@ -84,8 +112,16 @@ def _render(browser, page_origin: str, tiles_url: str, lon: float, lat: float, z
 
 def test_style_renders_paris_with_selected_communes(browser, page_origin, tiles_url, artifacts_dir):
     paris_ids = [75101, 75102, 75103, 75104]  # ref.communes.id = the INSEE code read as an integer
-    summary, problems = _render(browser, page_origin, tiles_url, 2.35, 48.86, 10.5,
-                                artifacts_dir / "tiles-paris-z10.png", select=paris_ids)
+    summary, problems = _render(
+        browser,
+        page_origin,
+        tiles_url,
+        2.35,
+        48.86,
+        10.5,
+        artifacts_dir / "tiles-paris-z10.png",
+        select=paris_ids,
+    )
     assert problems == []
     assert summary["count"].get("communes", 0) > 50
     assert "75104" in summary["communeCodes"] and "75056" not in summary["communeCodes"]

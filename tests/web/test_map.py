@@ -19,12 +19,14 @@ pytestmark = pytest.mark.browser
 
 def fetch(dsn: str, sql: str, *args) -> list:
     """Rows of one query, run in a thread of its own (Playwright's sync API holds this thread's event loop)."""
+
     async def run():
         conn = await asyncpg.connect(dsn)
         try:
             return await conn.fetch(sql, *args)
         finally:
             await conn.close()
+
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, run()).result()
 
@@ -36,11 +38,14 @@ def click_centre(page: Page) -> None:
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
 
-def test_click_adds_the_commune_under_the_cursor(open_page, gateway_url: str, database_url: str,
-                                                  artifacts_dir: Path) -> None:
+def test_click_adds_the_commune_under_the_cursor(
+    open_page, gateway_url: str, database_url: str, artifacts_dir: Path
+) -> None:
     """Mézel's label point, centred at zoom 12: hover names it, a click adds it, a second click removes it."""
-    row = fetch(database_url, "SELECT ST_X(label_point) AS lon, ST_Y(label_point) AS lat FROM ref.communes "
-                              "WHERE code = '04121'")[0]
+    row = fetch(
+        database_url,
+        "SELECT ST_X(label_point) AS lon, ST_Y(label_point) AS lat FROM ref.communes WHERE code = '04121'",
+    )[0]
     page = open_page(f"{gateway_url}/#m=12/{row['lat']:.5f}/{row['lon']:.5f}")
     wait_map(page)
     box = page.locator("#map canvas").bounding_box()
@@ -60,11 +65,16 @@ def test_click_adds_the_commune_under_the_cursor(open_page, gateway_url: str, da
     assert_clean(page)
 
 
-def test_finess_layer_toggles_and_popup(open_page, gateway_url: str, database_url: str, artifacts_dir: Path) -> None:
+def test_finess_layer_toggles_and_popup(
+    open_page, gateway_url: str, database_url: str, artifacts_dir: Path
+) -> None:
     """Coordinated care on by default; the legend adds the others; a click on an MSP opens its popup."""
-    msp = fetch(database_url, "SELECT nom, categorie, adresse, "
-                              "ST_X(ST_Transform(geom, 4326)) AS lon, ST_Y(ST_Transform(geom, 4326)) AS lat "
-                              "FROM tiles.finess WHERE groupe = 'msp' AND NOT approximate ORDER BY finess LIMIT 1")[0]
+    msp = fetch(
+        database_url,
+        "SELECT nom, categorie, adresse, "
+        "ST_X(ST_Transform(geom, 4326)) AS lon, ST_Y(ST_Transform(geom, 4326)) AS lat "
+        "FROM tiles.finess WHERE groupe = 'msp' AND NOT approximate ORDER BY finess LIMIT 1",
+    )[0]
     page = open_page(f"{gateway_url}/#m=14/{msp['lat']:.6f}/{msp['lon']:.6f}")
     wait_map(page)
     page.get_by_role("button", name="Cartographie structures de soins").click()
@@ -90,8 +100,10 @@ def test_finess_layer_toggles_and_popup(open_page, gateway_url: str, database_ur
 
 def test_limit_of_100_communes_from_a_shared_url(open_page, gateway_url: str, database_url: str) -> None:
     """A link with 101 communes restores the first 100, explains the limit, and refuses one more."""
-    rows = fetch(database_url, "SELECT code FROM ref.communes WHERE selectable AND departement_code = '01' "
-                               "ORDER BY code LIMIT 102")
+    rows = fetch(
+        database_url,
+        "SELECT code FROM ref.communes WHERE selectable AND departement_code = '01' ORDER BY code LIMIT 102",
+    )
     codes = [r["code"] for r in rows]
     page = open_page(f"{gateway_url}/#c={','.join(codes[:101])}")
     expect(page.locator("#chips li.chip")).to_have_count(100, timeout=30_000)

@@ -43,7 +43,7 @@ class Communes:
     has_geom: np.ndarray  # bool
     population: np.ndarray  # INSEE population, -1 when missing
     pop_est: np.ndarray  # population, or the documented estimate when missing
-    area_km2: np.ndarray        # only where a population must be estimated (its département), else 0
+    area_km2: np.ndarray  # only where a population must be estimated (its département), else 0
     epci_names: dict[str, str] = field(default_factory=dict)
     dep_names: dict[str, str] = field(default_factory=dict)
     index: dict[str, int] = field(default_factory=dict)
