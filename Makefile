@@ -2,7 +2,7 @@
 # Each installs what is missing first (Debian packages, .venv, front-end packages).
 PY := .venv/bin/python
 
-.PHONY: run up down dsn load test bootstrap bench
+.PHONY: run up down dsn load test lint bootstrap bench
 
 run:
 	@scripts/bootstrap.sh run
@@ -22,9 +22,16 @@ load:
 	@scripts/bootstrap.sh run
 	@$(PY) -m deploy.local.stack load
 
-test:
-	@scripts/bootstrap.sh test
+# The checks first (seconds), the suite after (minutes): a lint failure fails `make test`, hence CI (.ci/run).
+test: lint
 	@$(PY) -m pytest $(PYTEST_ARGS)
+
+# The same three commands as .pre-commit-config.yaml; configuration in pyproject.toml.
+lint:
+	@scripts/bootstrap.sh test
+	@.venv/bin/ruff check .
+	@.venv/bin/ruff format --check .
+	@.venv/bin/mypy
 
 bootstrap:
 	@scripts/bootstrap.sh test

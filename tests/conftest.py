@@ -1,9 +1,9 @@
 """Session fixtures: a private PostGIS server, a fully loaded database, real service processes.
 
-The full load (reference + demo dataset + views + tile tables) takes a minute or two, so it is built once into a
-template database named after a fingerprint of everything that shapes it (migrations, ingest code, tile build
-code); each session then clones the template, which takes seconds. Set REZONE_TEST_PG_URL to an admin DSN of an
-existing server to use it instead of the private cluster (developers sharing one machine do this).
+The full load (reference + demo dataset + views + tile tables) takes a minute or two, so it is built once into
+a template database named after a fingerprint of everything that shapes it (migrations, ingest code, tile
+build code); each session then clones the template, which takes seconds. Set REZONE_TEST_PG_URL to an admin
+DSN of an existing server to use it instead of the private cluster (developers sharing one machine do this).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def _with_db(dsn: str, database: str) -> str:
 
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
-    """Admin DSN (database `postgres`) of the test server: private cluster unless REZONE_TEST_PG_URL is set."""
+    """Admin DSN (database `postgres`) of the test server: a private cluster unless REZONE_TEST_PG_URL."""
     external = os.environ.get("REZONE_TEST_PG_URL")
     if external:
         yield _with_db(external, "postgres")
@@ -138,7 +138,7 @@ async def _drop(admin_url: str, name: str) -> None:
 
 @pytest.fixture(scope="session")
 def database_url(pg_admin_url: str) -> Iterator[str]:
-    """DSN of this session's own database: migrations applied, full load done (reference, demo data, views)."""
+    """DSN of this session's own database: migrations applied, full load (reference, demo data, views)."""
     template = f"tpl_{_fingerprint()}"
     asyncio.run(_build_template(pg_admin_url, template))
     name = f"test_{os.getpid()}_{uuid.uuid4().hex[:6]}"

@@ -1,13 +1,14 @@
 """Benchmark of the report service end to end: latency percentiles and where the time goes.
 
-Starts a real aggregate service and a real report service on free ports against DATABASE_URL (or uses the
-URL given), warms them up, then requests reports one at a time (concurrency 1 measures latency, not
-throughput) for 2-commune, 6-commune (3 départements) and 100-commune selections. Every request is a different
-selection with a different name: Typst memoises layout across compiles in a process, so repeating one request
-would measure its cache, not a compile. A last series swaps one commune of a 100-commune selection per request,
-as a person refining a territory does (there the memoised layout of the unchanged parts is reused). Prints percentiles, the ratio to the target, the CPU time the report
-process spent per report (robust on a shared machine, where wall time moves with the load), and the per-step
-timings the service reports in its Server-Timing header:
+Starts a real aggregate service and a real report service on free ports against DATABASE_URL (or uses the URL
+given), warms them up, then requests reports one at a time (concurrency 1 measures latency, not throughput)
+for 2-commune, 6-commune (3 départements) and 100-commune selections. Every request is a different selection
+with a different name: Typst memoises layout across compiles in a process, so repeating one request would
+measure its cache, not a compile. A last series swaps one commune of a 100-commune selection per request, as a
+person refining a territory does (there the memoised layout of the unchanged parts is reused). Prints
+percentiles, the ratio to the target, the CPU time the report process spent per report (robust on a shared
+machine, where wall time moves with the load), and the per-step timings the service reports in its
+Server-Timing header:
 
     diagnosis  POST /v1/diagnosis to the aggregate service (runs concurrently with the next two)
     geometry   PostGIS queries of the map (selected contours, context, FINESS points)

@@ -1,11 +1,12 @@
 """Cached tiles on one core: the deployed nginx tile cache against the tiles service answering from memory.
 
-    DATABASE_URL=$(make dsn) .venv/bin/python bench/tiles/bench_tile_cache.py [--seconds 10] [--connections 32]
+    DATABASE_URL=$(make dsn) .venv/bin/python bench/tiles/bench_tile_cache.py \
+        [--seconds 10] [--connections 32]
 
-Starts a tiles service and the shipped nginx configuration (deploy/local/tile_cache.py) on loopback, each server
-pinned to CPU 0 and wrk pinned to CPU 1, warms a few tiles of the `admin` tileset (pre-built z5 and z10, on-demand
-z12), then replays each URL with keep-alive for a fixed time. Prints requests per second and latency percentiles
-as wrk measures them. Loopback only, bounded in time.
+Starts a tiles service and the shipped nginx configuration (deploy/local/tile_cache.py) on loopback, each
+server pinned to CPU 0 and wrk pinned to CPU 1, warms a few tiles of the `admin` tileset (pre-built z5 and
+z10, on-demand z12), then replays each URL with keep-alive for a fixed time. Prints requests per second and
+latency percentiles as wrk measures them. Loopback only, bounded in time.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@
     python -m deploy.local.stack dsn    prints the DATABASE_URL of the stack's database
     python -m deploy.local.stack load   applies migrations and loads what changed (cluster started if needed)
 
-Settings: REZONE_PORT (public port, 8080), REZONE_PG_PORT (embedded cluster, 5433), DATABASE_URL (use an external
-PostGIS instead of the embedded cluster), REDIS_URL (optional shared cache for the gateway).
+Settings: REZONE_PORT (public port, 8080), REZONE_PG_PORT (embedded cluster, 5433), DATABASE_URL (use an
+external PostGIS instead of the embedded cluster), REDIS_URL (optional shared cache for the gateway).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""The deployed tile cache (nginx, `deploy/base/config/tile-cache.nginx.conf`) run on loopback before a tiles origin.
+"""The deployed tile cache (`deploy/base/config/tile-cache.nginx.conf`) run on loopback before a tiles origin.
 
 Only the listen address, the upstream address and the writable paths are rewritten; each rewrite must match
-exactly, so what runs here cannot drift from the configuration shipped in the ConfigMap. Used by the deploy tests
-and by the cached-tile benchmark.
+exactly, so what runs here cannot drift from the configuration shipped in the ConfigMap. Used by the deploy
+tests and by the cached-tile benchmark.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ class UnknownIndicator(Unprocessable):
 
 
 def normalise_codes(raw: Iterable[str], limit: int, form: re.Pattern[str] = CODE_FORM) -> list[str]:
-    """Trimmed, upper-cased, de-duplicated codes in first-seen order; raises the shared errors with offenders."""
+    """Trimmed, upper-cased, de-duplicated codes in first-seen order; the shared errors name the offenders."""
     seen: dict[str, None] = {}
     bad: list[str] = []
     for item in raw:

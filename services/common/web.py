@@ -200,7 +200,7 @@ def run(app: web.Application, *, host: str, port: int, shutdown_timeout: float =
 def serve(
     service: str, settings_cls: type, prefix: str, create_app: Callable[[Any], web.Application]
 ) -> None:
-    """The `__main__` of every service: settings read once from the environment, JSON logs, serve until SIGTERM."""
+    """The `__main__` of every service: settings read once from the environment, JSON logs, until SIGTERM."""
     settings = load_settings(settings_cls, prefix)
     setup_logging(service, settings.log_level)
     run(

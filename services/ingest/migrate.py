@@ -75,7 +75,8 @@ async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) ->
                 if row["sha256"] != mig.sha256:
                     raise MigrationError(
                         f"V{mig.version:04d}__{mig.name}.sql was edited after being applied "
-                        f"(recorded {row['sha256'][:12]}, file {mig.sha256[:12]}); add a new migration instead"
+                        f"(recorded {row['sha256'][:12]}, file {mig.sha256[:12]}); "
+                        "add a new migration instead"
                     )
                 continue
             async with conn.transaction():

@@ -11,7 +11,7 @@ import asyncpg
 log = logging.getLogger("rezone.ingest.views")
 
 _COMMUNE_FIRST_INDEX = """
-    SELECT quote_ident(c.relname)   -- CLUSTER … USING takes the bare name: the index lives in the view's schema
+    SELECT quote_ident(c.relname)   -- CLUSTER … USING takes the bare name (the index is in the view's schema)
     FROM pg_index i
     JOIN pg_class c ON c.oid = i.indexrelid
     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
@@ -62,8 +62,8 @@ async def refresh(
             index = await conn.fetchval(_COMMUNE_FIRST_INDEX, view)
             if index:
                 # The rows of one commune side by side: a 100-commune diagnosis then reads about 100 pages of
-                # the indicator view instead of about 5,000 (p95 50.8 -> 29.4 ms, docs/benchmarks.md). Only after
-                # a plain refresh: CLUSTER locks readers out, which a CONCURRENTLY reload must not do.
+                # the indicator view instead of about 5,000 (p95 50.8 -> 29.4 ms, docs/benchmarks.md). Only
+                # after a plain refresh: CLUSTER locks readers out, which a CONCURRENTLY reload must not do.
                 await conn.execute(f"CLUSTER {view} USING {index}")
         # VACUUM also sets the visibility map, so index-only scans work from the first request.
         await conn.execute(f"{'ANALYZE' if conn.is_in_transaction() else 'VACUUM (ANALYZE)'} {view}")

@@ -1,8 +1,8 @@
 """The whole stack (tiles, aggregate, report, gateway as real processes) and a real headless Chromium.
 
 Every page opened through `open_page` records console errors, uncaught exceptions and CSP violations
-(`securitypolicyviolation` events, collected by an init script, which the DevTools protocol injects outside the
-page's CSP); `assert_clean(page)` fails the test on any of them.
+(`securitypolicyviolation` events, collected by an init script, which the DevTools protocol injects outside
+the page's CSP); `assert_clean(page)` fails the test on any of them.
 """
 
 from __future__ import annotations

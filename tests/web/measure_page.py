@@ -3,8 +3,8 @@
     .venv/bin/python tests/web/measure_page.py http://127.0.0.1:8080 --runs 5
 
 Each run uses a fresh browser context (cold HTTP cache) and prints, per step, p50 / p95 / max in milliseconds:
-page load to the first idle map (style, tiles, MapLibre worker), a commune added through the search box until the
-summary bar and the panels show its figures, and a shared link of 100 communes until every chip is named.
+page load to the first idle map (style, tiles, MapLibre worker), a commune added through the search box until
+the summary bar and the panels show its figures, and a shared link of 100 communes until every chip is named.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The seed's user journey in a real Chromium against the real stack (seeds 000 and 001).
 
-Saint-Jeannet (04 and 06), Beynes (04 and 78), Estoublon and Mézel are added through the search box, the chips,
-summary bar, alerts and every panel are checked against what the API says, the PDF and CSV are downloaded, the
-project is saved, reset and imported back, and the shareable URL restores the selection in a fresh context.
+Saint-Jeannet (04 and 06), Beynes (04 and 78), Estoublon and Mézel are added through the search box, the
+chips, summary bar, alerts and every panel are checked against what the API says, the PDF and CSV are
+downloaded, the project is saved, reset and imported back, and the shareable URL restores the selection in a
+fresh context.
 """
 
 from __future__ import annotations

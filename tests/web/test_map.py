@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 
 
 def fetch(dsn: str, sql: str, *args) -> list:
-    """Rows of one query, run in a thread of its own (Playwright's sync API holds this thread's event loop)."""
+    """Rows of one query, in a thread of its own (Playwright's sync API holds this thread's event loop)."""
 
     async def run():
         conn = await asyncpg.connect(dsn)
@@ -122,7 +122,7 @@ def test_limit_of_100_communes_from_a_shared_url(open_page, gateway_url: str, da
 
 
 def test_usable_at_1024_pixels(open_page, gateway_url: str, artifacts_dir: Path) -> None:
-    """No horizontal scrolling at 1024 px; search, map and tabs visible; the keyboard reaches the search box."""
+    """No horizontal scroll at 1024 px; search, map and tabs visible; the keyboard reaches the search box."""
     page = open_page(gateway_url + "/#c=04121,04084", viewport={"width": 1024, "height": 768})
     wait_map(page)
     expect(page.locator("#chips li.chip")).to_have_count(2)
