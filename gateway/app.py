@@ -13,7 +13,7 @@ import msgspec
 from aiohttp import web
 
 from services.common.db import database_ready, pg_ctx
-from services.common.web import METRICS, base_app
+from services.common.web import METRICS, ReadinessCheck, base_app
 
 from . import apidocs, openapi
 from .cache import CACHE, SEARCH_CACHE, LocalLRU, RedisTier, SelectionCache
@@ -33,12 +33,13 @@ OPENAPI = web.AppKey("openapi", bytes)
 DOCS = web.AppKey("docs", bytes)
 
 
-def _upstream_ready(name: str):
+def _upstream_ready(name: str) -> ReadinessCheck:
     async def check(app: web.Application) -> None:
         upstream = app[UPSTREAMS][name]
         assert upstream.session is not None
         async with upstream.session.get(
-            upstream.base.with_path("/healthz"), timeout=aiohttp.ClientTimeout(total=1.0)
+            upstream.base.with_path("/healthz"),
+            timeout=aiohttp.ClientTimeout(total=app[SETTINGS].ready_timeout_s),
         ) as resp:
             if resp.status != 200:
                 raise RuntimeError(f"{name} /healthz answered {resp.status}")
@@ -60,7 +61,7 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     if shared is not None:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(shared.client.aclose(), 1.0)
+            await asyncio.wait_for(shared.client.aclose(), app[SETTINGS].redis_close_timeout_s)
 
 
 def _build_cache(settings: Settings, gm: GatewayMetrics) -> SelectionCache:
@@ -95,6 +96,7 @@ def create_app(settings: Settings) -> web.Application:
         "gateway",
         readiness=[database_ready, *(_upstream_ready(n) for n in ready)],
         client_max_size=settings.max_body_bytes,
+        ready_timeout_s=settings.ready_timeout_s,
     )
     gm = GatewayMetrics(app[METRICS].registry)
     app[GW_METRICS] = gm
@@ -147,7 +149,7 @@ def create_app(settings: Settings) -> web.Application:
             settings.database_url,
             app_name="rezone-gateway",
             max_size=settings.pool_max,
-            statement_timeout_s=5.0,
+            statement_timeout_s=settings.statement_timeout_s,
         )
     )
     app.cleanup_ctx.append(catalogue_ctx)

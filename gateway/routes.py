@@ -165,7 +165,10 @@ async def search_communes(request: web.Request) -> web.Response:
     if found is not None and found[1]:
         entry, how = found[0], "HIT"
     else:
-        async with db_errors(), request.app[POOL].acquire(timeout=2.0) as conn:
+        async with (
+            db_errors(),
+            request.app[POOL].acquire(timeout=request.app[SETTINGS].acquire_timeout_s) as conn,
+        ):
             hits = await queries.search(conn, text, limit, catalogue.plm)
         entry, how = make_entry(_ENC.encode(SearchResult(text.strip(), hits)), JSON), "MISS"
         cache.put(key, entry)
@@ -184,7 +187,10 @@ async def get_commune(request: web.Request) -> web.Response:
     catalogue = request.app[CATALOGUE].get()
     if code not in catalogue.known:
         raise CommuneNotFound(f"aucune commune {code} dans le code officiel géographique", unknown=[code])
-    async with db_errors(), request.app[POOL].acquire(timeout=2.0) as conn:
+    async with (
+        db_errors(),
+        request.app[POOL].acquire(timeout=request.app[SETTINGS].acquire_timeout_s) as conn,
+    ):
         found = await queries.commune(conn, code, catalogue.plm)
     if found is None:  # reloaded between the catalogue check and the query
         raise CommuneNotFound(f"aucune commune {code}", unknown=[code])

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import msgspec
 from aiohttp import web
+
+from services.common.selection import MAX_COMMUNES
+from services.common.settings import ServiceSettings
 
 PREFIX = "REZONE_GATEWAY_"
 
 
-class Settings(msgspec.Struct, frozen=True, kw_only=True):
+class Settings(ServiceSettings, frozen=True, kw_only=True):
     """Everything the gateway can be told; defaults suit the local stack."""
 
-    database_url: str
     redis_url: str = ""
-    host: str = "127.0.0.1"
-    port: int = 8080
     tiles_url: str = "http://127.0.0.1:8081"
     aggregate_url: str = "http://127.0.0.1:8082"
     report_url: str = "http://127.0.0.1:8083"
     # Empty: the repository's `web/` next to the package.
     web_dir: str = ""
-    log_level: str = "INFO"
 
-    max_communes: int = 100
+    max_communes: int = MAX_COMMUNES
     # 100 codes of 5 characters plus quotes is ~1 KiB; 16 KiB leaves room for padding and a project name
     # while keeping a flood of bodies cheap to refuse.
     max_body_bytes: int = 16 * 1024
@@ -67,6 +65,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ready_upstreams: str = "tiles,aggregate,report"
     pool_max: int = 5
     shutdown_timeout_s: float = 25.0
+    # Redis client close at shutdown: a wedged server must not hold the exit.
+    redis_close_timeout_s: float = 1.0
 
     @property
     def cache_control(self) -> str:

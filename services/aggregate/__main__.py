@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..common.web import serve
-from .app import Settings, create_app
+from .app import create_app
+from .settings import PREFIX, Settings
 
 if __name__ == "__main__":
-    serve("aggregate", Settings, "REZONE_AGGREGATE_", create_app)
+    serve("aggregate", Settings, PREFIX, create_app)

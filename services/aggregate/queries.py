@@ -69,7 +69,7 @@ _PARTS = (
 async def api_ready(app_pool: asyncpg.Pool) -> None:
     """Readiness: the entry points exist and this role may execute them (migrations applied)."""
     async with db_errors():
-        ok = await app_pool.fetchval(_READY, timeout=2.0)
+        ok = await app_pool.fetchval(_READY)  # bounded by /readyz's ready_timeout_s
     if not ok:
         raise Unavailable("fonctions api absentes ou non autorisées : migrations non appliquées")
 

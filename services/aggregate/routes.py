@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import Histogram
@@ -14,9 +13,7 @@ from ..common.errors import Unavailable
 from ..common.selection import normalise_codes
 from ..common.web import METRICS, json_response, parse_body
 from . import queries
-
-if TYPE_CHECKING:
-    from .app import Settings
+from .settings import SETTINGS
 
 
 class Limiter:
@@ -35,7 +32,6 @@ class Limiter:
         self.in_flight -= 1
 
 
-SETTINGS = web.AppKey("settings", object)
 LIMITER = web.AppKey("limiter", Limiter)
 DB_SECONDS = web.AppKey("db_seconds", Histogram)
 
@@ -57,7 +53,7 @@ def db_histogram(app: web.Application) -> Histogram:
 async def post_diagnosis(request: web.Request) -> web.Response:
     """The masked territorial diagnosis of the selection."""
     started = time.perf_counter()
-    settings: Settings = request.app[SETTINGS]
+    settings = request.app[SETTINGS]
     body = await parse_body(request, DIAGNOSIS_REQUEST)
     codes = normalise_codes(body.communes, settings.max_communes)
     ald = list(dict.fromkeys(a.strip() for a in body.ald))
@@ -75,7 +71,7 @@ async def post_diagnosis(request: web.Request) -> web.Response:
 async def post_summary(request: web.Request) -> web.Response:
     """Header-bar figures of the selection."""
     started = time.perf_counter()
-    settings: Settings = request.app[SETTINGS]
+    settings = request.app[SETTINGS]
     body = await parse_body(request, SUMMARY_REQUEST)
     codes = normalise_codes(body.communes, settings.max_communes)
     with request.app[LIMITER]:

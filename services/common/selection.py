@@ -15,6 +15,8 @@ from .errors import BadRequest, Unprocessable
 # Form of an INSEE COG code: two digits or 2A/2B, then three digits.
 CODE_FORM = re.compile(r"([0-9]{2}|2A|2B)[0-9]{3}")
 MAX_LISTED = 50  # offenders echoed back; `count` says how many there were
+# Default size limit of a selection (each service's `max_communes` setting).
+MAX_COMMUNES = 100
 
 
 class InvalidCommuneCode(BadRequest):

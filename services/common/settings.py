@@ -10,6 +10,29 @@ import msgspec
 T = TypeVar("T", bound=msgspec.Struct)
 
 
+class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What every service reads: where it listens, its database pool and the timeouts around them.
+
+    Each service's `settings.py` subclasses it, overriding a default where its load differs (a field
+    redeclared in a subclass keeps its place and takes the new default).
+    """
+
+    database_url: str
+    host: str = "127.0.0.1"
+    port: int = 8080
+    log_level: str = "INFO"
+    pool_min: int = 1
+    pool_max: int = 4
+    # Server-side cap of one statement (also the driver's command timeout).
+    statement_timeout_s: float = 5.0
+    # How long a handler waits for a pooled connection before answering 503.
+    acquire_timeout_s: float = 2.0
+    # /readyz: each dependency check gets this long before it counts as failed.
+    ready_timeout_s: float = 3.0
+    # SIGTERM: in-flight requests get this long to finish.
+    shutdown_timeout_s: float = 20.0
+
+
 def load_settings(cls: type[T], prefix: str, environ: dict[str, str] | None = None) -> T:
     """Build `cls` from `PREFIX_FIELD` variables; `DATABASE_URL` and `REDIS_URL` are read unprefixed too.
 

@@ -27,6 +27,8 @@ _ENC = msgspec.json.Encoder()
 REQUEST_ID_HEADER = "X-Request-ID"
 
 ReadinessCheck = Callable[[web.Application], Awaitable[None]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
 class Metrics:
@@ -51,7 +53,8 @@ class Metrics:
 
 
 METRICS = web.AppKey("metrics", Metrics)
-READINESS = web.AppKey("readiness", list)
+READINESS = web.AppKey("readiness", list[ReadinessCheck])
+READY_TIMEOUT_S = web.AppKey("ready_timeout_s", float)
 
 
 def json_response(obj: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -151,7 +154,7 @@ async def readyz(request: web.Request) -> web.Response:
     failures = {}
     for check in request.app[READINESS]:
         try:
-            await asyncio.wait_for(check(request.app), timeout=3.0)
+            await asyncio.wait_for(check(request.app), timeout=request.app[READY_TIMEOUT_S])
         except Exception as exc:  # any failure of a dependency means not ready
             failures[getattr(check, "__name__", "check")] = str(exc) or type(exc).__name__
     if failures:
@@ -172,12 +175,14 @@ def base_app(
     *,
     readiness: Iterable[ReadinessCheck] = (),
     client_max_size: int = 1 << 20,
-    middlewares: Iterable = (),
+    ready_timeout_s: float = 3.0,
+    middlewares: Iterable[Middleware] = (),
 ) -> web.Application:
     """Application with the shared middleware, /healthz, /readyz and /metrics."""
     app = web.Application(middlewares=[request_context, *middlewares], client_max_size=client_max_size)
     app[METRICS] = Metrics(service)
     app[READINESS] = list(readiness)
+    app[READY_TIMEOUT_S] = ready_timeout_s
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_handler)

@@ -6,7 +6,6 @@ import hashlib
 import logging
 import re
 import unicodedata
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import msgspec
@@ -22,12 +21,9 @@ from . import csvexport, project, queries, selection
 from .document import StepTimer, report_pdf
 from .model import ExportRequest, ProjectRequest, ReportRequest
 from .render import Renderer
+from .settings import SETTINGS
 from .upstream import AggregateClient
 
-if TYPE_CHECKING:
-    from .app import Settings
-
-SETTINGS = web.AppKey("settings", object)
 AGGREGATE = web.AppKey("aggregate", AggregateClient)
 RENDERER = web.AppKey("renderer", Renderer)
 STEPS = web.AppKey("steps", Histogram)
@@ -60,7 +56,7 @@ def _disposition(name: str | None, default: str, ext: str) -> str:
 @routes.post("/v1/report.pdf")
 async def post_report(request: web.Request) -> web.Response:
     """The PDF report of a selection."""
-    settings: Settings = request.app[SETTINGS]
+    settings = request.app[SETTINGS]
     body: ReportRequest = await parse_body(request, _REPORT)
     codes = normalise_codes(body.communes, settings.max_communes)
     name = selection.name(body.name, settings.max_name_length)
@@ -101,7 +97,7 @@ async def post_report(request: web.Request) -> web.Response:
 @routes.post("/v1/export.csv")
 async def post_export(request: web.Request) -> web.Response:
     """The selected communes and their characteristics as a CSV for French spreadsheets."""
-    settings: Settings = request.app[SETTINGS]
+    settings = request.app[SETTINGS]
     body: ExportRequest = await parse_body(request, _EXPORT)
     codes = normalise_codes(body.communes, settings.max_communes)
     diagnosis = await request.app[AGGREGATE].diagnosis(codes, [])
@@ -119,12 +115,12 @@ async def post_export(request: web.Request) -> web.Response:
 @routes.post("/v1/project")
 async def post_project(request: web.Request) -> web.Response:
     """The project file of a selection (restorable with /v1/project/import)."""
-    settings: Settings = request.app[SETTINGS]
+    settings = request.app[SETTINGS]
     body: ProjectRequest = await parse_body(request, _PROJECT)
     codes = normalise_codes(body.communes, settings.max_communes)
     name = selection.name(body.name, settings.max_name_length)
     created_on = selection.report_date(body.date)
-    async with db_errors(), request.app[POOL].acquire(timeout=2.0) as conn:
+    async with db_errors(), request.app[POOL].acquire(timeout=settings.acquire_timeout_s) as conn:
         status = await queries.communes_status(conn, codes)
         version = await queries.data_version(conn)
     bad = [c for c in codes if c not in status or not status[c].selectable]
@@ -144,7 +140,7 @@ async def post_project(request: web.Request) -> web.Response:
 @routes.post("/v1/project/import")
 async def post_project_import(request: web.Request) -> web.Response:
     """The selection restored from a project file (raw body), with what could not be restored and why."""
-    settings: Settings = request.app[SETTINGS]
+    settings = request.app[SETTINGS]
     limit = settings.project_max_bytes
     too_large = project.ProjectFileTooLarge(f"un fichier de projet fait au plus {limit} octets", limit=limit)
     if request.content_length is not None and request.content_length > limit:
@@ -158,7 +154,7 @@ async def post_project_import(request: web.Request) -> web.Response:
         chunks.append(chunk)
     raw = b"".join(chunks)
     parsed = project.parse(raw, max_bytes=limit, max_communes=settings.max_communes)
-    async with db_errors(), request.app[POOL].acquire(timeout=2.0) as conn:
+    async with db_errors(), request.app[POOL].acquire(timeout=settings.acquire_timeout_s) as conn:
         status = await queries.communes_status(conn, [code for code, _ in parsed.entries])
         version = await queries.data_version(conn)
     return json_response(project.resolve(parsed, status, version))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..common.web import serve
 from .app import create_app
-from .settings import Settings
+from .settings import PREFIX, Settings
 
 if __name__ == "__main__":
-    serve("tiles", Settings, "REZONE_TILES_", create_app)
+    serve("tiles", Settings, PREFIX, create_app)

@@ -69,7 +69,7 @@ async def _follow_version(store: TileStore, every_s: float) -> None:
 
 def create_app(settings: Settings) -> web.Application:
     """Application with its pool, tile store and routes."""
-    app = base_app("tiles", readiness=[database_ready, tiles_ready])
+    app = base_app("tiles", readiness=[database_ready, tiles_ready], ready_timeout_s=settings.ready_timeout_s)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(
         pg_ctx(

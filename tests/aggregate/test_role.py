@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from services.aggregate.app import Settings, create_app
+from services.aggregate.app import create_app
+from services.aggregate.settings import Settings
 from services.common.db import POOL
 
 # aiohttp_client is a session-loop fixture (asyncio_default_fixture_loop_scope): run the tests on that loop.

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from services.aggregate.app import Settings, create_app
+from services.aggregate.app import create_app
+from services.aggregate.settings import Settings
 
 from .conftest import SEED_SIX
 

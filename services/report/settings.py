@@ -1,0 +1,41 @@
+"""Report service settings: environment `REZONE_REPORT_*` (and `DATABASE_URL`), and its application key."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.common.selection import MAX_COMMUNES
+from services.common.settings import ServiceSettings
+
+PREFIX = "REZONE_REPORT_"
+
+
+class Settings(ServiceSettings, frozen=True, kw_only=True):
+    """Environment `REZONE_REPORT_*` (and `DATABASE_URL`)."""
+
+    port: int = 8083
+    aggregate_url: str = "http://127.0.0.1:8082"
+    aggregate_timeout_s: float = 10.0
+    aggregate_connect_timeout_s: float = 2.0
+    # A 100-commune diagnosis is about 200 KB of JSON; anything near this cap is not a diagnosis.
+    aggregate_max_bytes: int = 8 << 20
+    # Geometry and COG lookups only read public reference tables: no role switch is needed, one may be set.
+    db_role: str | None = None
+    max_communes: int = MAX_COMMUNES
+    # Long enough for any real name and for the 10 KB hostile strings of the tests; printed in full, in small
+    # type, at the end of the report when it exceeds the cover's length.
+    max_name_length: int = 12_000
+    # 100 codes, a 12 000-character name and ALD ids fit in well under 64 KiB.
+    client_max_size: int = 65_536
+    project_max_bytes: int = 65_536
+    # Compiles run in threads: as many as cores, a short queue, then 503 + Retry-After.
+    max_parallel_renders: int = 2
+    max_queued_renders: int = 4
+    render_timeout_s: float = 20.0
+    # Tagged PDF (structure for screen readers): measured to double the compile time of a 100-commune report
+    # and triple its size (see docs/benchmarks.md), so it is opt-in.
+    pdf_tags: bool = False
+    shutdown_timeout_s: float = 60.0
+
+
+SETTINGS = web.AppKey("settings", Settings)
