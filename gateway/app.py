@@ -16,7 +16,7 @@ from services.common.db import database_ready, pg_ctx
 from services.common.web import METRICS, ReadinessCheck, base_app
 
 from . import apidocs, openapi
-from .cache import CACHE, SEARCH_CACHE, LocalLRU, RedisTier, SelectionCache
+from .cache import CACHE, SEARCH_CACHE, RedisTier, SelectionCache, entry_lru
 from .catalogue import CATALOGUE, CatalogueHolder, catalogue_ctx
 from .metrics import GW_METRICS, GatewayMetrics
 from .prewarm import prewarm_ctx
@@ -25,7 +25,7 @@ from .routes import proxy_tiles, routes
 from .security import preflight, security_headers
 from .settings import SETTINGS, Settings, split_list
 from .static import WEB_DIR, default_web_dir, index, static_file
-from .tilecache import TILE_CACHE
+from .tilecache import TILE_CACHE, tile_lru
 from .upstream import UPSTREAMS, Upstream
 
 log = logging.getLogger("rezone.gateway")
@@ -65,7 +65,7 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def _build_cache(settings: Settings, gm: GatewayMetrics) -> SelectionCache:
-    local = LocalLRU(
+    local = entry_lru(
         settings.cache_max_bytes, settings.cache_ttl_s, max_entry_bytes=settings.cache_max_entry_bytes
     )
     shared = None
@@ -100,7 +100,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     gm = GatewayMetrics(app[METRICS].registry)
     app[GW_METRICS] = gm
-    shed = shedding_middleware(settings.max_inflight, gm.shed.inc)
+    shed, inflight = shedding_middleware(settings.max_inflight, gm.shed.inc)
     app.middlewares.append(shed)
     app.middlewares.append(
         rate_limit_middleware(
@@ -131,13 +131,13 @@ def create_app(settings: Settings) -> web.Application:
         hit_ratio=cache.hit_ratio,
         cache_bytes=lambda: cache.local.bytes,
         cache_entries=lambda: len(cache.local),
-        inflight=shed.inflight,
+        inflight=lambda: inflight.in_flight,
     )
     # Versioned tiles are immutable: the TTL only bounds how long an unused version lingers.
-    app[TILE_CACHE] = LocalLRU(
-        settings.tiles_cache_max_bytes, settings.cache_ttl_s, max_entry_bytes=512 * 1024
+    app[TILE_CACHE] = tile_lru(
+        settings.tiles_cache_max_bytes, settings.cache_ttl_s, settings.tiles_cache_max_entry_bytes
     )
-    app[SEARCH_CACHE] = LocalLRU(settings.search_cache_max_bytes, settings.cache_ttl_s)
+    app[SEARCH_CACHE] = entry_lru(settings.search_cache_max_bytes, settings.cache_ttl_s)
     app[WEB_DIR] = Path(settings.web_dir) if settings.web_dir else default_web_dir()
 
     spec = openapi.build(settings.max_communes)

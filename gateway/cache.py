@@ -12,12 +12,13 @@ import gzip
 import hashlib
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 import msgspec
 from aiohttp import web
 
+from services.common.cache import ByteLRU
+from services.common.concurrency import SingleFlight
 from services.common.errors import ServiceError
 
 from .resilience import CircuitBreaker
@@ -60,46 +61,21 @@ def make_entry(body: bytes, content_type: str, disposition: str = "") -> Entry:
     return Entry(body, content_type, etag, time.time(), disposition, gzipped)
 
 
-class LocalLRU:
-    """LRU bounded by the bytes it holds; `get` says whether the entry is still fresh."""
-
-    def __init__(
-        self,
-        max_bytes: int,
-        ttl_s: float,
-        *,
-        max_entry_bytes: int | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.max_bytes, self.ttl_s, self.clock = max_bytes, ttl_s, clock
-        self.max_entry_bytes = min(max_bytes, max_entry_bytes or max_bytes)
-        self._items: OrderedDict[str, tuple[Entry, float, int]] = OrderedDict()
-        self.bytes = 0
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def get(self, key: str) -> tuple[Entry, bool] | None:
-        """(entry, fresh) or None; a lookup makes the entry most recently used."""
-        item = self._items.get(key)
-        if item is None:
-            return None
-        self._items.move_to_end(key)
-        return item[0], item[1] > self.clock()
-
-    def put(self, key: str, entry: Entry) -> None:
-        """Store, then evict least recently used entries until under the byte bound."""
-        size = entry.size + len(key) + _OVERHEAD
-        if size > self.max_entry_bytes:
-            return
-        old = self._items.pop(key, None)
-        if old is not None:
-            self.bytes -= old[2]
-        self._items[key] = (entry, self.clock() + self.ttl_s, size)
-        self.bytes += size
-        while self.bytes > self.max_bytes:
-            _, (_, _, evicted) = self._items.popitem(last=False)
-            self.bytes -= evicted
+def entry_lru(
+    max_bytes: int,
+    ttl_s: float,
+    *,
+    max_entry_bytes: int | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> ByteLRU[str, Entry]:
+    """The shared LRU holding upstream answers, weighed with their key and bookkeeping."""
+    return ByteLRU(
+        max_bytes,
+        lambda key, entry: entry.size + len(key) + _OVERHEAD,
+        ttl_s=ttl_s,
+        max_entry_bytes=max_entry_bytes,
+        clock=clock,
+    )
 
 
 class RedisTier:
@@ -153,10 +129,12 @@ Fetch = Callable[[], Awaitable[Entry]]
 class SelectionCache:
     """get_or_fetch: local LRU, then in-flight twin, then Redis, then the upstream (once per key)."""
 
-    def __init__(self, local: LocalLRU, shared: RedisTier | None, count: Callable[[str, str], None]) -> None:
+    def __init__(
+        self, local: ByteLRU[str, Entry], shared: RedisTier | None, count: Callable[[str, str], None]
+    ) -> None:
         self.local, self.shared, self.count = local, shared, count
         self.hits = self.lookups = 0
-        self._inflight: dict[str, asyncio.Task] = {}
+        self._flight: SingleFlight[str, tuple[Entry, str]] = SingleFlight()
 
     def hit_ratio(self) -> float:
         """Share of lookups answered without an upstream call since start."""
@@ -168,30 +146,16 @@ class SelectionCache:
         found = self.local.get(key)
         if found is not None and found[1]:
             return self._counted(endpoint, found[0], "HIT")
-        task = self._inflight.get(key)
-        if task is None:
-            stale = found[0] if found is not None else None
-            task = asyncio.ensure_future(self._fill(key, fetch, stale))
-            self._inflight[key] = task
-            task.add_done_callback(lambda t: self._done(key, t))
-            leader = True
-        else:
-            leader = False
-        # shield: a client that goes away cancels its own wait, never the shared fetch the others await.
-        entry, how = await asyncio.shield(task)
-        return self._counted(endpoint, entry, how if leader else "COALESCED")
+        stale = found[0] if found is not None else None
+        # A client that goes away cancels its own wait, never the shared fetch the others await.
+        (entry, how), joined = await self._flight.run(key, lambda: self._fill(key, fetch, stale))
+        return self._counted(endpoint, entry, "COALESCED" if joined else how)
 
     def _counted(self, endpoint: str, entry: Entry, how: str) -> tuple[Entry, str]:
         if how != "MISS":
             self.hits += 1
         self.count(endpoint, how.lower())
         return entry, how
-
-    def _done(self, key: str, task: asyncio.Task) -> None:
-        if self._inflight.get(key) is task:
-            del self._inflight[key]
-        if not task.cancelled():
-            task.exception()  # retrieved here, so an error nobody awaited any more is not logged as lost
 
     async def _fill(self, key: str, fetch: Fetch, stale: Entry | None) -> tuple[Entry, str]:
         if self.shared is not None:
@@ -213,4 +177,4 @@ class SelectionCache:
 
 
 CACHE = web.AppKey("cache", SelectionCache)
-SEARCH_CACHE = web.AppKey("search_cache", LocalLRU)
+SEARCH_CACHE = web.AppKey("search_cache", ByteLRU[str, Entry])

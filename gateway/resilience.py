@@ -11,6 +11,9 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from services.common.concurrency import InflightCap
+from services.common.web import Handler, Middleware
+
 from .errors import Overloaded, RateLimited
 
 CLOSED, HALF_OPEN, OPEN = 0, 1, 2
@@ -100,26 +103,26 @@ class TokenBuckets:
 _UNCOUNTED = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
-def shedding_middleware(limit: int, on_shed: Callable[[], None]):
-    """Refuse with 503 + Retry-After, at once, beyond `limit` requests in flight (probes never count)."""
-    inflight = 0
+def shedding_middleware(limit: int, on_shed: Callable[[], None]) -> tuple[Middleware, InflightCap]:
+    """Refuse with 503 + Retry-After, at once, beyond `limit` requests in flight (probes never count).
+
+    Returns the middleware and its cap (whose `in_flight` the metrics read).
+    """
+
+    def refuse() -> Overloaded:
+        on_shed()
+        return Overloaded(f"plus de {limit} requêtes en cours, réessayez", retry_after=1)
+
+    cap = InflightCap(limit, refuse)
 
     @web.middleware
-    async def shed(request: web.Request, handler) -> web.StreamResponse:
-        nonlocal inflight
+    async def shed(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in _UNCOUNTED:
             return await handler(request)
-        if inflight >= limit:
-            on_shed()
-            raise Overloaded(f"plus de {limit} requêtes en cours, réessayez", retry_after=1)
-        inflight += 1
-        try:
+        with cap:
             return await handler(request)
-        finally:
-            inflight -= 1
 
-    shed.inflight = lambda: inflight  # type: ignore[attr-defined]
-    return shed
+    return shed, cap
 
 
 def client_of(request: web.Request, trust_forwarded: bool) -> str:
@@ -131,11 +134,13 @@ def client_of(request: web.Request, trust_forwarded: bool) -> str:
     return request.remote or "-"
 
 
-def rate_limit_middleware(buckets: TokenBuckets, trust_forwarded: bool, on_limited: Callable[[], None]):
+def rate_limit_middleware(
+    buckets: TokenBuckets, trust_forwarded: bool, on_limited: Callable[[], None]
+) -> Middleware:
     """429 + Retry-After once a client has spent its API budget; tiles, styles and the page are exempt."""
 
     @web.middleware
-    async def limit(request: web.Request, handler) -> web.StreamResponse:
+    async def limit(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/api/") and request.method != "OPTIONS":
             wait = buckets.take(client_of(request, trust_forwarded))
             if wait > 0:

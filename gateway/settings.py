@@ -41,6 +41,8 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     search_cache_max_bytes: int = 8 * 1024 * 1024
     # Tiles whose URL carries the data version (answered `immutable` by the tiles service); 0 disables.
     tiles_cache_max_bytes: int = 64 * 1024 * 1024
+    # A tile larger than this is relayed but not kept (the densest tiles are ~100 KiB).
+    tiles_cache_max_entry_bytes: int = 512 * 1024
     redis_timeout_s: float = 0.25
     api_max_age_s: int = 300
 

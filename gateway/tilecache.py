@@ -9,7 +9,7 @@ from __future__ import annotations
 import msgspec
 from aiohttp import web
 
-from .cache import LocalLRU
+from services.common.cache import ByteLRU
 
 _KEPT = ("Content-Type", "Content-Encoding", "ETag", "Cache-Control", "Vary", "Last-Modified")
 
@@ -51,4 +51,11 @@ def replay(request: web.Request, entry: TileEntry) -> web.Response:
     return web.Response(body=entry.body, headers=headers)
 
 
-TILE_CACHE = web.AppKey("tile_cache", LocalLRU)
+TILE_CACHE = web.AppKey("tile_cache", ByteLRU[str, TileEntry])
+
+
+def tile_lru(max_bytes: int, ttl_s: float, max_entry_bytes: int) -> ByteLRU[str, TileEntry]:
+    """The LRU of relayed tiles (its own value type: a tile answer is not a cached API entry)."""
+    return ByteLRU(
+        max_bytes, lambda key, entry: entry.size + len(key), ttl_s=ttl_s, max_entry_bytes=max_entry_bytes
+    )

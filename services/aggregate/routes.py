@@ -7,6 +7,7 @@ import time
 from aiohttp import web
 from prometheus_client import Histogram
 
+from ..common.concurrency import InflightCap
 from ..common.contract import DIAGNOSIS_REQUEST, SUMMARY_REQUEST
 from ..common.db import POOL
 from ..common.errors import Unavailable
@@ -16,23 +17,12 @@ from . import queries
 from .settings import SETTINGS
 
 
-class Limiter:
+def limiter(cap: int) -> InflightCap:
     """In-flight cap: past it, answering 503 at once beats queueing without bound behind the pool."""
-
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self.in_flight = 0
-
-    def __enter__(self) -> None:
-        if self.in_flight >= self.cap:
-            raise Unavailable("service saturé, réessayez dans un instant", retry_after=1)
-        self.in_flight += 1
-
-    def __exit__(self, *exc: object) -> None:
-        self.in_flight -= 1
+    return InflightCap(cap, lambda: Unavailable("service saturé, réessayez dans un instant", retry_after=1))
 
 
-LIMITER = web.AppKey("limiter", Limiter)
+LIMITER = web.AppKey("limiter", InflightCap)
 DB_SECONDS = web.AppKey("db_seconds", Histogram)
 
 routes = web.RouteTableDef()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import typst
 
+from services.common.concurrency import InflightCap
 from services.common.errors import ServiceError, Unavailable
 
 log = logging.getLogger("rezone.report.render")
@@ -47,10 +48,15 @@ class Renderer:
         self, *, max_parallel: int, max_queued: int, timeout_s: float, pdf_tags: bool = False
     ) -> None:
         self.slots = asyncio.Semaphore(max_parallel)
-        self.max_waiting = max_parallel + max_queued
+        # Compiles running or queued; released when the compile ends, not when its caller gives up.
+        self.waiting = InflightCap(
+            max_parallel + max_queued,
+            lambda: Unavailable(
+                "trop de rapports en cours de mise en page, réessayez dans un instant", retry_after=2
+            ),
+        )
         self.timeout_s = timeout_s
         self.pdf_tags = pdf_tags
-        self.waiting = 0
         self.fonts = typst.Fonts(
             include_system_fonts=False, include_embedded_fonts=False, font_paths=[str(FONTS_DIR)]
         )
@@ -77,12 +83,8 @@ class Renderer:
 
     async def pdf(self, data: bytes, date: dt.date) -> bytes:
         """The PDF of one report view (JSON bytes); the timestamp is the report date, so output is stable."""
-        if self.waiting >= self.max_waiting:
-            raise Unavailable(
-                "trop de rapports en cours de mise en page, réessayez dans un instant", retry_after=2
-            )
+        self.waiting.acquire()
         timestamp = int(dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC).timestamp())
-        self.waiting += 1
         task = asyncio.ensure_future(self._run(data, timestamp))
         task.add_done_callback(self._done)
         try:
@@ -101,8 +103,8 @@ class Renderer:
             )
             raise RenderFailed("erreur de mise en page, voir les journaux du service") from exc
 
-    def _done(self, task: asyncio.Future) -> None:
-        self.waiting -= 1
+    def _done(self, task: asyncio.Future[bytes]) -> None:
+        self.waiting.release()
         if (
             not task.cancelled()
             and task.exception() is not None

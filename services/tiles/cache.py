@@ -1,12 +1,12 @@
-"""Tile values, an LRU bounded in bytes, and single-flight: concurrent misses on one tile make one query."""
+"""Tile values as served, and the LRU of those built on request (`services.common.cache`)."""
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import hashlib
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Hashable
+
+from ..common.cache import ByteLRU
 
 
 class Tile:
@@ -37,62 +37,6 @@ class Tile:
         return gzip.decompress(self.gz) if self.gz else b""
 
 
-class LruCache:
-    """Least-recently-used map bounded by the total size of its values."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.bytes = 0
-        self._items: OrderedDict[Hashable, Tile] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def get(self, key: Hashable) -> Tile | None:
-        """The cached tile, marked as recently used."""
-        tile = self._items.get(key)
-        if tile is not None:
-            self._items.move_to_end(key)
-        return tile
-
-    def put(self, key: Hashable, tile: Tile) -> None:
-        """Insert, then evict the least recently used until under the bound."""
-        if tile.nbytes > self.max_bytes:
-            return
-        old = self._items.pop(key, None)
-        if old is not None:
-            self.bytes -= old.nbytes
-        self._items[key] = tile
-        self.bytes += tile.nbytes
-        while self.bytes > self.max_bytes:
-            _, evicted = self._items.popitem(last=False)
-            self.bytes -= evicted.nbytes
-
-    def clear(self) -> None:
-        """Forget everything (a new tiles version)."""
-        self._items.clear()
-        self.bytes = 0
-
-
-class SingleFlight:
-    """Runs one coroutine per key at a time; callers arriving meanwhile await the same result.
-
-    The shared task is shielded: a client that goes away (handler cancellation) does not cancel the work the
-    other callers wait for.
-    """
-
-    def __init__(self) -> None:
-        self._running: dict[Hashable, asyncio.Future] = {}
-
-    def __len__(self) -> int:
-        return len(self._running)
-
-    async def run(self, key: Hashable, make: Callable[[], Awaitable[Tile]]) -> tuple[Tile, bool]:
-        """Result of `make()` for `key`, and whether this caller joined a call already running."""
-        running = self._running.get(key)
-        if running is not None:
-            return await asyncio.shield(running), True
-        task = asyncio.ensure_future(make())
-        self._running[key] = task
-        task.add_done_callback(lambda _: self._running.pop(key, None))
-        return await asyncio.shield(task), False
+def tile_lru(max_bytes: int) -> ByteLRU[Hashable, Tile]:
+    """The LRU of tiles built on request; no TTL, since a new tiles version clears it."""
+    return ByteLRU(max_bytes, lambda key, tile: tile.nbytes)

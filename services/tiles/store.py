@@ -17,10 +17,11 @@ from aiohttp import web
 from pmtiles.reader import MemorySource, all_tiles
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from ..common.concurrency import SingleFlight
 from ..common.db import db_errors
 from . import queries
 from .build_pyramid import DONE
-from .cache import LruCache, SingleFlight, Tile
+from .cache import Tile, tile_lru
 from .catalog import TILESETS, attribution
 
 log = logging.getLogger("rezone.tiles.store")
@@ -106,8 +107,8 @@ class TileStore:
         self.pool = pool
         self.pyramid_dir = pyramid_dir
         self.metrics = metrics
-        self.cache = LruCache(cache_bytes)
-        self.flight = SingleFlight()
+        self.cache = tile_lru(cache_bytes)
+        self.flight: SingleFlight[Key, Tile] = SingleFlight()
         self.acquire_timeout_s = acquire_timeout_s
         self.version: str | None = None
         self.attribution = attribution()  # says "demonstration" until the sources are read
@@ -155,7 +156,7 @@ class TileStore:
         if z <= self.pyramid_maxzoom:
             self.metrics.count(tileset, z, "pyramid")
             return self.pyramid.get(key, EMPTY)
-        tile = self.cache.get(key)
+        tile = self.cache.fresh(key)
         if tile is not None:
             self.metrics.count(tileset, z, "hit")
             return tile

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from gateway.cache import LocalLRU, SelectionCache, make_entry
+from gateway.cache import SelectionCache, entry_lru, make_entry
 from gateway.resilience import CLOSED, HALF_OPEN, OPEN, CircuitBreaker, TokenBuckets
 from gateway.selection import INSEE
 
@@ -20,7 +20,7 @@ class Clock:
 
 
 def test_lru_bounded_in_bytes_and_recency():
-    lru = LocalLRU(max_bytes=3 * (1000 + 256 + 1), ttl_s=60)
+    lru = entry_lru(max_bytes=3 * (1000 + 256 + 1), ttl_s=60)
     for key in "abc":
         lru.put(key, make_entry(b"x" * 1000, "application/json"))
     assert len(lru) == 3
@@ -34,7 +34,7 @@ def test_lru_bounded_in_bytes_and_recency():
 
 def test_lru_ttl_keeps_stale_copy():
     clock = Clock()
-    lru = LocalLRU(max_bytes=1 << 20, ttl_s=10, clock=clock)
+    lru = entry_lru(max_bytes=1 << 20, ttl_s=10, clock=clock)
     lru.put("k", make_entry(b"{}", "application/json"))
     assert lru.get("k")[1] is True
     clock.now += 11
@@ -111,7 +111,7 @@ async def test_coalescing_survives_the_leader_cancelling():
         await release.wait()
         return make_entry(b"{}", "application/json")
 
-    cache = SelectionCache(LocalLRU(1 << 20, 60), None, lambda endpoint, how: None)
+    cache = SelectionCache(entry_lru(1 << 20, 60), None, lambda endpoint, how: None)
     leader = asyncio.create_task(cache.get_or_fetch("e", "k", fetch))
     await asyncio.sleep(0)
     followers = [asyncio.create_task(cache.get_or_fetch("e", "k", fetch)) for _ in range(5)]
