@@ -13,6 +13,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, cast
 
 import msgspec
 from aiohttp import web
@@ -22,6 +23,9 @@ from services.common.concurrency import SingleFlight
 from services.common.errors import ServiceError
 
 from .resilience import CircuitBreaker
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis  # optional dependency (extra `gateway`), imported only when configured
 
 log = logging.getLogger("rezone.gateway.cache")
 
@@ -84,7 +88,14 @@ class RedisTier:
     _ENC = msgspec.msgpack.Encoder()
     _DEC = msgspec.msgpack.Decoder(Entry)
 
-    def __init__(self, client, timeout_s: float, ttl_s: float, breaker: CircuitBreaker, on_error) -> None:
+    def __init__(
+        self,
+        client: Redis,
+        timeout_s: float,
+        ttl_s: float,
+        breaker: CircuitBreaker,
+        on_error: Callable[[], None],
+    ) -> None:
         self.client, self.timeout_s, self.ttl_s = client, timeout_s, ttl_s
         self.breaker, self.on_error = breaker, on_error
 
@@ -102,7 +113,8 @@ class RedisTier:
             self._failed("get", exc)
             return None
         self.breaker.success()
-        return self._DEC.decode(raw) if raw is not None else None
+        # The client is made without decode_responses: values come back as bytes.
+        return self._DEC.decode(cast(bytes, raw)) if raw is not None else None
 
     async def put(self, key: str, entry: Entry) -> None:
         """Share an entry; best effort."""

@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
+import asyncpg
 from aiohttp import web
 
 from services.common.contract import Source
@@ -27,7 +29,7 @@ log = logging.getLogger("rezone.gateway.catalogue")
 class Catalogue:
     """Immutable snapshot; replaced whole when the data version changes."""
 
-    def __init__(self, version: str, rows: list, ald: list[str], sources: list[Source]) -> None:
+    def __init__(self, version: str, rows: list[Any], ald: list[str], sources: list[Source]) -> None:
         self.version = version
         self.sources = sources
         self.demo = any(s.is_demo for s in sources)
@@ -63,7 +65,7 @@ class CatalogueHolder:
 CATALOGUE = web.AppKey("catalogue", CatalogueHolder)
 
 
-async def load(pool) -> Catalogue:
+async def load(pool: asyncpg.Pool) -> Catalogue:
     """Read a fresh catalogue (version first, so a concurrent reload at worst tags new rows as old)."""
     async with db_errors(), pool.acquire() as conn:
         version = await queries.data_version(conn)
@@ -90,10 +92,8 @@ async def catalogue_ctx(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: first load (blocking start-up: no validation without it), then periodic re-checks."""
     holder = app[CATALOGUE]
     holder.set(app, await load(app[POOL]))
-    log.info(
-        "catalogue loaded",
-        extra={"data_version": holder.current.version, "communes": len(holder.current.known)},
-    )
+    current = holder.get()
+    log.info("catalogue loaded", extra={"data_version": current.version, "communes": len(current.known)})
     task = asyncio.create_task(_refresh_loop(app, app[SETTINGS].catalogue_refresh_s))
     yield
     task.cancel()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from services.common.errors import BadRequest, ServiceError, Unavailable, Unprocessable
-from services.common.selection import (  # noqa: F401  (the shared selection vocabulary, re-exported)
-    EmptySelection,
-    InvalidCommuneCode,
-    TooManyCommunes,
-    UnknownCommune,
-    UnknownIndicator,
-)
+
+# The shared selection vocabulary, re-exported (`X as X`: an explicit re-export for mypy and ruff).
+from services.common.selection import EmptySelection as EmptySelection
+from services.common.selection import InvalidCommuneCode as InvalidCommuneCode
+from services.common.selection import TooManyCommunes as TooManyCommunes
+from services.common.selection import UnknownCommune as UnknownCommune
+from services.common.selection import UnknownIndicator as UnknownIndicator
 
 
 class UnknownParameter(BadRequest):

@@ -100,7 +100,7 @@ def _op(
     summary: str,
     ok: dict[str, Any],
     *,
-    params: list | None = None,
+    params: list[Any] | None = None,
     body: str | None = None,
     errors: dict[str, Any] | None = None,
     tag: str = "territoire",
@@ -142,7 +142,10 @@ def build(max_communes: int) -> dict[str, Any]:
     _, components = msgspec.json.schema_components(types, ref_template=_REF)
     diag_schema = {"$ref": _REF.format(name="Diagnosis")}
     summ_schema = {"$ref": _REF.format(name="Summary")}
-    json_of = lambda schema: {"application/json": {"schema": schema}}  # noqa: E731
+
+    def json_of(schema: dict[str, Any]) -> dict[str, Any]:
+        return {"application/json": {"schema": schema}}
+
     diag_ok = _ok("Diagnostic territorial (données de démonstration)", json_of(diag_schema))
     summ_ok = _ok("Chiffres du bandeau (données de démonstration)", json_of(summ_schema))
     binary = {"type": "string", "format": "binary"}

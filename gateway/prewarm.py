@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 
@@ -64,7 +65,7 @@ async def prewarm(app: web.Application) -> dict[str, int]:
                     await app[CACHE].get_or_fetch(
                         endpoint,
                         key,
-                        lambda p=path, b=body: aggregate.post_json(p, b, settings.diagnosis_timeout_s),
+                        functools.partial(aggregate.post_json, path, body, settings.diagnosis_timeout_s),
                     )
                 except ServiceError:
                     counts["failed"] += 1

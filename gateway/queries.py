@@ -89,7 +89,8 @@ async def commune(conn: asyncpg.Connection, code: str, plm: dict[str, list[str]]
 
 async def data_version(conn: asyncpg.Connection) -> str:
     """Current data version (changes with any reload)."""
-    return await conn.fetchval(_DATA_VERSION)
+    version: str = await conn.fetchval(_DATA_VERSION)
+    return version
 
 
 async def catalogue_rows(conn: asyncpg.Connection) -> tuple[list[asyncpg.Record], list[str]]:

@@ -10,9 +10,9 @@ import time
 from collections.abc import Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from services.common.concurrency import InflightCap
-from services.common.web import Handler, Middleware
 
 from .errors import Overloaded, RateLimited
 

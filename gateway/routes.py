@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,7 +42,7 @@ def _query(request: web.Request, allowed: Iterable[str]) -> web.Request:
     return request
 
 
-async def _body(request: web.Request, decoder: msgspec.json.Decoder) -> Any:
+async def _body(request: web.Request, decoder: msgspec.json.Decoder[Any]) -> Any:
     _query(request, ())
     try:
         return decoder.decode(await request.read())
@@ -256,7 +256,7 @@ async def summary_post(request: web.Request) -> web.Response:
     )
 
 
-def _report_route(endpoint: str, path: str, *, named: bool) -> tuple:
+def _report_route(endpoint: str, path: str, *, named: bool) -> tuple[Any, ...]:
     async def from_query(request: web.Request) -> web.Response:
         _query(request, ("communes", "name") if named else ("communes",))
         settings = request.app[SETTINGS]
@@ -323,7 +323,7 @@ async def proxy_tiles(request: web.Request) -> web.StreamResponse:
         request.app[CACHE].count("tiles", "hit")
         return replay(request, found[0])
 
-    def keep(status: int, headers, body: bytes) -> None:
+    def keep(status: int, headers: Mapping[str, str], body: bytes) -> None:
         entry = cacheable(status, headers, body)
         if entry is not None:
             cache.put(key, entry)

@@ -5,6 +5,8 @@ Headers are set in `on_response_prepare`, so error documents, static files and s
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from services.common.logs import request_id_var
@@ -39,7 +41,9 @@ def _is_shared(path: str) -> bool:
     return path.startswith("/tiles/") or path.startswith("/styles/")
 
 
-def security_headers(frame_ancestors: str, allowed_origins: list[str]):
+def security_headers(
+    frame_ancestors: str, allowed_origins: list[str]
+) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
     """on_response_prepare handler adding the headers for this deployment's settings."""
     csp = content_security_policy(frame_ancestors)
     origins = frozenset(allowed_origins)

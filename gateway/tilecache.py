@@ -6,6 +6,8 @@ Keyed by path, query and whether the client takes gzip (the tiles service varies
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import msgspec
 from aiohttp import web
 
@@ -32,7 +34,7 @@ def tile_key(request: web.Request) -> str:
     return f"{request.rel_url.path_qs}|{'gz' if gz else 'id'}"
 
 
-def cacheable(status: int, headers, body: bytes) -> TileEntry | None:
+def cacheable(status: int, headers: Mapping[str, str], body: bytes) -> TileEntry | None:
     """The entry to keep for this upstream answer, or None (not a 200, or not versioned)."""
     if status != 200 or "immutable" not in headers.get("Cache-Control", ""):
         return None

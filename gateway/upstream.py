@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -192,7 +192,10 @@ class Upstream:
         raise BadGateway(f"réponse {status} du service {self.name}", upstream=self.name)
 
     async def proxy(
-        self, request: web.Request, timeout_s: float, keep: Callable[[int, Any, bytes], None] | None = None
+        self,
+        request: web.Request,
+        timeout_s: float,
+        keep: Callable[[int, Mapping[str, str], bytes], None] | None = None,
     ) -> web.StreamResponse:
         """Relay a GET/HEAD as is: status, validators, encoding; large bodies streamed chunk by chunk.
 
@@ -224,15 +227,15 @@ class Upstream:
                         if name.lower() != "content-length":
                             out.headers.add(name, value)
                     return out
-                out = web.StreamResponse(status=resp.status, reason=resp.reason)
+                stream = web.StreamResponse(status=resp.status, reason=resp.reason)
                 for name, value in relayed:
-                    out.headers.add(name, value)
-                await out.prepare(request)
+                    stream.headers.add(name, value)
+                await stream.prepare(request)
                 if request.method != "HEAD":
                     async for chunk in resp.content.iter_chunked(65536):
-                        await out.write(chunk)
-                await out.write_eof()
-                return out
+                        await stream.write(chunk)
+                await stream.write_eof()
+                return stream
 
 
-UPSTREAMS = web.AppKey("upstreams", dict)
+UPSTREAMS = web.AppKey("upstreams", dict[str, Upstream])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from importlib.resources import files
+from typing import Any, cast
 
 import asyncpg
 import msgspec
@@ -59,7 +60,7 @@ class _OfferPart(msgspec.Struct, kw_only=True):
     offer: c.Offer
 
 
-_PARTS = (
+_PARTS: tuple[tuple[str, msgspec.json.Decoder[Any]], ...] = (
     ("territory", msgspec.json.Decoder(_TerritoryPart)),
     ("indicators", msgspec.json.Decoder(_IndicatorsPart)),
     ("offer", msgspec.json.Decoder(_OfferPart)),
@@ -74,12 +75,12 @@ async def api_ready(app_pool: asyncpg.Pool) -> None:
         raise Unavailable("fonctions api absentes ou non autorisées : migrations non appliquées")
 
 
-def _translate(exc: asyncpg.PostgresError) -> Exception:
+def _translate(exc: Exception) -> Exception:
     if isinstance(exc, asyncpg.UndefinedFunctionError | asyncpg.InvalidSchemaNameError):
         return Unavailable("fonctions api absentes : migrations non appliquées")
     state = getattr(exc, "sqlstate", None)
     if state in _ERRORS:
-        offenders = json.loads(exc.detail or "[]")
+        offenders = json.loads(getattr(exc, "detail", None) or "[]")
         detail = f"{_MESSAGES[state]} : {', '.join(offenders)}" if offenders else _MESSAGES[state]
         return _ERRORS[state](detail, offenders=offenders)
     return exc
@@ -90,7 +91,8 @@ async def _fetch_text(pool: asyncpg.Pool, query: str, *args: object, acquire_tim
         for attempt in (1, 2):
             try:
                 async with pool.acquire(timeout=acquire_timeout) as conn:
-                    return await conn.fetchval(query, *args)
+                    text: str = await conn.fetchval(query, *args)
+                    return text
             except _RETRYABLE as exc:
                 if attempt == 2:
                     raise Unavailable("base de données injoignable") from exc
@@ -102,7 +104,7 @@ async def _fetch_text(pool: asyncpg.Pool, query: str, *args: object, acquire_tim
     raise AssertionError("unreachable")
 
 
-async def _parts(pool: asyncpg.Pool, codes: list[str], ald: list[str], acquire_timeout: float) -> list:
+async def _parts(pool: asyncpg.Pool, codes: list[str], ald: list[str], acquire_timeout: float) -> list[Any]:
     # One query runs on one core: the three parts on three connections at once use every core available.
     results = await asyncio.gather(
         *(_fetch_text(pool, _PART, codes, ald, name, acquire_timeout=acquire_timeout) for name, _ in _PARTS),
@@ -111,7 +113,7 @@ async def _parts(pool: asyncpg.Pool, codes: list[str], ald: list[str], acquire_t
     for result in results:
         if isinstance(result, BaseException):
             raise result
-    return [decoder.decode(text) for (_, decoder), text in zip(_PARTS, results, strict=True)]
+    return [decoder.decode(cast(str, text)) for (_, decoder), text in zip(_PARTS, results, strict=True)]
 
 
 async def diagnosis(

@@ -11,14 +11,16 @@ from typing import Any, TypeVar
 
 import msgspec
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from .errors import BadRequest, ServiceError
 from .logs import request_id_var, setup_logging
-from .settings import load_settings
+from .settings import ServiceSettings, load_settings
 
 T = TypeVar("T")
+S = TypeVar("S", bound=ServiceSettings)
 log = logging.getLogger("rezone.web")
 
 JSON = "application/json"
@@ -27,8 +29,6 @@ _ENC = msgspec.json.Encoder()
 REQUEST_ID_HEADER = "X-Request-ID"
 
 ReadinessCheck = Callable[[web.Application], Awaitable[None]]
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
 class Metrics:
@@ -86,7 +86,7 @@ def parse_query(request: web.Request, cls: type[T]) -> T:
         raise BadRequest(f"paramètres invalides : {exc}") from exc
 
 
-async def parse_body(request: web.Request, decoder: msgspec.json.Decoder) -> Any:
+async def parse_body(request: web.Request, decoder: msgspec.json.Decoder[Any]) -> Any:
     """Typed JSON body."""
     try:
         return decoder.decode(await request.read())
@@ -104,7 +104,7 @@ def _route_label(request: web.Request) -> str:
 
 
 @web.middleware
-async def request_context(request: web.Request, handler: Callable) -> web.StreamResponse:
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Request id (taken from the caller or made here), metrics by route template, problem+json errors."""
     rid = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
     token = request_id_var.set(rid)
@@ -203,7 +203,7 @@ def run(app: web.Application, *, host: str, port: int, shutdown_timeout: float =
 
 
 def serve(
-    service: str, settings_cls: type, prefix: str, create_app: Callable[[Any], web.Application]
+    service: str, settings_cls: type[S], prefix: str, create_app: Callable[[S], web.Application]
 ) -> None:
     """The `__main__` of every service: settings read once from the environment, JSON logs, until SIGTERM."""
     settings = load_settings(settings_cls, prefix)

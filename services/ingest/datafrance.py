@@ -16,6 +16,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -80,7 +81,9 @@ def commune_id(code: str) -> int:
     return int(code)
 
 
-def _staging_rows(wheel: Path) -> tuple[list[tuple], list[tuple], list[tuple], list[tuple], int]:
+def _staging_rows(
+    wheel: Path,
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]], int]:
     regions = read_table(wheel, "regions")
     departements = read_table(wheel, "departements")
     epci = read_table(wheel, "epci")
@@ -188,5 +191,5 @@ async def load(conn: asyncpg.Connection, cache_dir: Path) -> dict[str, int]:
 
 async def needs_load(conn: asyncpg.Connection) -> bool:
     """True when the loaded reference is absent or was built from another wheel or another build."""
-    loaded = await conn.fetchval("SELECT sha256 FROM ref.data_sources WHERE source = $1", SOURCE)
+    loaded: str | None = await conn.fetchval("SELECT sha256 FROM ref.data_sources WHERE source = $1", SOURCE)
     return loaded != REFERENCE_FINGERPRINT

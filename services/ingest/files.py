@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -169,7 +170,7 @@ class Column:
     parse: Callable[[str], object]
 
 
-def read_csv(file: SourceFile, columns: Sequence[Column]) -> list[tuple]:
+def read_csv(file: SourceFile, columns: Sequence[Column]) -> list[tuple[Any, ...]]:
     """Every line of a `;` CSV with the exact header, parsed; the first bad line rejects the whole file."""
     text, _ = decode(file.name, file.path.read_bytes())
     lines = split_lines(file.name, text)
@@ -178,7 +179,7 @@ def read_csv(file: SourceFile, columns: Sequence[Column]) -> list[tuple]:
         raise ImportRejected(file.name, 1, f"header must be {expected!r}")
     width = len(columns)
     parsers = [c.parse for c in columns]
-    rows: list[tuple] = []
+    rows: list[tuple[Any, ...]] = []
     append = rows.append
     with gc_paused():
         for number, line in enumerate(lines[1:], start=2):
@@ -202,7 +203,7 @@ def _failing_column(parsers: Sequence[Callable[[str], object]], fields: Sequence
     return 0
 
 
-def single_value(file: SourceFile, rows: Sequence[tuple], index: int, what: str) -> object:
+def single_value(file: SourceFile, rows: Sequence[tuple[Any, ...]], index: int, what: str) -> object:
     """The value a column must share on every row (a period, a month); the first deviant line is refused."""
     if not rows:
         raise ImportRejected(file.name, None, "no data line")
@@ -215,9 +216,11 @@ def single_value(file: SourceFile, rows: Sequence[tuple], index: int, what: str)
     return first
 
 
-def check_unique(file: SourceFile, rows: Sequence[tuple], key: Callable[[tuple], object], what: str) -> None:
+def check_unique(
+    file: SourceFile, rows: Sequence[tuple[Any, ...]], key: Callable[[tuple[Any, ...]], object], what: str
+) -> None:
     """Refuse the second line carrying an already seen key."""
-    seen: set = set()
+    seen: set[object] = set()
     for number, row in enumerate(rows, start=2):
         k = key(row)
         if k in seen:
@@ -234,7 +237,7 @@ async def copy_rows(
     conn: asyncpg.Connection,
     table: str,
     columns: Sequence[str],
-    records: Sequence[tuple],
+    records: Sequence[tuple[Any, ...]],
     *,
     file: SourceFile,
 ) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from typing import Any
 
 import asyncpg
 import numpy as np
@@ -123,7 +124,7 @@ LEFT JOIN LATERAL (
     ) cp ON true"""
 
 
-async def load(conn: asyncpg.Connection, file: SourceFile) -> dict:
+async def load(conn: asyncpg.Connection, file: SourceFile) -> dict[str, Any]:
     """Validate the whole file, then replace the FINESS rows in one transaction."""
     categories, departements, communes = await _reference(conn)
     parsed = parse(file.name, file.path.read_bytes(), categories, departements, communes)
@@ -136,7 +137,7 @@ async def load(conn: asyncpg.Connection, file: SourceFile) -> dict:
         (*r, None if np.isnan(lo) else float(lo), None if np.isnan(la) else float(la))
         for r, lo, la in zip(rows, lon, lat, strict=True)
     ]
-    outcome: dict = {}
+    outcome: dict[str, Any] = {}
 
     async def write(c: asyncpg.Connection) -> None:
         await c.execute(_STAGE)

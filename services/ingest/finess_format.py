@@ -12,6 +12,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from ..common.errors import ImportRejected
 from .files import decode, split_lines
@@ -113,9 +114,9 @@ class Parsed:
 
     extraction_date: dt.date
     encoding: str
-    rows: list[list]
+    rows: list[list[str]]
     lines: int
-    skipped: Counter
+    skipped: Counter[str]
 
 
 def parse(
@@ -133,10 +134,10 @@ def parse(
     except ValueError:
         raise ImportRejected(name, 1, f"extraction date {header.group(1)!r} is not a date") from None
 
-    kept: dict[str, list] = {}
+    kept: dict[str, list[Any]] = {}
     known: set[str] = set()
     located: set[str] = set()
-    skipped: Counter = Counter()
+    skipped: Counter[str] = Counter()
     for number, line in enumerate(lines[1:], start=2):
         fields = line.split(";")
         try:
@@ -153,9 +154,9 @@ def parse(
 
 def _structure(
     f: list[str],
-    kept: dict[str, list],
+    kept: dict[str, list[Any]],
     known: set[str],
-    skipped: Counter,
+    skipped: Counter[str],
     categories: frozenset[str],
     departements: frozenset[str],
     communes: frozenset[str],
@@ -220,7 +221,7 @@ def _structure(
     ]
 
 
-def _geolocation(f: list[str], kept: dict[str, list], known: set[str], located: set[str]) -> None:
+def _geolocation(f: list[str], kept: dict[str, list[Any]], known: set[str], located: set[str]) -> None:
     if len(f) != GEO_FIELDS:
         raise ValueError(f"geolocalisation has {len(f)} fields, expected {GEO_FIELDS}")
     nofinesset, raw_x, raw_y, sourcecoordet = f[1], f[2], f[3], f[4]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 import asyncpg
 
@@ -45,7 +46,7 @@ def period_vintage(period: str) -> str:
     return f"{start:%d/%m/%Y}–{end:%d/%m/%Y}"
 
 
-async def load_consumers(conn: asyncpg.Connection, file: SourceFile) -> dict:
+async def load_consumers(conn: asyncpg.Connection, file: SourceFile) -> dict[str, Any]:
     """`code_commune;periode;tranche_age;consommants` -> health.consumers."""
     communes = await selectable_communes(conn)
     rows = read_csv(
@@ -76,7 +77,7 @@ async def load_consumers(conn: asyncpg.Connection, file: SourceFile) -> dict:
 
 def parse_indicators(
     file: SourceFile, communes: frozenset[str], units: dict[str, str]
-) -> tuple[str, list[tuple]]:
+) -> tuple[str, list[tuple[Any, ...]]]:
     """Period and records of an indicator file; `units` maps the indicator ids this file may carry to their
     unit ('pct': numerator is a subset of the denominator; 'per100': a rate, numerator may exceed it).
 
@@ -91,7 +92,7 @@ def parse_indicators(
     period = lines[1].split(";")[1] if lines[1].count(";") == 4 else ""
     source = file.source
     seen: dict[str, set[str]] = {ind: set() for ind in units}
-    records: list[tuple] = []
+    records: list[tuple[Any, ...]] = []
     append = records.append
     with gc_paused():
         for number, line in enumerate(lines[1:], start=2):
@@ -130,7 +131,7 @@ def parse_indicators(
     return period, records
 
 
-async def load_indicators(conn: asyncpg.Connection, file: SourceFile, source_key: str) -> dict:
+async def load_indicators(conn: asyncpg.Connection, file: SourceFile, source_key: str) -> dict[str, Any]:
     """`code_commune;periode;indicateur;numerateur;denominateur` -> health.indicator_counts, for the
     indicators whose ref.indicators.source_key is `source_key` ('dcir', 'atih' or 'dcir_grippe')."""
     communes = await selectable_communes(conn)

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -23,16 +24,16 @@ from .sources import SOURCES, loaded_sha256, real_file
 
 log = logging.getLogger("rezone.ingest")
 
-PostLoadStep = Callable[[asyncpg.Connection, Path], Awaitable[dict]]
+PostLoadStep = Callable[[asyncpg.Connection, Path], Awaitable[dict[str, Any]]]
 
 # Steps run after the views, in order, with (conn, data_dir); each must be idempotent and cheap when nothing
 # changed (it can compare ref.data_version()). Register a step by adding a (name, function) pair here.
 POST_LOAD_STEPS: list[tuple[str, PostLoadStep]] = [("tiles", tiles_build.build)]
 
 
-async def run_load(conn: asyncpg.Connection, *, data_dir: Path, force: bool = False) -> dict:
+async def run_load(conn: asyncpg.Connection, *, data_dir: Path, force: bool = False) -> dict[str, Any]:
     """Load what changed (or everything with `force`); returns a summary per step, with timings."""
-    summary: dict = {}
+    summary: dict[str, Any] = {}
     timings: dict[str, float] = {}
     started = time.perf_counter()
 

@@ -3,6 +3,8 @@ activity of a semester (patients, acts and coefficients). Formats in docs/data.m
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 
 from ..common.errors import ImportRejected
@@ -41,7 +43,7 @@ async def _keys(conn: asyncpg.Connection, sql: str) -> frozenset[str]:
     return frozenset(r[0] for r in await conn.fetch(sql))
 
 
-async def load_demography(conn: asyncpg.Connection, file: SourceFile) -> dict:
+async def load_demography(conn: asyncpg.Connection, file: SourceFile) -> dict[str, Any]:
     """`code_commune;categorie;mois;effectif;effectif_60_plus;effectif_65_plus` -> health.ps_demography."""
     communes = await selectable_communes(conn)
     categories = {
@@ -89,7 +91,7 @@ async def load_demography(conn: asyncpg.Connection, file: SourceFile) -> dict:
     return {"rows": len(records), "professionals": sum(r[2] for r in records if r[1] != "mg_mep")}
 
 
-async def load_activity(conn: asyncpg.Connection, file: SourceFile) -> dict:
+async def load_activity(conn: asyncpg.Connection, file: SourceFile) -> dict[str, Any]:
     """`code_commune;profession;semestre;effectif;patients` -> health.ps_activity."""
     communes = await selectable_communes(conn)
     professions = await _keys(conn, "SELECT DISTINCT profession FROM ref.act_types")
@@ -127,7 +129,7 @@ async def load_activity(conn: asyncpg.Connection, file: SourceFile) -> dict:
     return {"rows": len(records)}
 
 
-async def load_acts(conn: asyncpg.Connection, file: SourceFile) -> dict:
+async def load_acts(conn: asyncpg.Connection, file: SourceFile) -> dict[str, Any]:
     """`code_commune;type_acte;semestre;quantite` -> health.ps_acts (quantities may carry one decimal)."""
     communes = await selectable_communes(conn)
     act_types = await _keys(conn, "SELECT key FROM ref.act_types")

@@ -10,13 +10,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
 from . import finess, indicators, professionals, territory
 from .files import SourceFile
 
-Importer = Callable[[asyncpg.Connection, SourceFile], Awaitable[dict]]
+Importer = Callable[[asyncpg.Connection, SourceFile], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Any
 
 import asyncpg
 
@@ -44,7 +45,7 @@ def _iso_date(text: str) -> str:
     return text
 
 
-async def load_zonage(conn: asyncpg.Connection, file: SourceFile) -> dict:
+async def load_zonage(conn: asyncpg.Connection, file: SourceFile) -> dict[str, Any]:
     """`code_commune;zonage;date_arrete` (ZIP, ZAC or HZ = hors zonage) -> ref.zonage (ZIP and ZAC only)."""
     communes = await selectable_communes(conn)
     rows = read_csv(
@@ -71,7 +72,7 @@ async def load_zonage(conn: asyncpg.Connection, file: SourceFile) -> dict:
     }
 
 
-async def load_qpv(conn: asyncpg.Connection, file: SourceFile) -> dict:
+async def load_qpv(conn: asyncpg.Connection, file: SourceFile) -> dict[str, Any]:
     """`code_qp;lib_qp;insee_dep;insee_com;lib_com`, a line per QPV and commune -> ref.qpv, ref.qpv_communes.
 
     The columns are those of the national list of the 2024 generation (décret 2023-1314), hence its vintage.
@@ -107,13 +108,13 @@ async def load_qpv(conn: asyncpg.Connection, file: SourceFile) -> dict:
         )
 
     await replace_source(conn, file, vintage="Quartiers prioritaires 2024", row_count=len(rows), write=write)
-    spanning = defaultdict(int)
+    spanning: defaultdict[str, int] = defaultdict(int)
     for code, _ in links:
         spanning[code] += 1
     return {"qpv": len(names), "links": len(links), "multi_commune": sum(v > 1 for v in spanning.values())}
 
 
-async def load_cpts(conn: asyncpg.Connection, file: SourceFile) -> dict:
+async def load_cpts(conn: asyncpg.Connection, file: SourceFile) -> dict[str, Any]:
     """`id;nom;statut;code_commune;date_situation`, a line per commune -> ref.cpts, ref.cpts_communes."""
     communes = await selectable_communes(conn)
     rows = read_csv(
@@ -154,7 +155,7 @@ async def load_cpts(conn: asyncpg.Connection, file: SourceFile) -> dict:
     return {"cpts": len(cpts), "communes": len(links)}
 
 
-async def load_ecds(conn: asyncpg.Connection, file: SourceFile) -> dict:
+async def load_ecds(conn: asyncpg.Connection, file: SourceFile) -> dict[str, Any]:
     """`nofinesset;raison_sociale;typologie;campagne` -> health.cds_types (others stay 'non typés')."""
     rows = read_csv(
         file,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 from prometheus_client import Histogram
@@ -16,7 +16,7 @@ from .settings import SETTINGS, Settings
 from .upstream import AggregateClient
 
 
-def _aggregate_ctx(settings: Settings):
+def _aggregate_ctx(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         client = AggregateClient(
             settings.aggregate_url,
@@ -32,7 +32,7 @@ def _aggregate_ctx(settings: Settings):
     return ctx
 
 
-def _renderer_ctx(settings: Settings):
+def _renderer_ctx(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         app[routes.RENDERER] = Renderer(
             max_parallel=settings.max_parallel_renders,

@@ -47,8 +47,8 @@ def export(d: Diagnosis, *, exported_on: dt.date) -> bytes:
     n_ps = {(a.profession, c.code): c.n_ps for a in professions for c in a.communes}
     structures: dict[str, int] = {}
     for g in d.offer.structures:
-        for c in g.communes:
-            structures[c.code] = structures.get(c.code, 0) + c.n
+        for s in g.communes:
+            structures[s.code] = structures.get(s.code, 0) + s.n
     out = io.StringIO()
     w = csv.writer(out, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     w.writerow(FIXED + [f"{a.label} (professionnels)" for a in professions] + ["Structures (FINESS)"])

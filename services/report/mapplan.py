@@ -95,7 +95,8 @@ def project(geoms: np.ndarray, epsg: int) -> np.ndarray:
         x, y = tr.transform(xy[:, 0], xy[:, 1])
         return np.column_stack((x, y))
 
-    return shapely.transform(geoms, fn)
+    out: np.ndarray = shapely.transform(geoms, fn)
+    return out
 
 
 def _components(geoms: np.ndarray, gap_m: float) -> list[list[int]]:

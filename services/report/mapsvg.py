@@ -6,6 +6,7 @@ carries shapes, in integer user units.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -102,7 +103,7 @@ class MapView(msgspec.Struct, kw_only=True):
     projections: list[str]
 
 
-def _path(geoms: list, frame: Frame) -> str:
+def _path(geoms: list[Any], frame: Frame) -> str:
     """One SVG path of every ring of `geoms` (projected), in integer panel units, duplicates dropped.
 
     Vectorised over all geometries (one shapely call per step, not per ring): a 100-commune panel with its
@@ -211,7 +212,7 @@ def draw(
     """Render every panel of the plan as SVG, with label positions and the legend counts."""
     names = {s.code: s.nom for s in selected}
     weight = {s.code: s.population or 0 for s in selected}
-    by_part: dict[int, dict[str, list]] = defaultdict(lambda: {"commune": [], "departement": []})
+    by_part: dict[int, dict[str, list[Any]]] = defaultdict(lambda: {"commune": [], "departement": []})
     for row in context:
         if row.geom is not None:
             by_part[row.part][row.kind].append(row.geom)

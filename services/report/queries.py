@@ -7,9 +7,12 @@ masked. Each function takes a connection and returns Structs.
 from __future__ import annotations
 
 from importlib.resources import files
+from typing import TypeVar
 
 import asyncpg
 import msgspec
+
+S = TypeVar("S", bound=msgspec.Struct)
 
 
 def _sql(name: str) -> str:
@@ -73,8 +76,8 @@ class CommuneStatus(msgspec.Struct, frozen=True):
     replaced_by: list[str]
 
 
-def _rows(records: list[asyncpg.Record], cls: type) -> list:
-    return msgspec.convert([dict(r) for r in records], list[cls])
+def _rows(records: list[asyncpg.Record], cls: type[S]) -> list[S]:
+    return msgspec.convert([dict(r) for r in records], list[cls])  # type: ignore[valid-type]  # cls is a runtime type
 
 
 async def selected_shapes(conn: asyncpg.Connection, codes: list[str]) -> list[SelectedShape]:
@@ -123,4 +126,5 @@ async def communes_status(conn: asyncpg.Connection, codes: list[str]) -> dict[st
 
 async def data_version(conn: asyncpg.Connection) -> str:
     """Short hash of the loaded sources."""
-    return await conn.fetchval(_DATA_VERSION)
+    version: str = await conn.fetchval(_DATA_VERSION)
+    return version

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib.resources import files
+from typing import Any
 
 from services.common.contract import (
     Diagnosis,
@@ -51,9 +52,12 @@ BLOCKS = {
 
 
 @lru_cache(maxsize=1)
-def contacts_data() -> dict:
+def contacts_data() -> dict[str, Any]:
     """The packaged contacts file (public, stable contacts only)."""
-    return json.loads(files(__package__).joinpath("contacts.json").read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(
+        files(__package__).joinpath("contacts.json").read_text(encoding="utf-8")
+    )
+    return data
 
 
 def indicator_table(title: str, items: list[Indicator], names: Names, n_communes: int) -> IndicatorTable:

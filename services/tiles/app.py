@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -37,7 +37,7 @@ async def tiles_ready(app: web.Application) -> None:
         raise Unavailable("tables de tuiles non construites (lancer le chargement)")
 
 
-def _store_ctx(settings: Settings):
+def _store_ctx(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         store = TileStore(
             app[POOL],

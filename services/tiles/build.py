@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -22,12 +23,12 @@ log = logging.getLogger("rezone.tiles.build")
 REVISION = "r4"
 
 
-async def build(conn: asyncpg.Connection, data_dir: Path) -> dict:
+async def build(conn: asyncpg.Connection, data_dir: Path) -> dict[str, Any]:
     """Bring the tiles.* tables and the pyramid up to date; returns what was done and how long it took."""
     started = time.perf_counter()
     data_version = await conn.fetchval("SELECT ref.data_version()")
     state = await conn.fetchrow("SELECT data_version, revision FROM tiles.build_state")
-    summary: dict = {}
+    summary: dict[str, Any] = {}
     if state is None or (state["data_version"], state["revision"]) != (data_version, REVISION):
         summary["tables"] = await build_tables(conn, data_version, REVISION)
     else:

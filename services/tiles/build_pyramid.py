@@ -12,6 +12,7 @@ import shutil
 import time
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from pmtiles.tile import Compression, TileType, zxy_to_tileid
@@ -59,7 +60,7 @@ def archive_path(pyramid_dir: Path, version: str, tileset: str) -> Path:
     return pyramid_dir / version / f"{tileset}.pmtiles"
 
 
-def _header(maxzoom: int) -> dict:
+def _header(maxzoom: int) -> dict[str, Any]:
     west, south, east, north = BOUNDS
     lon, lat, zoom = CENTER
     return {
@@ -77,13 +78,13 @@ def _header(maxzoom: int) -> dict:
 
 async def build_pyramid(
     conn: asyncpg.Connection, pyramid_dir: Path, version: str, maxzoom: int = PYRAMID_MAXZOOM
-) -> dict:
+) -> dict[str, Any]:
     """Write the archives of `version`; older versions' directories are removed once it is complete."""
     started = time.perf_counter()
     extents = [tuple(r) for r in await conn.fetch(_EXTENTS)]
     credits = attribution(await queries.demo_sources(conn))
     tiles: dict[str, dict[int, bytes]] = {name: {} for name in TILESETS}
-    stats = {"queried": 0, "raw_bytes": 0, "largest_raw": 0}
+    stats: dict[str, Any] = {"queried": 0, "raw_bytes": 0, "largest_raw": 0}
     for z in range(maxzoom + 1):
         for x, y in candidate_tiles(extents, z):
             row = await conn.fetchrow(_LAYERS, z, x, y)
@@ -128,9 +129,7 @@ async def build_pyramid(
     for old in pyramid_dir.iterdir():
         if old.is_dir() and old.name != version:
             shutil.rmtree(old, ignore_errors=True)
-    stats.update(
-        tiles={name: len(by_id) for name, by_id in tiles.items()},
-        seconds=round(time.perf_counter() - started, 2),
-    )
+    stats["tiles"] = {name: len(by_id) for name, by_id in tiles.items()}
+    stats["seconds"] = round(time.perf_counter() - started, 2)
     log.info("pyramid written", extra={"version": version, **stats})
     return stats

@@ -19,7 +19,8 @@ async def tile(conn: asyncpg.Connection, tileset: str, z: int, x: int, y: int) -
 
 async def version(conn: asyncpg.Connection) -> str | None:
     """Tiles version of the built tables, None before the first build."""
-    return await conn.fetchval(_VERSION)
+    version: str | None = await conn.fetchval(_VERSION)
+    return version
 
 
 async def demo_sources(conn: asyncpg.Connection) -> frozenset[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from typing import Any
 
 import msgspec
 from aiohttp import web
@@ -108,7 +109,7 @@ def tile_response(request: web.Request, tile: Tile, cache_control: str) -> web.R
     return web.Response(body=tile.raw(), headers=headers)
 
 
-def _json_document(request: web.Request, document: dict) -> web.Response:
+def _json_document(request: web.Request, document: dict[str, Any]) -> web.Response:
     """JSON with a strong ETag and the short cache: these documents name the current version."""
     body = _ENC.encode(document)
     etag = '"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
@@ -123,7 +124,7 @@ def _json_document(request: web.Request, document: dict) -> web.Response:
     return web.Response(body=body, content_type="application/json", headers=headers)
 
 
-def tilejson(name: str, base: str, version: str | None, attribution: str) -> dict:
+def tilejson(name: str, base: str, version: str | None, attribution: str) -> dict[str, Any]:
     """TileJSON 3.0.0 of a tileset, with absolute versioned tile URLs."""
     tileset = TILESETS[name]
     query = f"?v={version}" if version else ""

@@ -6,6 +6,8 @@ Labels are drawn by MapLibre GL JS (≥ 5.11) from local fonts, because the styl
 
 from __future__ import annotations
 
+from typing import Any
+
 from .catalog import GROUPS
 
 # One colour per Rézone group (legend order of ref.finess_groups).
@@ -31,14 +33,14 @@ _STATE = ["boolean", ["feature-state", "selected"], False]
 _HOVER = ["boolean", ["feature-state", "hover"], False]
 
 
-def _group_colour() -> list:
-    expr: list = ["match", ["get", "groupe"]]
+def _group_colour() -> list[Any]:
+    expr: list[Any] = ["match", ["get", "groupe"]]
     for group in GROUPS:
         expr += [group, GROUP_COLOURS[group]]
     return expr + ["#777777"]
 
 
-def style(base_url: str, version: str | None) -> dict:
+def style(base_url: str, version: str | None) -> dict[str, Any]:
     """The style document; `base_url` is the public origin of this service (proxy headers honoured)."""
     return {
         "version": 8,

@@ -16,6 +16,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -89,10 +90,11 @@ async def generate(conn: asyncpg.Connection, out_dir: Path) -> dict[str, str]:
     return files
 
 
-def read_manifest(out_dir: Path) -> dict | None:
+def read_manifest(out_dir: Path) -> dict[str, Any] | None:
     """The manifest of a generated directory, or None when absent or unreadable."""
     try:
-        return json.loads((out_dir / MANIFEST).read_text())
+        manifest: dict[str, Any] = json.loads((out_dir / MANIFEST).read_text())
+        return manifest
     except (OSError, ValueError):
         return None
 
@@ -124,7 +126,7 @@ async def ensure(conn: asyncpg.Connection, out_dir: Path) -> tuple[dict[str, str
     return files, True
 
 
-def _intact(out_dir: Path, manifest: dict) -> bool:
+def _intact(out_dir: Path, manifest: dict[str, Any]) -> bool:
     for entry in manifest.get("files", {}).values():
         path = out_dir / entry["name"]
         if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:

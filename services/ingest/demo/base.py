@@ -105,7 +105,8 @@ def _estimate_population(c: Communes) -> np.ndarray:
         target = in_dep & missing
         pop[target] = density * c.area_km2[target]
     pop[missing & ~c.selectable] = 0
-    return np.rint(pop).astype(np.int64)
+    out: np.ndarray = np.rint(pop).astype(np.int64)
+    return out
 
 
 async def adjacency(conn: asyncpg.Connection, c: Communes) -> list[list[int]]:
@@ -149,7 +150,8 @@ def weighted_choice(rng: np.random.Generator, weights: np.ndarray, size: int) ->
 
 def expit(x: np.ndarray) -> np.ndarray:
     """Logistic function."""
-    return 1.0 / (1.0 + np.exp(-x))
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-x))
+    return out
 
 
 def logit(p: float) -> float:

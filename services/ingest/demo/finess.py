@@ -177,7 +177,7 @@ def place(c: Communes, perimeters: list[Cpts]) -> list[Et]:
             et = Et(categetab, _unit(c, rng, int(cities[city]), children))
             if categetab == "124":
                 kinds, shares = zip(*CDS_TYPES, strict=True)
-                et.cds_type = kinds[int(weighted_choice(rng, np.array(shares), 1)[0])]
+                et.cds_type = str(kinds[int(weighted_choice(rng, np.array(shares), 1)[0])])
             ets.append(et)
     for p in perimeters:
         if p.statut != "lettre_intention":

@@ -99,7 +99,7 @@ async def _centroids(conn: asyncpg.Connection, c: Communes, cities: list[int]) -
 def _postcode(c: Communes, unit: int) -> str:
     """Postcode of the address: real for PLM arrondissements (the importer reads it), else the INSEE code
     (Corsica as 20xxx), a stand-in documented in docs/data.md."""
-    code = c.code[unit]
+    code = str(c.code[unit])
     if c.kind[unit] == "ARM":
         return {"75": "750" + code[3:], "69": "6900" + code[4], "13": "130" + code[3:]}[code[:2]]
     return "20" + code[2:] if code[:2] in ("2A", "2B") else code

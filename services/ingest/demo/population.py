@@ -116,7 +116,8 @@ class Consumers:
     @property
     def total(self) -> np.ndarray:
         """All-age consumers."""
-        return self.bands.sum(axis=1)
+        out: np.ndarray = self.bands.sum(axis=1)
+        return out
 
 
 def consumers(c: Communes) -> Consumers:

@@ -81,6 +81,7 @@ def demography(c: Communes) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         if prof.share_60 is None:
             out[prof.key] = np.stack([n, np.full_like(n, -1), np.full_like(n, -1)], axis=1)
             continue
+        assert prof.share_65_of_60 is not None, "professions with ages give both shares"
         n60 = rng.binomial(n, prof.share_60)
         n65 = rng.binomial(n60, prof.share_65_of_60)
         out[prof.key] = np.stack([n, n60, n65], axis=1)
