@@ -1,4 +1,5 @@
-"""Command line of the data pipeline: `python -m services.ingest {migrate|load} [--force] [--data-dir DIR]`.
+"""Command line of the data pipeline:
+`python -m services.ingest {migrate|load} [--force] [--accept-shrink] [--data-dir DIR]`.
 
 The demo files alone: `python -m services.ingest.demo`.
 """
@@ -34,7 +35,9 @@ async def _main(args: argparse.Namespace) -> int:
         if args.command == "migrate":
             print(f"migrations applied: {applied or 'none (up to date)'}")
             return 0
-        summary = await run_load(conn, data_dir=Path(args.data_dir), force=args.force)
+        summary = await run_load(
+            conn, data_dir=Path(args.data_dir), force=args.force, accept_shrink=args.accept_shrink
+        )
         print(f"load done in {time.perf_counter() - started:.1f}s: {summary}")
         return 0
     except ImportRejected as exc:
@@ -52,6 +55,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m services.ingest")
     parser.add_argument("command", choices=["migrate", "load"])
     parser.add_argument("--force", action="store_true", help="reload every source even when unchanged")
+    parser.add_argument(
+        "--accept-shrink",
+        action="store_true",
+        help="load a file even when it has far fewer rows than the previous load (files.MIN_ROW_RATIO)",
+    )
     parser.add_argument("--data-dir", default=str(ROOT / ".data"), help="cache and generated demo files")
     setup_logging("ingest", os.environ.get("LOG_LEVEL", "INFO"))
     return asyncio.run(_main(parser.parse_args()))

@@ -133,8 +133,36 @@ REFERENCE_FINGERPRINT = hashlib.sha256(
 ).hexdigest()
 
 
-async def load(conn: asyncpg.Connection, cache_dir: Path) -> dict[str, int]:
-    """Replace the geographic reference in one transaction; returns counts for the log and the tests."""
+_REFERENCE_TABLES = ("ref.communes", "ref.departements", "ref.regions", "ref.epci", "ref.coverage_gaps")
+# Every table whose rows hang off the reference, through foreign keys, referencing tables first.
+_DEPENDENTS = """
+WITH RECURSIVE dep(rel, depth) AS (
+    SELECT c.conrelid, 1 FROM pg_constraint c
+    WHERE c.contype = 'f' AND c.confrelid = ANY($1::regclass[]) AND c.conrelid <> ALL($1::regclass[])
+    UNION
+    SELECT c.conrelid, d.depth + 1 FROM pg_constraint c JOIN dep d ON c.confrelid = d.rel
+    WHERE c.contype = 'f' AND c.conrelid <> d.rel AND d.depth < 10
+)
+SELECT rel::regclass::text AS name FROM dep GROUP BY rel ORDER BY max(depth) DESC, 1"""
+
+
+async def clear(conn: asyncpg.Connection, *, served: bool) -> None:
+    """Empty the reference and everything hanging off it, inside the load's transaction.
+
+    While something is served, DELETE (row locks only: readers keep the published rows until the load
+    commits); TRUNCATE would hold an exclusive lock on ref.communes until then and stall every request.
+    """
+    if not served:
+        await conn.execute(f"TRUNCATE {', '.join(_REFERENCE_TABLES)} CASCADE")
+        return
+    for row in await conn.fetch(_DEPENDENTS, list(_REFERENCE_TABLES)):
+        await conn.execute(f"DELETE FROM {row['name']}")
+    for table in _REFERENCE_TABLES:  # communes first: they reference the others
+        await conn.execute(f"DELETE FROM {table}")
+
+
+async def load(conn: asyncpg.Connection, cache_dir: Path, *, served: bool = False) -> dict[str, int]:
+    """Replace the geographic reference (a savepoint of the load's transaction); counts for the log."""
     wheel = fetch_wheel(cache_dir)
     reg_rows, dep_rows, epci_rows, com_rows, population_sum = _staging_rows(wheel)
     async with conn.transaction():
@@ -144,15 +172,16 @@ async def load(conn: asyncpg.Connection, cache_dir: Path) -> dict[str, int]:
                 wkb_hex text) ON COMMIT DROP""")
         await conn.copy_records_to_table("stage_communes", records=com_rows)
         # Everything hanging off the reference is rebuilt by the loader after a reference reload.
-        await conn.execute(
-            "TRUNCATE ref.communes, ref.departements, ref.regions, ref.epci, ref.coverage_gaps CASCADE"
-        )
+        await clear(conn, served=served)
         await conn.executemany("INSERT INTO ref.regions (code, nom) VALUES ($1, $2)", reg_rows)
         await conn.executemany(
             "INSERT INTO ref.departements (code, nom, region_code) VALUES ($1, $2, $3)", dep_rows
         )
         await conn.executemany("INSERT INTO ref.epci (code, nom, type) VALUES ($1, $2, $3)", epci_rows)
         await conn.execute(_BUILD_SQL)
+        # Check the deferred parent_code keys now: the first load then drops other tables' keys to
+        # ref.communes, which PostgreSQL refuses while trigger events on it are pending.
+        await conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
         counts = dict(
             await conn.fetchrow("""
             SELECT count(*) FILTER (WHERE kind = 'COM') AS communes,

@@ -21,8 +21,12 @@ from ..common.errors import ImportRejected
 # continuation character. French text never contains that pair, so it is a reliable sign of mojibake.
 _MOJIBAKE = re.compile("[\u00c2\u00c3][\u0080-\u00bf]")
 _DECIMAL_1 = re.compile(r"[0-9]+(\.[0-9])?")
-# A batch of at least this many rows and this share of its table loads with its foreign keys suspended.
+# A batch of at least this many rows and this share of its table loads with its keys suspended (first load).
 BULK_ROWS, BULK_SHARE = 10_000, 0.10
+# A source whose new file has fewer than this share of the rows of the previous load is refused unless the
+# operator says the shrink is real (`make load ARGS=--accept-shrink`): a file cut short or an extraction
+# filtered by mistake must not replace a whole one. Real vintages move by a few per cent (docs/data.md).
+MIN_ROW_RATIO = 0.9
 
 
 @dataclass(frozen=True)
@@ -35,9 +39,11 @@ class SourceFile:
     path: Path
     is_demo: bool
     sha256: str
-    # True while the whole database is rebuilt (after a reference reload): nothing is served from it, so an
-    # importer may take locks that would stall the services' reads of the reference (see copy_rows).
+    # True while nothing is published yet (first load): nobody reads, so an importer may take locks that would
+    # stall the services' reads (see copy_rows). Every later load runs beside live readers and must not.
     rebuilding: bool = False
+    # The operator accepts a file much smaller than the previous load's (MIN_ROW_RATIO).
+    accept_shrink: bool = False
 
     @property
     def name(self) -> str:
@@ -243,32 +249,30 @@ async def copy_rows(
 ) -> None:
     """Replace `file`'s rows of `table` by `records` (DELETE then COPY) inside the caller's transaction.
 
-    When the batch is a large part of the table, its primary key is dropped for the COPY and re-added with
-    its exact definition: one sort instead of 1.7 M B-tree insertions that also write far more WAL. While the
-    database is being rebuilt (`file.rebuilding`), the foreign keys are suspended the same way: PostgreSQL
-    then checks each with one join instead of one trigger query per row (~10× cheaper; DCIR indicators
-    ~45 s -> ~8 s with both). Outside a rebuild they stay: dropping a foreign key locks the *referenced*
-    table (ref.communes) exclusively until commit, which would stall the services' searches and tiles. A
-    batch that is a small part of a big table keeps the per-row path. Any failure rolls the DDL back with the
-    rest; the re-added keys still refuse a duplicate or an unknown code. A primary key another table
-    references stays.
+    On a first load (`file.rebuilding`: nothing is published, nobody reads) a batch that is a large part of
+    its table loads with its keys dropped and re-added with their exact definitions: one sort instead of
+    1.7 M B-tree insertions, and one join per foreign key instead of one trigger query per row (DCIR
+    indicators ~45 s -> ~8 s). Every later load runs inside the one transaction that publishes it, beside
+    live readers: dropping a key would hold an exclusive lock on the table (and, for a foreign key, on
+    ref.communes) until that commit and stall every diagnosis, so the keys stay and rows go in one by one.
+    Any failure rolls the DDL back with the rest; the re-added keys still refuse a duplicate or an unknown
+    code. A primary key another table references stays.
     """
     schema, name = table.split(".")
     await conn.execute(f"DELETE FROM {table} WHERE source = $1", file.source)
     others = await conn.fetchval(f"SELECT count(*) FROM {table}")
-    if len(records) < BULK_ROWS or len(records) < BULK_SHARE * (others + len(records)):
+    if not file.rebuilding or len(records) < BULK_ROWS or len(records) < BULK_SHARE * (others + len(records)):
         await conn.copy_records_to_table(name, schema_name=schema, records=records, columns=list(columns))
         return
     keys = await conn.fetch(
         """
         SELECT c.conname, pg_get_constraintdef(c.oid) AS definition FROM pg_constraint c
         WHERE c.conrelid = $1::regclass
-          AND (c.contype = 'f' AND $2
+          AND (c.contype = 'f'
                OR c.contype IN ('p', 'u') AND NOT EXISTS (
                    SELECT 1 FROM pg_constraint r WHERE r.contype = 'f' AND r.confrelid = c.conrelid))
         ORDER BY c.contype = 'f' DESC, c.conname""",
         table,
-        file.rebuilding,
     )
     for key in keys:  # foreign keys first
         await conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{key["conname"]}"')
@@ -285,7 +289,9 @@ async def replace_source(
     row_count: int,
     write: Callable[[asyncpg.Connection], Awaitable[None]],
 ) -> None:
-    """Register the file and swap its rows in one transaction: any failure keeps the previous data."""
+    """Register the file and swap its rows (a savepoint of the load's transaction): any failure keeps the
+    previous data, and nothing of it is visible to readers before the whole load publishes."""
+    await check_shrink(conn, file, row_count)
     async with conn.transaction():
         await conn.execute(
             """
@@ -305,3 +311,18 @@ async def replace_source(
             row_count,
         )
         await write(conn)
+
+
+async def check_shrink(conn: asyncpg.Connection, file: SourceFile, row_count: int) -> None:
+    """Refuse a file with far fewer rows than the previous load of its source, unless told to accept it."""
+    previous = await conn.fetchval("SELECT row_count FROM ref.data_sources WHERE source = $1", file.source)
+    if file.accept_shrink or not previous or row_count >= MIN_ROW_RATIO * previous:
+        return
+    with file.path.open("rb") as fh:
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+    raise ImportRejected(
+        file.name,
+        lines,
+        f"{row_count} rows where the previous load had {previous} (less than {MIN_ROW_RATIO:.0%}); the file "
+        "ends here: cut short? If the shrink is real, load it with --accept-shrink",
+    )

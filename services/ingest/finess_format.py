@@ -137,19 +137,38 @@ def parse(
     kept: dict[str, list[Any]] = {}
     known: set[str] = set()
     located: set[str] = set()
+    structure_line: dict[str, int] = {}
     skipped: Counter[str] = Counter()
     for number, line in enumerate(lines[1:], start=2):
         fields = line.split(";")
         try:
             if fields[0] == "structureet":
                 _structure(fields, kept, known, skipped, categories, departements, communes)
+                structure_line[fields[1]] = number
             elif fields[0] == "geolocalisation":
                 _geolocation(fields, kept, known, located)
             else:
                 raise ValueError(f"unknown line type {fields[0]!r} (expected structureet or geolocalisation)")
         except ValueError as exc:
             raise ImportRejected(name, number, str(exc)) from None
+    _check_complete(name, structure_line, located, len(lines))
     return Parsed(extraction, encoding, list(kept.values()), len(lines), skipped)
+
+
+def _check_complete(name: str, structure_line: dict[str, int], located: set[str], lines: int) -> None:
+    """Every structureet has its geolocalisation line (even an empty one): a file cut short loses the
+    second half of the pairs first, and loading it would silently drop thousands of points from the map."""
+    if not structure_line:
+        raise ImportRejected(name, lines, "no structureet line: the file holds no establishment")
+    missing = [n for n in structure_line if n not in located]
+    if missing:
+        first = min(missing, key=structure_line.__getitem__)
+        raise ImportRejected(
+            name,
+            structure_line[first],
+            f"structureet {first} has no geolocalisation line ({len(missing)} of {len(structure_line)} "
+            f"establishments lack theirs; the file ends at line {lines}: cut short?)",
+        )
 
 
 def _structure(

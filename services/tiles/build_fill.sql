@@ -1,6 +1,12 @@
 -- Fill the tiles.* tables from the generalised geometries staged in temporary tables (WKB, EPSG:3857) and
 -- from the reference; runs inside the build transaction, so services never see a half-built set.
-TRUNCATE tiles.communes, tiles.admin, tiles.labels, tiles.cpts, tiles.finess;
+-- DELETE, not TRUNCATE: this runs inside the load's transaction while the tiles service reads these tables;
+-- TRUNCATE would lock them exclusively until the load commits.
+DELETE FROM tiles.communes;
+DELETE FROM tiles.admin;
+DELETE FROM tiles.labels;
+DELETE FROM tiles.cpts;
+DELETE FROM tiles.finess;
 
 INSERT INTO tiles.communes (band, id, code, nom, population, departement, geom)
 SELECT g.band, g.id, c.code, c.nom, c.population, c.departement_code, ST_Multi(ST_GeomFromWKB(g.wkb, 3857))

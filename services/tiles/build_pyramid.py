@@ -79,7 +79,8 @@ def _header(maxzoom: int) -> dict[str, Any]:
 async def build_pyramid(
     conn: asyncpg.Connection, pyramid_dir: Path, version: str, maxzoom: int = PYRAMID_MAXZOOM
 ) -> dict[str, Any]:
-    """Write the archives of `version`; older versions' directories are removed once it is complete."""
+    """Write the archives of `version`. Older versions stay: this runs inside the load's transaction, and
+    until it commits the services still serve the previous version (prune_pyramids removes it later)."""
     started = time.perf_counter()
     extents = [tuple(r) for r in await conn.fetch(_EXTENTS)]
     credits = attribution(await queries.demo_sources(conn))
@@ -126,10 +127,16 @@ async def build_pyramid(
                 writer.write_tile(tile_id, by_id[tile_id])
             writer.finalize(_header(maxzoom), metadata)
     (target / DONE).write_text(json.dumps({"version": version, "maxzoom": maxzoom}))
-    for old in pyramid_dir.iterdir():
-        if old.is_dir() and old.name != version:
-            shutil.rmtree(old, ignore_errors=True)
     stats["tiles"] = {name: len(by_id) for name, by_id in tiles.items()}
     stats["seconds"] = round(time.perf_counter() - started, 2)
     log.info("pyramid written", extra={"version": version, **stats})
     return stats
+
+
+def prune_pyramids(pyramid_dir: Path, keep: str) -> None:
+    """Remove the pyramids of every version but `keep` (the published one), once the load has committed."""
+    if not pyramid_dir.is_dir():
+        return
+    for old in pyramid_dir.iterdir():
+        if old.is_dir() and old.name != keep:
+            shutil.rmtree(old, ignore_errors=True)

@@ -78,8 +78,8 @@ async def test_corrupt_finess_line_rejected_and_previous_data_kept(db, test_data
 
 
 async def test_pipeline_reports_the_rejection_and_keeps_everything(db, test_data_dir: Path, tmp_path: Path):
-    """A real file dropped into <data_dir>/sources replaces the demo one; when it is corrupt the load goes on
-    with the other sources, keeps FINESS as it was, and fails at the end with the file and line."""
+    """A real file dropped into <data_dir>/sources replaces the demo one; when it is corrupt the load fails
+    with the file and line and publishes nothing at all (no source, no checksum, no generation)."""
     data_dir = _data_dir(test_data_dir, tmp_path)
     (data_dir / "sources").mkdir()
     _corrupt(
@@ -88,11 +88,15 @@ async def test_pipeline_reports_the_rejection_and_keeps_everything(db, test_data
         77,
     )
     before = await _finess_state(db)
+    generation = await db.fetchval("SELECT generation FROM ref.load_state")
     sources_before = await db.fetch("SELECT source, sha256, loaded_at FROM ref.data_sources ORDER BY source")
     with pytest.raises(ImportRejected) as caught:
         await run_load(db, data_dir=data_dir)
     assert (caught.value.file, caught.value.line) == ("etalab-cs1100507-stock-20250101-0000.csv", 77)
     assert await _finess_state(db) == before
+    state = await db.fetchrow("SELECT generation, attempt, attempt_outcome FROM ref.load_state")
+    assert state["generation"] == generation and state["attempt"] > generation
+    assert state["attempt_outcome"].startswith("rejected: etalab-cs1100507-stock-20250101-0000.csv:77")
     assert (
         await db.fetch("SELECT source, sha256, loaded_at FROM ref.data_sources ORDER BY source")
         == sources_before
@@ -123,7 +127,8 @@ class _Rollback(Exception):
 
 @pytest.mark.parametrize("rebuilding", [False, True])
 async def test_bulk_copy_locks_the_reference_only_while_rebuilding(database_url: str, db, rebuilding: bool):
-    """A routine reload must not stall the services' reads of ref.communes; a full rebuild may, for speed."""
+    """A reload must not stall the services' reads (of ref.communes, nor of the table itself, which the api
+    functions read); a first load, which nobody reads, may, for speed."""
     columns = ("commune_code", "profession", "n_ps", "patients", "source")
     records = [tuple(r) for r in await db.fetch(f"SELECT {', '.join(columns)} FROM health.ps_activity")]
     assert len(records) > 10_000  # large enough for the bulk path
@@ -134,11 +139,11 @@ async def test_bulk_copy_locks_the_reference_only_while_rebuilding(database_url:
         with pytest.raises(_Rollback):
             async with db.transaction():
                 await copy_rows(db, "health.ps_activity", columns, records, file=file)
-                locked = await db.fetchval("""
-                    SELECT count(*) FROM pg_locks
-                    WHERE pid = pg_backend_pid() AND relation = 'ref.communes'::regclass
-                      AND mode = 'AccessExclusiveLock'""")
-                assert bool(locked) == rebuilding
+                locked = await db.fetch("""
+                    SELECT relation::regclass::text AS rel FROM pg_locks
+                    WHERE pid = pg_backend_pid() AND mode = 'AccessExclusiveLock'
+                      AND relation IN ('ref.communes'::regclass, 'health.ps_activity'::regclass)""")
+                assert len({r["rel"] for r in locked}) == (2 if rebuilding else 0)
                 if not rebuilding:
                     assert await reader.fetchval("SELECT nom FROM ref.communes WHERE code = '01001'")
                 raise _Rollback
