@@ -17,14 +17,14 @@ from services.common.web import METRICS, ReadinessCheck, base_app
 
 from . import apidocs, openapi
 from .cache import CACHE, SEARCH_CACHE, RedisTier, SelectionCache, entry_lru
-from .catalogue import CATALOGUE, CatalogueHolder, catalogue_ctx
+from .catalogue import CATALOGUE, CatalogueHolder, catalogue_ctx, catalogue_ready
 from .metrics import GW_METRICS, GatewayMetrics
 from .prewarm import prewarm_ctx
 from .resilience import CircuitBreaker, TokenBuckets, rate_limit_middleware, shedding_middleware
 from .routes import proxy_tiles, routes
 from .security import preflight, security_headers
 from .settings import SETTINGS, Settings, split_list
-from .static import WEB_DIR, default_web_dir, index, static_file
+from .static import PUBLIC_FILES, WEB_DIR, default_web_dir, index, public_files, static_file
 from .tilecache import TILE_CACHE, tile_lru
 from .upstream import UPSTREAMS, Upstream
 
@@ -94,9 +94,12 @@ def create_app(settings: Settings) -> web.Application:
     ready = split_list(settings.ready_upstreams)
     app = base_app(
         "gateway",
-        readiness=[database_ready, *(_upstream_ready(n) for n in ready)],
+        readiness=[database_ready, catalogue_ready, *(_upstream_ready(n) for n in ready)],
+        optional=[_upstream_ready(n) for n in split_list(settings.optional_upstreams)],
         client_max_size=settings.max_body_bytes,
         ready_timeout_s=settings.ready_timeout_s,
+        body_timeout_s=settings.body_timeout_s,
+        internal=True,
     )
     gm = GatewayMetrics(app[METRICS].registry)
     app[GW_METRICS] = gm
@@ -139,6 +142,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SEARCH_CACHE] = entry_lru(settings.search_cache_max_bytes, settings.cache_ttl_s)
     app[WEB_DIR] = Path(settings.web_dir) if settings.web_dir else default_web_dir()
+    app[PUBLIC_FILES] = public_files(app[WEB_DIR])
 
     spec = openapi.build(settings.max_communes)
     app[OPENAPI] = msgspec.json.encode(spec)

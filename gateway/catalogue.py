@@ -17,7 +17,8 @@ import asyncpg
 from aiohttp import web
 
 from services.common.contract import Source
-from services.common.db import POOL, db_errors
+from services.common.db import DB_RETRY_AFTER_S, POOL, db_errors
+from services.common.errors import Unavailable
 
 from . import queries
 from .metrics import GW_METRICS
@@ -57,8 +58,12 @@ class CatalogueHolder:
             app[GW_METRICS].data_version.labels(catalogue.version).set(1)
 
     def get(self) -> Catalogue:
-        """The current snapshot (set before the app serves its first request)."""
-        assert self.current is not None, "catalogue loaded in cleanup_ctx before serving"
+        """The current snapshot; 503 + Retry-After until the first load (database down at start-up)."""
+        if self.current is None:
+            raise Unavailable(
+                "catalogue des communes pas encore chargé (base de données injoignable)",
+                retry_after=DB_RETRY_AFTER_S,
+            )
         return self.current
 
 
@@ -76,9 +81,15 @@ async def load(pool: asyncpg.Pool) -> Catalogue:
 
 async def _refresh_loop(app: web.Application, every: float) -> None:
     holder = app[CATALOGUE]
+    delay = 0.25
     while True:
-        await asyncio.sleep(every)
+        # Until the first load succeeds (database down at start-up), retry with a capped backoff.
+        await asyncio.sleep(every if holder.current is not None else delay)
+        delay = min(every, delay * 2)
         try:
+            if holder.current is None:
+                _loaded(holder, app, await load(app[POOL]))
+                continue
             async with db_errors(), app[POOL].acquire() as conn:
                 version = await queries.data_version(conn)
             if version != holder.get().version:
@@ -88,12 +99,24 @@ async def _refresh_loop(app: web.Application, every: float) -> None:
             log.warning("catalogue refresh failed", extra={"error": str(exc)})
 
 
+def _loaded(holder: CatalogueHolder, app: web.Application, catalogue: Catalogue) -> None:
+    holder.set(app, catalogue)
+    log.info("catalogue loaded", extra={"data_version": catalogue.version, "communes": len(catalogue.known)})
+
+
+async def catalogue_ready(app: web.Application) -> None:
+    """Readiness: the catalogue is loaded (no selection can be validated without it)."""
+    app[CATALOGUE].get()
+
+
 async def catalogue_ctx(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: first load (blocking start-up: no validation without it), then periodic re-checks."""
+    """cleanup_ctx: a first load attempt (the database may be down: the loop then retries), then periodic
+    re-checks."""
     holder = app[CATALOGUE]
-    holder.set(app, await load(app[POOL]))
-    current = holder.get()
-    log.info("catalogue loaded", extra={"data_version": current.version, "communes": len(current.known)})
+    try:
+        _loaded(holder, app, await load(app[POOL]))
+    except Exception as exc:  # started before the database: serve 503 until the loop loads it
+        log.warning("catalogue not loaded at start-up, retrying", extra={"error": str(exc)})
     task = asyncio.create_task(_refresh_loop(app, app[SETTINGS].catalogue_refresh_s))
     yield
     task.cancel()

@@ -51,8 +51,17 @@ _SELECTION_ERRORS = {
     ),
     "429": _problem("`rate_limited`", retry=True),
     "502": _problem("`bad_gateway` : service amont injoignable ou en erreur"),
-    "503": _problem("`upstream_unavailable` (disjoncteur ouvert) ou `overloaded`", retry=True),
+    "503": _problem(
+        "`upstream_unavailable` (service amont arrêté, disjoncteur ouvert, base de données injoignable) ou "
+        "`overloaded`",
+        retry=True,
+    ),
     "504": _problem("`upstream_timeout`"),
+}
+# What any route taking a body may also answer.
+_BODY_ERRORS = {
+    "408": _problem("`request_timeout` : corps reçu trop lentement"),
+    "415": _problem("`unsupported_media_type` : le corps doit être déclaré `application/json`"),
 }
 _CACHED = {
     "ETag": {"schema": {"type": "string"}},
@@ -116,6 +125,7 @@ def _op(
             "required": True,
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}},
         }
+        op["responses"].update(_BODY_ERRORS)
     if "ETag" in ok.get("headers", {}):
         op["responses"]["304"] = {"description": "Non modifié (If-None-Match)"}
     return op
@@ -264,6 +274,7 @@ def build(max_communes: int) -> dict[str, Any]:
                 "responses": {
                     "200": {"description": "Sélection validée", "content": json_of({})},
                     **{k: v for k, v in _SELECTION_ERRORS.items()},
+                    "408": _BODY_ERRORS["408"],
                 },
             }
         },

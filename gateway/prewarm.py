@@ -77,6 +77,8 @@ async def prewarm(app: web.Application) -> dict[str, int]:
 
 
 async def _run(app: web.Application) -> None:
+    while app[CATALOGUE].current is None:  # database down at start-up: warm once it is back
+        await asyncio.sleep(1.0)
     try:
         counts = await prewarm(app)
         log.info("cache pre-warmed with the CPTS perimeters", extra=counts)

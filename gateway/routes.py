@@ -14,7 +14,7 @@ from aiohttp import web
 from services.common.contract import DiagnosisRequest, SummaryRequest
 from services.common.db import POOL, db_errors
 from services.common.logs import request_id_var
-from services.common.web import JSON, REQUEST_ID_HEADER
+from services.common.web import JSON, REQUEST_ID_HEADER, read_body, read_json_body
 
 from . import queries
 from .cache import CACHE, SEARCH_CACHE, Entry, make_entry
@@ -44,8 +44,9 @@ def _query(request: web.Request, allowed: Iterable[str]) -> web.Request:
 
 async def _body(request: web.Request, decoder: msgspec.json.Decoder[Any]) -> Any:
     _query(request, ())
+    raw = await read_json_body(request)
     try:
-        return decoder.decode(await request.read())
+        return decoder.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise InvalidParameter(f"corps de requête invalide : {exc}") from exc
 
@@ -298,7 +299,7 @@ for _endpoint, _path, _named in (
 async def project_import(request: web.Request) -> web.Response:
     """Upload a project file; the report service parses it and returns the validated selection."""
     _query(request, ())
-    body = await request.read()
+    body = await read_body(request)
     if not body.strip():
         raise InvalidParameter("fichier projet vide")
     headers = {

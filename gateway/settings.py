@@ -63,8 +63,15 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     prewarm: bool = True
     # One at a time: the warm-up competes with live requests for the aggregate service and the database.
     prewarm_concurrency: int = 1
-    # Upstreams whose reachability is part of /readyz (comma-separated; empty: database only).
-    ready_upstreams: str = "tiles,aggregate,report"
+    # Upstreams whose reachability is part of /readyz: the core (map, search, diagnosis). Comma-separated;
+    # empty: database only.
+    ready_upstreams: str = "tiles,aggregate"
+    # Upstreams whose loss degrades the service (the PDF, exports) without making it unready: reported in
+    # the internal /readyz (`degraded`) and in readiness_dependency_up.
+    optional_upstreams: str = "report"
+    # /metrics and the detailed /readyz: an internal port, never the public one (0: not served).
+    internal_host: str = "127.0.0.1"
+    internal_port: int = 8090
     pool_max: int = 5
     shutdown_timeout_s: float = 25.0
     # Redis client close at shutdown: a wedged server must not hold the exit.

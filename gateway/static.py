@@ -1,12 +1,21 @@
-"""The map page: `web/index.html` at `/`, the rest of `web/` as static files.
+"""The map page: `web/index.html` at `/`, and an explicit list of public files of `web/`, nothing else.
+
+The list is derived at start-up from the manifest `web/public-files.txt` (entry points and files no served
+file names literally) by following every reference of the HTML, CSS and JavaScript files it reaches: a new
+module imported by main.js is served without touching anything, and package.json, tools/ or
+node_modules/**/package.json never are. A request path is only ever a key looked up in that list: it never
+reaches the file system, so a NUL byte, `..` or an encoded separator is a plain 404.
 
 HTML is revalidated on every load (it names the scripts); other files may be reused for a few minutes,
-`vendor/` and `node_modules/` (pinned third-party builds) for a day; dot-files are never served. Until the
-web application exists a placeholder page stands in.
+`vendor/` and `node_modules/` (pinned third-party builds) for a day. Until the web application exists a
+placeholder page stands in.
 """
 
 from __future__ import annotations
 
+import logging
+import posixpath
+import re
 from pathlib import Path
 
 from aiohttp import web
@@ -14,6 +23,9 @@ from aiohttp import web
 from services.common.errors import NotFound
 
 WEB_DIR = web.AppKey("web_dir", Path)
+PUBLIC_FILES = web.AppKey("public_files", dict)
+MANIFEST = "public-files.txt"
+log = logging.getLogger("rezone.gateway.static")
 
 PLACEHOLDER = """<!doctype html>
 <html lang="fr"><head><meta charset="utf-8"><title>Rézone CPTS</title></head>
@@ -22,37 +34,74 @@ PLACEHOLDER = """<!doctype html>
 <a href="/api/v1/docs">/api/v1/docs</a>. Données de démonstration.</p></body></html>
 """
 
+# References a served file makes to others, by kind of file.
+_HTML_REF = re.compile(r"""\b(?:src|href)\s*=\s*["']([^"'#?]+)""", re.IGNORECASE)
+_CSS_REF = re.compile(r"""url\(\s*["']?([^"')#?]+)""")
+_JS_REF = re.compile(
+    r"""(?:\bfrom\s*|\bimport\s*\(?\s*)["'`]([^"'`]+)["'`]"""
+    r"""|new\s+URL\(\s*["'`]([^"'`$]+)["'`]\s*,\s*import\.meta\.url"""
+)
+_PATH = re.compile(r"[\w@][\w./@-]*|\.{1,2}/[\w./@-]+")
+_SOURCE_MAP = re.compile(r"""sourceMappingURL=([^\s*'"]+)""")
+_FOLLOWED = {".html": (_HTML_REF,), ".css": (_CSS_REF, _SOURCE_MAP), ".js": (_JS_REF, _SOURCE_MAP)}
+_FOLLOWED[".mjs"] = _FOLLOWED[".js"]
+
 
 def default_web_dir() -> Path:
     """`web/` at the repository root, next to this package."""
     return Path(__file__).resolve().parents[1] / "web"
 
 
-def _cache_control(relative: Path) -> str:
-    if relative.suffix == ".html":
+def public_files(root: Path) -> dict[str, Path]:
+    """URL path (relative to /) → file, for the manifest's files and everything they reference."""
+    root = root.resolve()
+    manifest = root / MANIFEST
+    if not manifest.is_file():
+        return {}
+    pending = [
+        line.strip()
+        for line in manifest.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    found: dict[str, Path] = {}
+    while pending:
+        relative = posixpath.normpath(pending.pop())
+        if relative in found or relative.startswith(("../", "/")) or relative == "..":
+            continue
+        target = (root / relative).resolve()
+        if not target.is_file() or not target.is_relative_to(root) or target.name.startswith("."):
+            log.warning("public file listed or referenced but absent", extra={"path": relative})
+            continue
+        found[relative] = target
+        for pattern in _FOLLOWED.get(target.suffix, ()):
+            for match in pattern.finditer(target.read_text(errors="replace")):
+                ref = next(g for g in match.groups() if g) if match.groups() else match.group(0)
+                if re.match(r"^[a-z][a-z0-9+.-]*:|^//", ref, re.IGNORECASE) or not _PATH.fullmatch(ref):
+                    continue  # data:, https:, blob:, prose that happens to say "from `…`": not our files
+                pending.append(posixpath.join(posixpath.dirname(relative), ref))
+    return found
+
+
+def _cache_control(relative: str) -> str:
+    if relative.endswith(".html"):
         return "no-cache"
-    if relative.parts and relative.parts[0] in ("vendor", "node_modules"):
+    if relative.split("/", 1)[0] in ("vendor", "node_modules"):
         return "public, max-age=86400"
     return "public, max-age=300"
 
 
 async def index(request: web.Request) -> web.StreamResponse:
     """The page, or the placeholder while `web/index.html` does not exist."""
-    page = request.app[WEB_DIR] / "index.html"
-    if page.is_file():
+    page = request.app[PUBLIC_FILES].get("index.html")
+    if page is not None:
         return web.FileResponse(page, headers={"Cache-Control": "no-cache"})
     return web.Response(text=PLACEHOLDER, content_type="text/html", headers={"Cache-Control": "no-cache"})
 
 
 async def static_file(request: web.Request) -> web.StreamResponse:
-    """A file under `web/`; never anything outside it (symlinks resolved before the check)."""
-    root = request.app[WEB_DIR]
-    relative = Path(request.match_info["path"])
-    try:
-        target = (root / relative).resolve(strict=True)
-    except (FileNotFoundError, RuntimeError, OSError):
-        raise NotFound(f"{request.path} introuvable") from None
-    hidden = any(part.startswith(".") for part in relative.parts)
-    if hidden or not target.is_file() or not target.is_relative_to(root.resolve()):
-        raise NotFound(f"{request.path} introuvable")
+    """A listed public file; any other path (malformed ones included) is a 404 problem document."""
+    relative = request.match_info["path"]
+    target = request.app[PUBLIC_FILES].get(relative)
+    if target is None:
+        raise NotFound("ressource introuvable")
     return web.FileResponse(target, headers={"Cache-Control": _cache_control(relative)})

@@ -47,6 +47,7 @@ HOP_BY_HOP = frozenset(
 # What a browser may send that matters to a tile/style answer; everything else stays at the gateway.
 _FORWARDED_REQUEST = ("Accept", "Accept-Encoding", "If-None-Match", "If-Modified-Since")
 _ENC = msgspec.json.Encoder()
+_DEFAULT_RETRY_AFTER_S = 2  # an upstream 503 without Retry-After, a refused connection
 _WHOLE_BODY = 256 * 1024  # at most this much is relayed in one piece; larger or unsized bodies are streamed
 
 
@@ -122,6 +123,16 @@ class Upstream:
             raise UpstreamTimeoutError(
                 f"le service {self.name} n'a pas répondu à temps", upstream=self.name
             ) from exc
+        except aiohttp.ClientConnectionError as exc:
+            # Nobody listening (restarting, crashed): retryable, like an open breaker.
+            self._failed("connection")
+            raise UpstreamUnavailable(
+                f"service {self.name} injoignable",
+                upstream=self.name,
+                retry_after=int(self.breaker.retry_after() + 0.999)
+                if self.breaker.state != 0
+                else _DEFAULT_RETRY_AFTER_S,
+            ) from exc
         except aiohttp.ClientError as exc:
             self._failed("connection")
             raise BadGateway(f"service {self.name} injoignable", upstream=self.name) from exc
@@ -135,16 +146,24 @@ class Upstream:
     def _status(self, status: int, retry_after: str | None = None) -> None:
         """5xx counts against the breaker; anything else (4xx included) proves the upstream alive.
 
-        A 503/429 with Retry-After is the upstream shedding on purpose: it is alive and says when to come
-        back, so it neither opens the breaker (a burst would cut the route for a reset period) nor closes it.
+        A 503 (or a 429 with Retry-After) is the upstream saying it cannot serve now (shedding, its
+        database down): it is alive and answering, so it neither opens the breaker (a burst would cut the
+        route for a whole reset period after the upstream recovered) nor closes it.
         """
-        if status in (429, 503) and retry_after:
+        if status == 503 or (status == 429 and retry_after):
             self.breaker.release()
             self.metrics.upstream_errors.labels(self.name, "shed").inc()
         elif status >= 500:
             self._failed("status_5xx")
         else:
             self.breaker.success()
+
+    def _unavailable(self, retry_after: str | None) -> UpstreamUnavailable:
+        """The upstream's own 503 relayed as ours, with its Retry-After (a default when it gave none)."""
+        seconds = int(retry_after) if retry_after and retry_after.isdigit() else _DEFAULT_RETRY_AFTER_S
+        return UpstreamUnavailable(
+            f"service {self.name} momentanément indisponible", upstream=self.name, retry_after=seconds
+        )
 
     async def post_json(self, path: str, payload: Any, timeout_s: float) -> Entry:
         """POST a JSON body, return the 200 answer as a cache entry; errors become ServiceErrors."""
@@ -183,12 +202,8 @@ class Upstream:
             except msgspec.DecodeError:
                 problem = {}
             raise UpstreamProblem(status, problem if isinstance(problem, dict) else {})
-        if status in (429, 503) and retry_after:
-            raise UpstreamUnavailable(
-                f"service {self.name} saturé",
-                upstream=self.name,
-                retry_after=int(retry_after) if retry_after.isdigit() else 1,
-            )
+        if status == 503 or (status == 429 and retry_after):
+            raise self._unavailable(retry_after)
         raise BadGateway(f"réponse {status} du service {self.name}", upstream=self.name)
 
     async def proxy(
@@ -205,14 +220,14 @@ class Upstream:
         headers = {h: request.headers[h] for h in _FORWARDED_REQUEST if h in request.headers}
         headers.setdefault("Accept-Encoding", "identity")
         headers[REQUEST_ID_HEADER] = request_id_var.get()
-        headers["X-Forwarded-Host"] = request.host
-        headers["X-Forwarded-Proto"] = request.scheme
         url = self.base.with_path(request.rel_url.path).with_query(request.rel_url.query)
         async with self._guarded():
             async with self.session.request(
                 request.method, url, headers=headers, timeout=self._timeout(timeout_s)
             ) as resp:
                 self._status(resp.status, resp.headers.get("Retry-After"))
+                if resp.status == 503:
+                    raise self._unavailable(resp.headers.get("Retry-After"))
                 if resp.status >= 500:
                     raise BadGateway(f"réponse {resp.status} du service {self.name}", upstream=self.name)
                 relayed = [(k, v) for k, v in resp.headers.items() if k.lower() not in HOP_BY_HOP]

@@ -21,11 +21,12 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
-from deploy.local.cluster import Cluster, free_port
+from deploy.local.cluster import SERVICE_ROLES, Cluster, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,20 +59,65 @@ def _with_db(dsn: str, database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url() -> Iterator[str]:
-    """Admin DSN (database `postgres`) of the test server: a private cluster unless REZONE_TEST_PG_URL."""
-    external = os.environ.get("REZONE_TEST_PG_URL")
-    if external:
-        yield _with_db(external, "postgres")
+def pg_cluster() -> Iterator[Cluster | None]:
+    """The private test cluster (None when REZONE_TEST_PG_URL names an existing server)."""
+    if os.environ.get("REZONE_TEST_PG_URL"):
+        yield None
         return
     cluster = Cluster(ROOT / ".data" / f"testpg-{os.getpid()}", free_port(), durable=False)
     cluster.init()
     cluster.start()
     try:
-        yield cluster.dsn("postgres")
+        yield cluster
     finally:
         cluster.stop()
         shutil.rmtree(cluster.data_dir, ignore_errors=True)
+        cluster.passwords_file.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(pg_cluster: Cluster | None) -> str:
+    """Admin DSN (database `postgres`) of the test server: private cluster unless REZONE_TEST_PG_URL is set."""
+    if pg_cluster is None:
+        return _with_db(os.environ["REZONE_TEST_PG_URL"], "postgres")
+    return pg_cluster.dsn("postgres")
+
+
+async def _set_role_passwords(admin_url: str, passwords: dict[str, str]) -> None:
+    admin = await asyncpg.connect(admin_url)
+    try:
+        for role, password in passwords.items():
+            exists = await admin.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
+            if not exists:
+                await admin.execute(f"CREATE ROLE {role}")
+            literal = "'" + password.replace("'", "''") + "'"
+            await admin.execute(f"ALTER ROLE {role} LOGIN PASSWORD {literal}")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def role_passwords(pg_cluster: Cluster | None, pg_admin_url: str) -> dict[str, str]:
+    """Password of each service's login role on the test server.
+
+    A private cluster generated its own (cluster.py). A shared server gets passwords derived from its admin
+    DSN, so that concurrent sessions set the same ones instead of locking each other out.
+    """
+    if pg_cluster is not None:
+        return {role: pg_cluster.passwords()[role] for role in SERVICE_ROLES.values()}
+    passwords = {
+        role: hashlib.sha256(f"{pg_admin_url}|{role}".encode()).hexdigest()[:32]
+        for role in SERVICE_ROLES.values()
+    }
+    asyncio.run(_set_role_passwords(pg_admin_url, passwords))
+    return passwords
+
+
+def role_dsn(database_url: str, role: str, password: str) -> str:
+    """`database_url` with another login (the test database, a service's role)."""
+    parts = urlsplit(database_url)
+    netloc = f"{quote(role, safe='')}:{quote(password, safe='')}@{parts.hostname}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 async def _build_template(admin_url: str, name: str) -> None:
@@ -204,21 +250,38 @@ def _wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 12
 class ServiceRunner:
     """Starts services as real processes on free ports; one process per (module, env) for the session."""
 
-    def __init__(self, database_url: str, data_dir: Path, log_dir: Path) -> None:
+    def __init__(
+        self, database_url: str, data_dir: Path, log_dir: Path, passwords: dict[str, str] | None = None
+    ) -> None:
         self.database_url = database_url
+        self.passwords = passwords or {}
+        self.internal_urls: dict[str, str] = {}
         self.data_dir = data_dir
         self.log_dir = log_dir
         self.procs: dict[tuple, tuple[subprocess.Popen, str]] = {}
 
-    def __call__(self, module: str, env: dict[str, str] | None = None) -> str:
+    def __call__(self, module: str, env: dict[str, str] | None = None, *, ready: bool = True) -> str:
+        """Base URL of the process; `ready=False` returns as soon as it is spawned (database down tests)."""
         key = (module, tuple(sorted((env or {}).items())))
         if key in self.procs:
             return self.procs[key][1]
         prefix = SERVICE_PREFIX[module]
         port = free_port()
+        role = SERVICE_ROLES[module]
+        # Each service logs in with its own role, as in the stack and in Kubernetes (V0121).
+        dsn = (
+            role_dsn(self.database_url, role, self.passwords[role])
+            if role in self.passwords
+            else self.database_url
+        )
+        url = f"http://127.0.0.1:{port}"
+        internal_port = free_port() if module == "gateway" else 0
         full_env = {
             **os.environ,
-            "DATABASE_URL": self.database_url,
+            "DATABASE_URL": dsn,
+            # A service reached directly is its own public origin (in the stack: the gateway's).
+            "REZONE_PUBLIC_URL": url,
+            "REZONE_GATEWAY_INTERNAL_PORT": str(internal_port),
             f"{prefix}HOST": "127.0.0.1",
             f"{prefix}PORT": str(port),
             "REZONE_TILES_PYRAMID_DIR": str(self.data_dir / "tiles"),
@@ -233,14 +296,30 @@ class ServiceRunner:
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
         )
-        url = f"http://127.0.0.1:{port}"
         try:
-            _wait_ready(url, proc, log)
+            if ready:
+                _wait_ready(url, proc, log)
         except Exception:
             proc.kill()
             raise
         self.procs[key] = (proc, url)
+        if internal_port:
+            self.internal_urls[url] = f"http://127.0.0.1:{internal_port}"
         return url
+
+    def internal(self, url: str) -> str:
+        """The internal origin (/metrics, detailed /readyz) of a gateway started here."""
+        return self.internal_urls[url]
+
+    def process(self, url: str) -> subprocess.Popen:
+        """The process serving `url` (to kill it)."""
+        return next(proc for proc, u in self.procs.values() if u == url)
+
+    def forget(self, url: str) -> None:
+        """Drop a process that was killed from the registry (a later call starts a new one)."""
+        for key, (_, u) in list(self.procs.items()):
+            if u == url:
+                del self.procs[key]
 
     def stop(self, url: str) -> None:
         """Stop one service (resilience tests); a later call with the same key starts a new one."""
@@ -263,10 +342,13 @@ class ServiceRunner:
 
 
 @pytest.fixture(scope="session")
-def run_service(database_url: str, test_data_dir: Path, artifacts_dir: Path) -> Iterator[ServiceRunner]:
-    """`run_service("services.aggregate", {...}) -> base URL` of a real process on a free port."""
+def run_service(
+    database_url: str, test_data_dir: Path, artifacts_dir: Path, role_passwords: dict[str, str]
+) -> Iterator[ServiceRunner]:
+    """`run_service("services.aggregate", {...}) -> base URL` of a real process on a free port, logged in
+    with the service's own database role."""
     log_dir = artifacts_dir / "logs"
     log_dir.mkdir(exist_ok=True)
-    runner = ServiceRunner(database_url, test_data_dir, log_dir)
+    runner = ServiceRunner(database_url, test_data_dir, log_dir, role_passwords)
     yield runner
     runner.close()

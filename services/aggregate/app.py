@@ -22,6 +22,7 @@ def create_app(settings: Settings) -> web.Application:
         readiness=[database_ready, api_ready],
         client_max_size=settings.client_max_size,
         ready_timeout_s=settings.ready_timeout_s,
+        body_timeout_s=settings.body_timeout_s,
     )
     app[SETTINGS] = settings
     app[routes.DB_SECONDS] = routes.db_histogram(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -13,6 +14,7 @@ from .errors import Unavailable, UpstreamTimeout
 from .settings import redact_dsn
 
 POOL = web.AppKey("pool", asyncpg.Pool)
+DB_RETRY_AFTER_S = 5
 log = logging.getLogger("rezone.db")
 
 
@@ -24,8 +26,16 @@ def pg_ctx(
     max_size: int = 10,
     statement_timeout_s: float = 10.0,
     role: str | None = None,
+    connect_timeout_s: float = 5.0,
+    retry_max_s: float = 10.0,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
-    """cleanup_ctx entry creating the pool, checking it once, and closing it on shutdown.
+    """cleanup_ctx entry creating the pool, warming it in the background, and closing it on shutdown.
+
+    The pool is created without opening a connection (asyncpg connects on first acquire when min_size is
+    0), so a service started while PostgreSQL is down starts, answers /healthz, and answers /readyz 503
+    until the database answers; a background task retries with capped exponential backoff, then opens the
+    `min_size` warm connections. During an outage each acquire fails fast into a 503 + Retry-After
+    (db_errors) and the pool reconnects by itself afterwards.
 
     `role` is set at connection start-up, so it is the session default: even `RESET ROLE` or the pool's
     `RESET ALL` on release come back to it, never to the login role.
@@ -34,22 +44,50 @@ def pg_ctx(
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         pool = await asyncpg.create_pool(
             dsn,
-            min_size=min_size,
+            min_size=0,
             max_size=max_size,
             command_timeout=statement_timeout_s,
+            timeout=connect_timeout_s,
             server_settings={
                 "application_name": app_name,
                 "statement_timeout": str(int(statement_timeout_s * 1000)),
                 **({"role": role} if role else {}),
             },
         )
-        await pool.fetchval("SELECT 1")
-        log.info("database pool ready", extra={"dsn": redact_dsn(dsn), "max_size": max_size})
         app[POOL] = pool
+        warm = asyncio.create_task(_warm(pool, dsn, min_size, retry_max_s))
         yield
+        warm.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await warm
         await pool.close()
 
     return ctx
+
+
+async def _warm(pool: asyncpg.Pool, dsn: str, min_size: int, retry_max_s: float) -> None:
+    """Wait for the database (capped exponential backoff), then open `min_size` connections."""
+    delay, attempts = 0.25, 0
+    while True:
+        attempts += 1
+        try:
+            await pool.fetchval("SELECT 1")
+            break
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            if attempts == 1 or attempts % 10 == 0:  # a line now and then, not one per retry
+                log.warning(
+                    "database unreachable, retrying",
+                    extra={"dsn": redact_dsn(dsn), "error": str(exc) or type(exc).__name__, "retry_s": delay},
+                )
+            await asyncio.sleep(delay)
+            delay = min(retry_max_s, delay * 2)
+    log.info("database pool ready", extra={"dsn": redact_dsn(dsn), "attempts": attempts})
+    held = []
+    with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+        for _ in range(max(0, min_size - 1)):
+            held.append(await pool.acquire())
+    for conn in held:
+        await pool.release(conn)
 
 
 @contextlib.asynccontextmanager
@@ -62,11 +100,14 @@ async def db_errors() -> AsyncIterator[None]:
     except (
         asyncpg.CannotConnectNowError,
         asyncpg.TooManyConnectionsError,
+        asyncpg.AdminShutdownError,
+        asyncpg.ConnectionDoesNotExistError,
         ConnectionError,
         OSError,
         asyncpg.InterfaceError,
     ) as exc:
-        raise Unavailable("base de données injoignable") from exc
+        # Retryable: a restart or a failover takes seconds; say when to come back (RFC 9110 §10.2.3).
+        raise Unavailable("base de données injoignable", retry_after=DB_RETRY_AFTER_S) from exc
 
 
 async def database_ready(app: web.Application) -> None:

@@ -42,6 +42,18 @@ class PayloadTooLarge(ServiceError):
     status, code, title = 413, "payload_too_large", "Requête trop volumineuse"
 
 
+class UnsupportedMediaType(ServiceError):
+    """A body in a format the route does not take (text/plain where JSON is expected)."""
+
+    status, code, title = 415, "unsupported_media_type", "Type de contenu non pris en charge"
+
+
+class RequestTimeout(ServiceError):
+    """The client did not send its body in time."""
+
+    status, code, title = 408, "request_timeout", "Requête trop lente"
+
+
 class Unavailable(ServiceError):
     """A dependency is down or the service sheds load."""
 

@@ -31,19 +31,28 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     ready_timeout_s: float = 3.0
     # SIGTERM: in-flight requests get this long to finish.
     shutdown_timeout_s: float = 20.0
+    # Slow clients: the request line and headers within this (slow-loris; also the idle keep-alive limit),
+    # the body within that (408 after it).
+    header_timeout_s: float = 15.0
+    body_timeout_s: float = 10.0
 
 
 def load_settings(cls: type[T], prefix: str, environ: dict[str, str] | None = None) -> T:
-    """Build `cls` from `PREFIX_FIELD` variables; `DATABASE_URL` and `REDIS_URL` are read unprefixed too.
+    """Build `cls` from `PREFIX_FIELD` variables; `DATABASE_URL`, `REDIS_URL` and `REZONE_PUBLIC_URL` (the
+    origin users reach, for the URLs a service writes into documents) are read unprefixed too.
 
     A malformed value fails at boot with the field's path, never later at request time.
     """
     env = os.environ if environ is None else environ
     raw: dict[str, str] = {}
     fields = {f.name for f in msgspec.structs.fields(cls)}
-    for shared in ("database_url", "redis_url"):
-        if shared in fields and shared.upper() in env:
-            raw[shared] = env[shared.upper()]
+    for shared, variable in (
+        ("database_url", "DATABASE_URL"),
+        ("redis_url", "REDIS_URL"),
+        ("public_url", "REZONE_PUBLIC_URL"),
+    ):
+        if shared in fields and variable in env:
+            raw[shared] = env[variable]
     for key, value in env.items():
         if key.startswith(prefix):
             name = key.removeprefix(prefix).lower()

@@ -12,11 +12,12 @@ from typing import Any, TypeVar
 import msgspec
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from .errors import BadRequest, ServiceError
+from .errors import BadRequest, RequestTimeout, ServiceError, UnsupportedMediaType
 from .logs import request_id_var, setup_logging
+from .server import MALFORMED, MalformedRequests, harden, serve_forever
 from .settings import ServiceSettings, load_settings
 
 T = TypeVar("T")
@@ -49,12 +50,28 @@ class Metrics:
             registry=self.registry,
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
+        self.malformed = Counter(
+            "http_malformed_requests_total",
+            "Requests refused by the HTTP parser (malformed request line or headers)",
+            ["service", "status"],
+            registry=self.registry,
+        )
+        self.dependency_up = Gauge(
+            "readiness_dependency_up",
+            "1 when a readiness dependency passed its last check, 0 when it failed",
+            ["service", "dependency", "required"],
+            registry=self.registry,
+        )
         self.service = service
 
 
 METRICS = web.AppKey("metrics", Metrics)
 READINESS = web.AppKey("readiness", list[ReadinessCheck])
+# Dependencies whose failure degrades the service without making it unready (the gateway's report service).
+READINESS_OPTIONAL = web.AppKey("readiness_optional", list[ReadinessCheck])
 READY_TIMEOUT_S = web.AppKey("ready_timeout_s", float)
+INTERNAL_APP = web.AppKey("internal_app", web.Application)
+BODY_TIMEOUT = web.AppKey("body_timeout_s", float)
 
 
 def json_response(obj: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -86,10 +103,35 @@ def parse_query(request: web.Request, cls: type[T]) -> T:
         raise BadRequest(f"paramètres invalides : {exc}") from exc
 
 
+async def read_body(request: web.Request) -> bytes:
+    """The request body, read within the app's body timeout (a client sending it slowly gets a 408)."""
+    try:
+        return await asyncio.wait_for(request.read(), request.app.get(BODY_TIMEOUT, 10.0))
+    except TimeoutError:
+        raise RequestTimeout("corps de requête reçu trop lentement") from None
+
+
+def is_json(content_type: str) -> bool:
+    """application/json or a +json type: what a JSON body must be declared as."""
+    return content_type == JSON or (
+        content_type.startswith("application/") and content_type.endswith("+json")
+    )
+
+
+async def read_json_body(request: web.Request) -> bytes:
+    """A body that must be JSON: refused with 415 unless declared so (text/plain is a CSRF-able simple
+    request a browser sends cross-origin without preflight), then read within the body timeout."""
+    if not is_json(request.content_type):
+        raise UnsupportedMediaType(
+            f"corps attendu en {JSON}, reçu {request.content_type or 'sans type'}", expected=JSON
+        )
+    return await read_body(request)
+
+
 async def parse_body(request: web.Request, decoder: msgspec.json.Decoder[Any]) -> Any:
     """Typed JSON body."""
     try:
-        return decoder.decode(await request.read())
+        return decoder.decode(await read_json_body(request))
     except msgspec.ValidationError as exc:
         raise BadRequest(f"corps de requête invalide : {exc}") from exc
     except msgspec.DecodeError as exc:
@@ -149,19 +191,48 @@ async def healthz(request: web.Request) -> web.Response:
     return json_response({"status": "ok"})
 
 
-async def readyz(request: web.Request) -> web.Response:
-    """Readiness: every registered dependency check passes."""
-    failures = {}
-    for check in request.app[READINESS]:
+async def _failures(app: web.Application, checks: Iterable[ReadinessCheck], required: bool) -> dict[str, str]:
+    async def one(check: ReadinessCheck) -> str | None:
         try:
-            await asyncio.wait_for(check(request.app), timeout=request.app[READY_TIMEOUT_S])
-        except Exception as exc:  # any failure of a dependency means not ready
-            failures[getattr(check, "__name__", "check")] = str(exc) or type(exc).__name__
+            await asyncio.wait_for(check(app), timeout=app.get(READY_TIMEOUT_S, 3.0))
+            return None
+        except Exception as exc:  # any failure of a dependency is reported, never raised
+            return str(exc) or type(exc).__name__
+
+    checks = list(checks)
+    results = await asyncio.gather(*(one(c) for c in checks))
+    metrics = app.get(METRICS)
+    failures = {}
+    for check, failure in zip(checks, results, strict=True):
+        name = getattr(check, "__name__", "check")
+        if metrics is not None:
+            metrics.dependency_up.labels(metrics.service, name, str(required).lower()).set(failure is None)
+        if failure is not None:
+            failures[name] = failure
+    return failures
+
+
+async def readiness(app: web.Application, *, detailed: bool) -> web.Response:
+    """Ready when every required dependency passes; optional ones only show as `degraded` (detailed)."""
+    failures = await _failures(app, app[READINESS], True)
+    degraded = await _failures(app, app.get(READINESS_OPTIONAL, []), False)
     if failures:
-        return problem_response(
-            503, "not_ready", "Service non prêt", "dépendance injoignable", failures=failures
-        )
-    return json_response({"status": "ready"})
+        extra = {"failures": failures, "degraded": degraded} if detailed else {}
+        return problem_response(503, "not_ready", "Service non prêt", "dépendance injoignable", **extra)
+    body: dict[str, Any] = {"status": "degraded" if degraded else "ready"}
+    if detailed and degraded:
+        body["degraded"] = degraded
+    return json_response(body)
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness with the failing dependencies named (internal use: probes, operators)."""
+    return await readiness(request.app, detailed=True)
+
+
+async def public_readyz(request: web.Request) -> web.Response:
+    """Readiness for the public port: the status only, nothing about the inside."""
+    return await readiness(request.app, detailed=False)
 
 
 async def metrics_handler(request: web.Request) -> web.Response:
@@ -174,31 +245,70 @@ def base_app(
     service: str,
     *,
     readiness: Iterable[ReadinessCheck] = (),
+    optional: Iterable[ReadinessCheck] = (),
     client_max_size: int = 1 << 20,
     ready_timeout_s: float = 3.0,
     middlewares: Iterable[Middleware] = (),
+    body_timeout_s: float = 10.0,
+    internal: bool = False,
 ) -> web.Application:
-    """Application with the shared middleware, /healthz, /readyz and /metrics."""
+    """Application with the shared middleware, /healthz, /readyz and /metrics.
+
+    `internal`: /metrics and the detailed /readyz live on a second app (`app[INTERNAL_APP]`, served on an
+    internal port) and the public /readyz answers the status only.
+    """
     app = web.Application(middlewares=[request_context, *middlewares], client_max_size=client_max_size)
-    app[METRICS] = Metrics(service)
+    metrics = app[METRICS] = Metrics(service)
     app[READINESS] = list(readiness)
+    app[READINESS_OPTIONAL] = list(optional)
+    app[BODY_TIMEOUT] = body_timeout_s
+    app[MALFORMED] = MalformedRequests(lambda status: metrics.malformed.labels(service, str(status)).inc())
+    harden(app)
     app[READY_TIMEOUT_S] = ready_timeout_s
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics_handler)
+    if not internal:
+        app.router.add_get("/readyz", readyz)
+        app.router.add_get("/metrics", metrics_handler)
+        return app
+    app.router.add_get("/readyz", public_readyz)
+    inside = web.Application(middlewares=[request_context])
+    inside[METRICS] = metrics
+    inside[MALFORMED] = app[MALFORMED]
+    harden(inside)
+    inside.router.add_get("/healthz", healthz)
+
+    async def inside_readyz(request: web.Request) -> web.Response:
+        return await readiness(app, detailed=True)
+
+    async def inside_metrics(request: web.Request) -> web.Response:
+        body = generate_latest(app[METRICS].registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    inside.router.add_get("/readyz", inside_readyz)
+    inside.router.add_get("/metrics", inside_metrics)
+    app[INTERNAL_APP] = inside
     return app
 
 
-def run(app: web.Application, *, host: str, port: int, shutdown_timeout: float = 25.0) -> None:
+def run(
+    app: web.Application,
+    *,
+    host: str,
+    port: int,
+    shutdown_timeout: float = 25.0,
+    header_timeout_s: float = 15.0,
+    internal_host: str = "127.0.0.1",
+    internal_port: int = 0,
+) -> None:
     """Serve until SIGTERM/SIGINT, then stop accepting and let in-flight requests finish."""
-    web.run_app(
+    inside = app.get(INTERNAL_APP)
+    serve_forever(
         app,
         host=host,
         port=port,
         shutdown_timeout=shutdown_timeout,
-        access_log=None,
-        handler_cancellation=True,
-        print=None,
+        header_timeout_s=header_timeout_s,
+        internal=(inside, internal_host, internal_port) if inside is not None and internal_port else None,
     )
 
 
@@ -213,4 +323,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         shutdown_timeout=settings.shutdown_timeout_s,
+        header_timeout_s=settings.header_timeout_s,
+        internal_host=getattr(settings, "internal_host", "127.0.0.1"),
+        internal_port=getattr(settings, "internal_port", 0),
     )

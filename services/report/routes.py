@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -13,7 +14,7 @@ from aiohttp import web
 from prometheus_client import Histogram
 
 from services.common.db import POOL, db_errors
-from services.common.errors import Unprocessable
+from services.common.errors import RequestTimeout, Unprocessable
 from services.common.selection import normalise_codes
 from services.common.web import json_response, parse_body
 
@@ -147,11 +148,15 @@ async def post_project_import(request: web.Request) -> web.Response:
         raise too_large
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.content.iter_chunked(16_384):
-        size += len(chunk)
-        if size > limit:  # a chunked body has no Content-Length: stop reading as soon as it is too big
-            raise too_large
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(settings.body_timeout_s):
+            async for chunk in request.content.iter_chunked(16_384):
+                size += len(chunk)
+                if size > limit:  # a chunked body has no Content-Length: stop as soon as it is too big
+                    raise too_large
+                chunks.append(chunk)
+    except TimeoutError:
+        raise RequestTimeout("fichier de projet reçu trop lentement") from None
     raw = b"".join(chunks)
     parsed = project.parse(raw, max_bytes=limit, max_communes=settings.max_communes)
     async with db_errors(), request.app[POOL].acquire(timeout=settings.acquire_timeout_s) as conn:

@@ -59,17 +59,25 @@ def _store_ctx(settings: Settings) -> Callable[[web.Application], AsyncIterator[
 
 
 async def _follow_version(store: TileStore, every_s: float) -> None:
+    delay = 0.25
     while True:
-        await asyncio.sleep(every_s)
+        # Not ready yet (database down at start-up, nothing built): retry soon, with a capped backoff.
+        await asyncio.sleep(every_s if store.version is not None else delay)
+        delay = min(every_s, delay * 2)
         try:
             await store.refresh()
-        except Exception:  # a database blip must not kill the poller; the next round retries
-            log.warning("tiles version check failed", exc_info=True)
+        except Exception as exc:  # a database blip must not kill the poller; the next round retries
+            log.warning("tiles version check failed", extra={"error": str(exc) or type(exc).__name__})
 
 
 def create_app(settings: Settings) -> web.Application:
     """Application with its pool, tile store and routes."""
-    app = base_app("tiles", readiness=[database_ready, tiles_ready], ready_timeout_s=settings.ready_timeout_s)
+    app = base_app(
+        "tiles",
+        readiness=[database_ready, tiles_ready],
+        ready_timeout_s=settings.ready_timeout_s,
+        body_timeout_s=settings.body_timeout_s,
+    )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(
         pg_ctx(

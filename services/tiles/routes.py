@@ -56,15 +56,12 @@ def _check_query(request: web.Request, allowed: frozenset[str]) -> None:
 
 
 def base_url(request: web.Request) -> str:
-    """Public origin: the configured one, else X-Forwarded-Proto/Host (first hop), else the request's own."""
-    configured = request.app[SETTINGS].public_url
-    if configured:
-        return configured.rstrip("/")
-    proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
-    host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
-    if proto not in ("http", "https"):
-        proto = "http"
-    return f"{proto}://{host}"
+    """Public origin of the URLs in TileJSON and the style: configuration only (REZONE_PUBLIC_URL).
+
+    Never the Host or X-Forwarded-* headers: they are the client's to choose, and these documents are cached
+    (here and by every proxy) for everyone else.
+    """
+    return request.app[SETTINGS].public_url.rstrip("/")
 
 
 TILE_PATH = r"/tiles/{tileset}/{z:\d{1,2}}/{x:\d{1,8}}/{y:\d{1,8}}.mvt"
@@ -116,7 +113,6 @@ def _json_document(request: web.Request, document: dict[str, Any]) -> web.Respon
     headers = {
         "Cache-Control": request.app[SETTINGS].short_cache_control,
         "ETag": etag,
-        "Vary": "X-Forwarded-Host, X-Forwarded-Proto",
     }
     inm = request.headers.get("If-None-Match")
     if inm is not None and _matches(inm, etag):

@@ -17,7 +17,8 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     cache_mb: int = 256  # LRU of tiles built on request (gzip bytes)
     pool_max: int = 4  # about the database's cores: more would only queue inside PostgreSQL
     version_poll_s: float = 30.0  # how soon a new load (new tiles version) is picked up
-    public_url: str = ""  # public origin for TileJSON/style URLs; empty: from proxy headers
+    # Public origin of the TileJSON/style URLs (REZONE_PUBLIC_URL, shared by every service): the gateway's.
+    public_url: str = "http://127.0.0.1:8080"
     short_cache_control: str = "public, max-age=300"
 
 

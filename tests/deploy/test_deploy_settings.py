@@ -84,9 +84,14 @@ def test_services_listen_on_all_interfaces_on_their_container_port(objs: list[di
     for module, deployment, container, settings in _services(objs):
         assert settings.host == "0.0.0.0", f"{module} would listen on {settings.host} only"
         ports = [p["containerPort"] for p in container["ports"]]
-        assert ports == [settings.port], f"{module}: listens on {settings.port}, container declares {ports}"
+        # The gateway's /metrics and detailed /readyz live on its internal port, never the public one.
+        internal = getattr(settings, "internal_port", 0)
+        expected = [settings.port, internal] if internal else [settings.port]
+        assert ports == expected, f"{module}: listens on {expected}, container declares {ports}"
+        if internal:
+            assert getattr(settings, "internal_host", "") == "0.0.0.0", f"{module}: probes reach the internal port"
         annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
-        assert annotations.get("prometheus.io/port") == str(settings.port), (
+        assert annotations.get("prometheus.io/port") == str(internal or settings.port), (
             f"{module}: metrics port annotation"
         )
 

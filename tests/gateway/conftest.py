@@ -54,6 +54,12 @@ def start_gateway(run_service) -> Callable[..., str]:
 
 
 @pytest.fixture(scope="session")
+def internal(run_service) -> Callable[[str], str]:
+    """`internal(gateway_url)`: its internal origin, where /metrics and the detailed /readyz live."""
+    return run_service.internal
+
+
+@pytest.fixture(scope="session")
 def gateway(start_gateway, doubles) -> str:
     """The functional-test gateway."""
     return start_gateway(doubles)

@@ -111,20 +111,20 @@ async def test_replicas_share_entries_through_redis(http, start_gateway, doubles
     assert hb["X-Cache"] == "HIT"
 
 
-async def test_redis_down_degrades_to_local_cache(http, start_gateway, doubles, selectable):
+async def test_redis_down_degrades_to_local_cache(http, start_gateway, doubles, selectable, internal):
     dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     gw = start_gateway(doubles, redis_url=dead)
     sel = selectable[5500]
     status, h1, _ = await _get(http, f"{gw}/api/v1/territory/summary?communes={sel}")
     status2, h2, _ = await _get(http, f"{gw}/api/v1/territory/summary?communes={sel}")
     assert (status, status2) == (200, 200) and (h1["X-Cache"], h2["X-Cache"]) == ("MISS", "HIT")
-    _, _, metrics = await _get(http, f"{gw}/metrics")
+    _, _, metrics = await _get(http, f"{internal(gw)}/metrics")
     errors = [line for line in metrics.decode().splitlines() if line.startswith("gateway_redis_errors_total")]
     assert errors and float(errors[0].split()[-1]) >= 1
 
 
-async def test_hit_ratio_in_metrics(http, gateway):
-    async with aiohttp.ClientSession() as s, s.get(f"{gateway}/metrics") as r:
+async def test_hit_ratio_in_metrics(http, gateway, internal):
+    async with aiohttp.ClientSession() as s, s.get(f"{internal(gateway)}/metrics") as r:
         text = await r.text()
     ratio = [line for line in text.splitlines() if line.startswith("gateway_cache_hit_ratio ")]
     assert ratio and 0.0 < float(ratio[0].split()[-1]) < 1.0

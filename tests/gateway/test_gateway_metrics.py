@@ -24,10 +24,12 @@ NAMES = (
 )
 
 
-async def test_metric_names(http, gateway):
+async def test_metric_names(http, gateway, internal):
     async with http.get(f"{gateway}/api/v1/communes?q=brest") as r:
         assert r.status == 200
     async with http.get(f"{gateway}/metrics") as r:
+        assert r.status == 404  # never on the public port
+    async with http.get(f"{internal(gateway)}/metrics") as r:
         text = (await r.read()).decode()
     declared = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}
     assert set(NAMES) <= {n.removesuffix("_total") for n in declared} | declared

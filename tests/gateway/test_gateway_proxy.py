@@ -53,10 +53,11 @@ async def test_request_id_forwarded(http, gateway, doubles):
     assert "test-rid-43" in doubles.aggregate.request_ids
 
 
-async def test_tilejson_sees_public_host(http, gateway):
-    async with http.get(f"{gateway}/tiles/communes.json") as r:
+async def test_tilejson_request_carries_no_client_host(http, gateway):
+    """Public URLs come from configuration (REZONE_PUBLIC_URL): the client's Host is not passed upstream."""
+    async with http.get(f"{gateway}/tiles/communes.json", headers={"Host": "evil.example"}) as r:
         body = await r.json()
-    assert body["forwarded_host"] == gateway.removeprefix("http://")
+    assert body["forwarded_host"] is None
 
 
 async def test_upstream_404_relayed(http, gateway):

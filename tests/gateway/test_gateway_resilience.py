@@ -58,10 +58,12 @@ async def _call(http, method, url, client, **kw) -> tuple[int, dict, dict | byte
 async def test_stopped_upstream_fails_its_routes_only(http, fragile, broken, selectable):
     broken.report.stop()
     try:
-        status, _, body = await _call(
+        status, headers, body = await _call(
             http, "GET", f"{fragile}/api/v1/export.csv?communes={selectable[6000]}", "10.0.0.1"
         )
-        assert status == 502 and body["code"] == "bad_gateway" and body["upstream"] == "report"
+        # Nobody listening (restarting, crashed) is retryable: 503 with a Retry-After, not a bare 502.
+        assert status == 503 and body["code"] == "upstream_unavailable" and body["upstream"] == "report"
+        assert int(headers["Retry-After"]) >= 1
         # the rest keeps working
         status, _, _ = await _call(
             http, "GET", f"{fragile}/api/v1/territory?communes={selectable[6000]}", "10.0.0.1"
@@ -90,7 +92,7 @@ async def test_timeout_is_504(http, fragile, broken, selectable):
     assert elapsed < 1.4  # the 0.5 s timeout, not the 1.5 s the upstream would take
 
 
-async def test_breaker_opens_then_recovers(http, fragile, broken, selectable):
+async def test_breaker_opens_then_recovers(http, fragile, broken, selectable, internal):
     # a success resets the count of consecutive failures left by the timeout test
     assert (
         await _call(
@@ -114,7 +116,7 @@ async def test_breaker_opens_then_recovers(http, fragile, broken, selectable):
         assert time.monotonic() - started < 0.5  # fails fast (no upstream call, no timeout waited)
         assert status == 503 and body["code"] == "upstream_unavailable" and int(headers["Retry-After"]) >= 1
         assert broken.aggregate.calls["summary"] == before + 3
-        _, _, metrics = await _call(http, "GET", f"{fragile}/metrics", "10.0.0.3")
+        _, _, metrics = await _call(http, "GET", f"{internal(fragile)}/metrics", "10.0.0.3")
         assert 'gateway_breaker_state{upstream="aggregate"} 2.0' in metrics.decode()
     finally:
         broken.aggregate.status = None
@@ -123,7 +125,7 @@ async def test_breaker_opens_then_recovers(http, fragile, broken, selectable):
         http, "GET", f"{fragile}/api/v1/territory/summary?communes={selectable[6211]}", "10.0.0.3"
     )
     assert status == 200  # the half-open probe succeeded
-    _, _, metrics = await _call(http, "GET", f"{fragile}/metrics", "10.0.0.3")
+    _, _, metrics = await _call(http, "GET", f"{internal(fragile)}/metrics", "10.0.0.3")
     assert 'gateway_breaker_state{upstream="aggregate"} 0.0' in metrics.decode()
 
 
@@ -145,6 +147,33 @@ async def test_upstream_shedding_is_relayed_without_opening_the_breaker(http, fr
         http, "GET", f"{fragile}/api/v1/export.csv?communes={selectable[6260]}", "10.0.0.9"
     )
     assert status == 200
+
+
+async def test_upstream_503_without_retry_after_is_503_and_keeps_the_breaker_closed(
+    http, fragile, broken, selectable
+):
+    """An upstream whose database is down answers 503: the client gets 503 + Retry-After (never 502), and
+    the upstream is still called every time (breaker closed)."""
+    broken.aggregate.status = 503
+    before = broken.aggregate.calls["summary"]
+    try:
+        for i in range(5):
+            status, headers, body = await _call(
+                http,
+                "GET",
+                f"{fragile}/api/v1/territory/summary?communes={selectable[6270 + i]}",
+                "10.0.0.10",
+            )
+            assert status == 503 and body["code"] == "upstream_unavailable", body
+            assert int(headers["Retry-After"]) >= 1
+    finally:
+        broken.aggregate.status = None
+    assert broken.aggregate.calls["summary"] == before + 5
+    assert (
+        await _call(
+            http, "GET", f"{fragile}/api/v1/territory/summary?communes={selectable[6280]}", "10.0.0.10"
+        )
+    )[0] == 200
 
 
 async def test_stale_entry_served_when_upstream_fails(http, start_gateway, broken, selectable):
@@ -211,3 +240,35 @@ async def test_graceful_shutdown_finishes_inflight(http, start_gateway, run_serv
     finally:
         broken.aggregate.delay = 0.0
     assert [s for s, _, _ in results] == [200, 200, 200]
+
+
+async def test_readiness_is_the_core_and_a_dead_report_only_degrades(http, start_gateway, broken, internal):
+    """Tiles, search and diagnosis are the core: a dead report service shows in the internal detail and in
+    the metrics, not as "not ready" for everything; a dead aggregate service is not ready."""
+    gw = start_gateway(
+        broken, ready_upstreams="tiles,aggregate", optional_upstreams="report", replica="ready"
+    )
+    inside = internal(gw)
+    broken.report.stop()
+    try:
+        status, _, body = await _call(http, "GET", f"{gw}/readyz", "10.0.0.20")
+        assert status == 200 and body == {"status": "degraded"}  # the public port names nothing inside
+        status, _, body = await _call(http, "GET", f"{inside}/readyz", "10.0.0.20")
+        assert status == 200 and set(body["degraded"]) == {"upstream_report"}
+        _, _, metrics = await _call(http, "GET", f"{inside}/metrics", "10.0.0.20")
+        assert (
+            'readiness_dependency_up{dependency="upstream_report",required="false",service="gateway"} 0.0'
+            in metrics.decode()
+        )
+    finally:
+        broken.report.start()
+    broken.aggregate.stop()
+    try:
+        status, _, body = await _call(http, "GET", f"{gw}/readyz", "10.0.0.20")
+        assert status == 503 and "failures" not in body
+        status, _, body = await _call(http, "GET", f"{inside}/readyz", "10.0.0.20")
+        assert status == 503 and "upstream_aggregate" in body["failures"]
+    finally:
+        broken.aggregate.start()
+    status, _, body = await _call(http, "GET", f"{gw}/readyz", "10.0.0.20")
+    assert status == 200 and body == {"status": "ready"}

@@ -146,15 +146,20 @@ async def _fetch(http, url: str) -> bytes:
 
 
 async def test_tilejson_is_absolute_versioned_and_describes_layers(http, tiles_url):
-    fwd = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "cartes.example.org, proxy.internal"}
-    async with http.get(f"{tiles_url}/tiles/admin.json", headers=fwd) as resp:
+    # The URLs come from REZONE_PUBLIC_URL (the tests make it the service's own origin): a client naming
+    # another host must not get it written into a document every other client then reads from the caches.
+    spoof = {
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "evil.example, proxy.internal",
+        "Host": "evil.example",
+    }
+    async with http.get(f"{tiles_url}/tiles/admin.json", headers=spoof) as resp:
         assert resp.status == 200
         assert "max-age=300" in resp.headers["Cache-Control"]
+        assert "X-Forwarded-Host" not in resp.headers.get("Vary", "")
         doc = await resp.json()
     assert doc["tilejson"] == "3.0.0"
-    assert doc["tiles"] == [
-        f"https://cartes.example.org/tiles/admin/{{z}}/{{x}}/{{y}}.mvt?v={doc['version']}"
-    ]
+    assert doc["tiles"] == [f"{tiles_url}/tiles/admin/{{z}}/{{x}}/{{y}}.mvt?v={doc['version']}"]
     west, south, east, north = doc["bounds"]
     assert west < -61 and east > 55 and south < -21 and north > 51  # the DOM and the metropole
     layers = {layer["id"]: layer for layer in doc["vector_layers"]}
@@ -179,14 +184,14 @@ async def test_tilejson_is_absolute_versioned_and_describes_layers(http, tiles_u
 
 
 async def test_style_uses_only_our_sources(http, tiles_url):
-    fwd = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "cartes.example.org"}
-    async with http.get(f"{tiles_url}/styles/rezone.json", headers=fwd) as resp:
+    spoof = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"}
+    async with http.get(f"{tiles_url}/styles/rezone.json", headers=spoof) as resp:
         assert resp.status == 200
         style = await resp.json()
     assert style["version"] == 8 and "glyphs" not in style and "sprite" not in style
     assert {s["url"] for s in style["sources"].values()} == {
-        "https://cartes.example.org/tiles/admin.json",
-        "https://cartes.example.org/tiles/finess.json",
+        f"{tiles_url}/tiles/admin.json",
+        f"{tiles_url}/tiles/finess.json",
     }
     layer_ids = {layer.get("source-layer") for layer in style["layers"]} - {None}
     assert layer_ids <= {
