@@ -77,7 +77,7 @@ def pg_cluster() -> Iterator[Cluster | None]:
 
 @pytest.fixture(scope="session")
 def pg_admin_url(pg_cluster: Cluster | None) -> str:
-    """Admin DSN (database `postgres`) of the test server: private cluster unless REZONE_TEST_PG_URL is set."""
+    """Admin DSN (database `postgres`) of the test server: a private cluster unless REZONE_TEST_PG_URL."""
     if pg_cluster is None:
         return _with_db(os.environ["REZONE_TEST_PG_URL"], "postgres")
     return pg_cluster.dsn("postgres")

@@ -104,7 +104,13 @@ class _Runner(web.AppRunner):
         app.on_startup.freeze()
         await app.startup()
         app.freeze()
-        server = _Server(app._handle, request_factory=app._make_request, loop=loop, **self._kwargs)
+        # As AppRunner does: Server is typed for BaseRequest handlers, the app's handler takes its Request.
+        server = _Server(
+            app._handle,  # type: ignore[arg-type]
+            request_factory=app._make_request,
+            loop=loop,
+            **self._kwargs,
+        )
         server.malformed = app.get(MALFORMED)  # type: ignore[assignment]
         return server
 

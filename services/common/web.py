@@ -191,7 +191,7 @@ async def healthz(request: web.Request) -> web.Response:
     return json_response({"status": "ok"})
 
 
-async def _failures(app: web.Application, checks: Iterable[ReadinessCheck], required: bool) -> dict[str, str]:
+async def _failures(app: web.Application, checks: list[ReadinessCheck], required: bool) -> dict[str, str]:
     async def one(check: ReadinessCheck) -> str | None:
         try:
             await asyncio.wait_for(check(app), timeout=app.get(READY_TIMEOUT_S, 3.0))
@@ -199,7 +199,6 @@ async def _failures(app: web.Application, checks: Iterable[ReadinessCheck], requ
         except Exception as exc:  # any failure of a dependency is reported, never raised
             return str(exc) or type(exc).__name__
 
-    checks = list(checks)
     results = await asyncio.gather(*(one(c) for c in checks))
     metrics = app.get(METRICS)
     failures = {}
@@ -212,7 +211,7 @@ async def _failures(app: web.Application, checks: Iterable[ReadinessCheck], requ
     return failures
 
 
-async def readiness(app: web.Application, *, detailed: bool) -> web.Response:
+async def readiness_response(app: web.Application, *, detailed: bool) -> web.Response:
     """Ready when every required dependency passes; optional ones only show as `degraded` (detailed)."""
     failures = await _failures(app, app[READINESS], True)
     degraded = await _failures(app, app.get(READINESS_OPTIONAL, []), False)
@@ -227,12 +226,12 @@ async def readiness(app: web.Application, *, detailed: bool) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     """Readiness with the failing dependencies named (internal use: probes, operators)."""
-    return await readiness(request.app, detailed=True)
+    return await readiness_response(request.app, detailed=True)
 
 
 async def public_readyz(request: web.Request) -> web.Response:
     """Readiness for the public port: the status only, nothing about the inside."""
-    return await readiness(request.app, detailed=False)
+    return await readiness_response(request.app, detailed=False)
 
 
 async def metrics_handler(request: web.Request) -> web.Response:
@@ -278,7 +277,7 @@ def base_app(
     inside.router.add_get("/healthz", healthz)
 
     async def inside_readyz(request: web.Request) -> web.Response:
-        return await readiness(app, detailed=True)
+        return await readiness_response(app, detailed=True)
 
     async def inside_metrics(request: web.Request) -> web.Response:
         body = generate_latest(app[METRICS].registry)

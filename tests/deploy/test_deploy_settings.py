@@ -89,7 +89,9 @@ def test_services_listen_on_all_interfaces_on_their_container_port(objs: list[di
         expected = [settings.port, internal] if internal else [settings.port]
         assert ports == expected, f"{module}: listens on {expected}, container declares {ports}"
         if internal:
-            assert getattr(settings, "internal_host", "") == "0.0.0.0", f"{module}: probes reach the internal port"
+            assert getattr(settings, "internal_host", "") == "0.0.0.0", (
+                f"{module}: probes reach its internal port"
+            )
         annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
         assert annotations.get("prometheus.io/port") == str(internal or settings.port), (
             f"{module}: metrics port annotation"
