@@ -171,30 +171,43 @@ def _corpus(stack: str) -> list[urllib.request.Request]:
     with urllib.request.urlopen(f"{stack}/api/v1/openapi.json", timeout=10) as r:
         spec = json.loads(r.read())
     out = []
+    json_type = {"Content-Type": "application/json"}
     for path, ops in spec["paths"].items():
         for method, op in ops.items():
             if method not in ("get", "post"):
                 continue
             params = [p for p in op.get("parameters", []) if p.get("in") in ("query", "path")]
+            # Every parameter hostile at once, then each one alone (the others valid).
+            targets: list[str | None] = [None, *(p["name"] for p in params)] if len(params) > 1 else [None]
             for value in HOSTILE:
                 quoted = urllib.parse.quote(value, safe="")
-                concrete = path
-                for p in params:
-                    if p["in"] == "path":
-                        concrete = concrete.replace("{" + p["name"] + "}", quoted)
-                query = "&".join(f"{p['name']}={quoted}" for p in params if p["in"] == "query")
-                url = f"{stack}{concrete}" + (f"?{query}" if query else "")
-                if method == "get":
-                    out.append(urllib.request.Request(url))
-                else:
-                    out.append(
-                        urllib.request.Request(url, data=b"{}", headers={"Content-Type": "application/json"})
-                    )
+                for only in targets:
+                    values = {p["name"]: quoted if only in (None, p["name"]) else "29019" for p in params}
+                    concrete = path
+                    for p in params:
+                        if p["in"] == "path":
+                            concrete = concrete.replace("{" + p["name"] + "}", values[p["name"]])
+                    query = "&".join(f"{p['name']}={values[p['name']]}" for p in params if p["in"] == "query")
+                    url = f"{stack}{concrete}" + (f"?{query}" if query else "")
+                    if method == "get":
+                        out.append(urllib.request.Request(url))
+                    else:
+                        out.append(urllib.request.Request(url, data=b"{}", headers=json_type))
             if method == "post":
                 for body, ctype in BODIES:
                     out.append(
                         urllib.request.Request(f"{stack}{path}", data=body, headers={"Content-Type": ctype})
                     )
+                for value in HOSTILE:  # hostile values inside well-formed JSON documents
+                    for doc in (
+                        {"communes": [value]},
+                        {"communes": ["29019", value]},
+                        {"communes": ["29019"], "nom": value},
+                        {"communes": ["29019"], "ald": [value]},
+                        {"communes": value},
+                    ):
+                        data = json.dumps(doc).encode()
+                        out.append(urllib.request.Request(f"{stack}{path}", data=data, headers=json_type))
     for value in HOSTILE:  # the page, static files, tiles and styles
         quoted = urllib.parse.quote(value, safe="")
         for tail in (
