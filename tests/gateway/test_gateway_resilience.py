@@ -162,7 +162,7 @@ async def test_upstream_503_without_retry_after_is_503_and_keeps_the_breaker_clo
                 http,
                 "GET",
                 f"{fragile}/api/v1/territory/summary?communes={selectable[6270 + i]}",
-                "10.0.0.10",
+                f"10.0.1.{i}",  # a client each: the fragile gateway's rate limit is 5 in a burst
             )
             assert status == 503 and body["code"] == "upstream_unavailable", body
             assert int(headers["Retry-After"]) >= 1
@@ -171,7 +171,7 @@ async def test_upstream_503_without_retry_after_is_503_and_keeps_the_breaker_clo
     assert broken.aggregate.calls["summary"] == before + 5
     assert (
         await _call(
-            http, "GET", f"{fragile}/api/v1/territory/summary?communes={selectable[6280]}", "10.0.0.10"
+            http, "GET", f"{fragile}/api/v1/territory/summary?communes={selectable[6280]}", "10.0.1.99"
         )
     )[0] == 200
 
