@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 from typing import Any
 
@@ -142,7 +143,13 @@ def serve_forever(
             "keepalive_timeout": header_timeout_s,
             "shutdown_timeout": shutdown_timeout,
         }
-        runners = [_Runner(app, handle_signals=True, **kwargs)]
+        # Our own signal handling: aiohttp's raises GracefulExit out of the loop, and asyncio.run then cancels
+        # every task, in-flight handlers included, before the runner could let them finish.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        runners = [_Runner(app, **kwargs)]
         if internal is not None:
             runners.append(_Runner(internal[0], **kwargs))
         try:
@@ -151,10 +158,10 @@ def serve_forever(
             await web.TCPSite(runners[0], host, port).start()
             if internal is not None:
                 await web.TCPSite(runners[1], internal[1], internal[2]).start()
-            while True:
-                await asyncio.sleep(3600)
+            await stop.wait()
         finally:
-            for runner in reversed(runners):
+            # Stop accepting, let in-flight requests finish (shutdown_timeout), then close the app.
+            for runner in runners:
                 await runner.cleanup()
 
     try:
