@@ -34,9 +34,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def record() -> Iterator[Callable[..., None]]:
     """`record(name, **figures)`: keep a measured figure for docs/reliability.md."""
-    results: dict[str, dict] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-
     def put(name: str, **figures: object) -> None:
+        # Re-read: another session (or a partial re-run) may have written its figures meanwhile.
+        results: dict[str, dict] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
         results[name] = {**figures, "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=1, ensure_ascii=False))

@@ -26,7 +26,7 @@ def _api_requests(gateway: str) -> list[urllib.request.Request]:
         urllib.request.Request(
             f"{gateway}/api/v1/territory/summary", data=body, headers={"Content-Type": "application/json"}
         ),
-        urllib.request.Request(f"{gateway}/tiles/communes/5/15/11.mvt"),
+        urllib.request.Request(f"{gateway}/tiles/admin/5/15/11.mvt"),
     ]
 
 
@@ -101,7 +101,7 @@ def test_each_service_killed_and_terminated_under_the_supervisor(
                     tick_until(lambda: ready(gateway), 60)
                     time.sleep(1.0)
                     supervisor.tick()
-                bad = traffic.failures(frozenset({"200", "503"}))
+                bad = traffic.failures(frozenset({"200", "204", "503"}))
                 figures[f"{child.name}:{signal.Signals(how).name}"] = {
                     "back_ready_s": round(back, 1),
                     "statuses": dict(traffic.statuses),
@@ -187,7 +187,7 @@ def test_database_down_at_start_and_during_traffic(
         pg_cluster.start()
         back = wait_until(lambda: ready(urls["gateway"]) and ready(urls["services.aggregate"]), 60)
         time.sleep(2.0)
-    assert traffic.failures(frozenset({"200", "503", "304"})) == {}, traffic.statuses
+    assert traffic.failures(frozenset({"200", "204", "503", "304"})) == {}, traffic.statuses
     assert traffic.missing_retry_after == 0
     figures.update(
         outage_s=10, during_traffic_statuses=dict(traffic.statuses), ready_after_restart_s=round(back, 2)
