@@ -34,6 +34,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def record() -> Iterator[Callable[..., None]]:
     """`record(name, **figures)`: keep a measured figure for docs/reliability.md."""
+
     def put(name: str, **figures: object) -> None:
         # Re-read: another session (or a partial re-run) may have written its figures meanwhile.
         results: dict[str, dict] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}

@@ -131,7 +131,7 @@ def test_loader_killed_at_random_points(
             log = tmp_path / f"load-{i}.log"
             with log.open("wb") as out:
                 proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-            # Anywhere from the first steps to the tile build (the last phase: views and tiles take most of it).
+            # Anywhere from the first steps into the tile build (views and tiles take most of a load).
             time.sleep(rng.uniform(0.3, 0.7 * full_s))
             if proc.poll() is not None:  # finished before its kill: a published load, the new reference
                 before = asyncio.run(table_fingerprints(scratch_db))
