@@ -234,7 +234,9 @@ async def test_malformed_json_and_oversized_body(http, report_url):
     ) as resp:
         assert resp.status == 400
         assert msgspec.json.decode(await resp.read())["code"] == "bad_request"
-    async with http.post(f"{report_url}/v1/report.pdf", data=b"x" * 70_000) as resp:
+    async with http.post(
+        f"{report_url}/v1/report.pdf", data=b"x" * 70_000, headers={"Content-Type": "application/json"}
+    ) as resp:
         assert resp.status == 413
         assert msgspec.json.decode(await resp.read())["code"] == "payload_too_large"
 
