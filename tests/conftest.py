@@ -266,7 +266,8 @@ class ServiceRunner:
         if key in self.procs:
             return self.procs[key][1]
         prefix = SERVICE_PREFIX[module]
-        port = free_port()
+        # A caller may fix the port beforehand (the stack fixtures name the gateway's origin in the tiles' env).
+        port = int((env or {}).get(f"{prefix}PORT") or free_port())
         role = SERVICE_ROLES[module]
         # Each service logs in with its own role, as in the stack and in Kubernetes (V0121).
         dsn = (

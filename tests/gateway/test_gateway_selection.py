@@ -131,7 +131,9 @@ async def test_malformed_body(http, gateway, body):
 
 
 async def test_invalid_json(http, gateway):
-    async with http.post(f"{gateway}/api/v1/territory", data=b"{not json") as r:
+    async with http.post(
+        f"{gateway}/api/v1/territory", data=b"{not json", headers={"Content-Type": "application/json"}
+    ) as r:
         assert r.status == 400
         assert msgspec.json.decode(await r.read())["code"] == "invalid_parameter"
 

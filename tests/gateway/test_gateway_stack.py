@@ -11,6 +11,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from deploy.local.cluster import free_port
+
 from services.common.contract import DIAGNOSIS, SUMMARY
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -18,7 +20,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 @pytest.fixture(scope="module")
 def stack(run_service) -> str:
-    tiles = run_service("services.tiles")
+    gateway_port = free_port()
+    # In the stack the gateway is the public entry: TileJSON and style URLs name its origin.
+    tiles = run_service("services.tiles", {"REZONE_PUBLIC_URL": f"http://127.0.0.1:{gateway_port}"})
     aggregate = run_service("services.aggregate")
     report = run_service("services.report", {"REZONE_REPORT_AGGREGATE_URL": aggregate})
     from tests.gateway.conftest import BASE_ENV
@@ -27,6 +31,7 @@ def stack(run_service) -> str:
         "gateway",
         {
             **BASE_ENV,
+            "REZONE_GATEWAY_PORT": str(gateway_port),
             "REZONE_GATEWAY_TILES_URL": tiles,
             "REZONE_GATEWAY_AGGREGATE_URL": aggregate,
             "REZONE_GATEWAY_REPORT_URL": report,

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from deploy.local.cluster import free_port
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -35,12 +37,15 @@ document.addEventListener('securitypolicyviolation', (e) => {
 @pytest.fixture(scope="session")
 def stack(run_service) -> dict[str, str]:
     """Base URLs of the four services; the browser only ever talks to the gateway."""
-    tiles = run_service("services.tiles")
+    gateway_port = free_port()
+    # In the stack the gateway is the public entry: TileJSON and style URLs name its origin.
+    tiles = run_service("services.tiles", {"REZONE_PUBLIC_URL": f"http://127.0.0.1:{gateway_port}"})
     aggregate = run_service("services.aggregate")
     report = run_service("services.report", {"REZONE_REPORT_AGGREGATE_URL": aggregate})
     gateway = run_service(
         "gateway",
         {
+            "REZONE_GATEWAY_PORT": str(gateway_port),
             "REZONE_GATEWAY_TILES_URL": tiles,
             "REZONE_GATEWAY_AGGREGATE_URL": aggregate,
             "REZONE_GATEWAY_REPORT_URL": report,
