@@ -22,7 +22,7 @@ from services.common.errors import ServiceError
 from . import queries
 from .cache import CACHE
 from .catalogue import CATALOGUE
-from .selection import cache_key, normalise
+from .normalise import cache_key, normalise
 from .settings import SETTINGS
 from .upstream import UPSTREAMS
 

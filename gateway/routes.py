@@ -14,14 +14,15 @@ from aiohttp import web
 from services.common.contract import DiagnosisRequest, SummaryRequest
 from services.common.db import POOL, db_errors
 from services.common.logs import request_id_var
+from services.common.validation import CODE_FORM, project_name
 from services.common.web import JSON, REQUEST_ID_HEADER
 
 from . import queries
 from .cache import CACHE, SEARCH_CACHE, Entry, make_entry
 from .catalogue import CATALOGUE
 from .errors import CommuneNotFound, InvalidCommuneCode, InvalidParameter, UnknownParameter
+from .normalise import cache_key, normalise, normalise_ald, split_codes
 from .schemas import DiagnosisBody, Limits, Meta, ReportBody, SearchResult, SelectionBody
-from .selection import INSEE, cache_key, normalise, normalise_ald, split_codes
 from .settings import SETTINGS
 from .tilecache import TILE_CACHE, cacheable, replay, tile_key
 from .upstream import UPSTREAMS
@@ -74,12 +75,6 @@ def _conditional(
         return web.Response(status=304, headers=headers)
     headers["Content-Type"] = content_type
     return web.Response(body=body, headers=headers)
-
-
-def _name(raw: str | None, limit: int) -> str | None:
-    if raw is not None and (len(raw) > limit or "\x00" in raw):
-        raise InvalidParameter(f"nom de projet limité à {limit} caractères, sans caractère nul")
-    return raw.strip() if raw is not None and raw.strip() else None
 
 
 async def _through_cache(
@@ -182,7 +177,7 @@ async def get_commune(request: web.Request) -> web.Response:
     _query(request, ())
     raw = request.match_info["code"]
     code = raw.strip().upper()
-    if not INSEE.fullmatch(code):
+    if not CODE_FORM.fullmatch(code):
         raise InvalidCommuneCode("code commune mal formé", offenders=[raw], count=1)
     catalogue = request.app[CATALOGUE].get()
     if code not in catalogue.known:
@@ -260,7 +255,7 @@ def _report_route(endpoint: str, path: str, *, named: bool) -> tuple[Any, ...]:
     async def from_query(request: web.Request) -> web.Response:
         _query(request, ("communes", "name") if named else ("communes",))
         settings = request.app[SETTINGS]
-        name = _name(request.query.get("name"), settings.max_name_length) if named else None
+        name = project_name(request.query.get("name"), settings.max_name_length) if named else None
         return await _through_cache(
             request,
             endpoint,
@@ -274,7 +269,7 @@ def _report_route(endpoint: str, path: str, *, named: bool) -> tuple[Any, ...]:
     async def from_body(request: web.Request) -> web.Response:
         settings = request.app[SETTINGS]
         body = await _body(request, _REPORT if named else _SELECTION)
-        name = _name(body.name, settings.max_name_length) if named else None
+        name = project_name(body.name, settings.max_name_length) if named else None
         return await _through_cache(
             request, endpoint, "report", path, settings.report_timeout_s, body.communes, name=name
         )

@@ -11,10 +11,10 @@ from typing import Annotated
 import msgspec
 
 from services.common.contract import Source
+from services.common.validation import CODE_PATTERN as CODE_PATTERN
 
-# What the gateway accepts before normalisation (surrounding blanks, lower-case 2a/2b). Only documented, not
-# enforced by the decoder: the selection validator answers with `invalid_commune_code` and the offenders.
-CODE_PATTERN = r"^\s*(?:(?:0[1-9]|1[0-9]|2[1-9ABab]|[3-8][0-9]|9[0-5])[0-9]{3}|97[1-6][0-9]{2})\s*$"
+# CODE_PATTERN (services.common.validation) is only documented, not enforced by the decoder: the selection
+# validator answers with `invalid_commune_code` and the offenders.
 ALD_PATTERN = r"^\s*[A-Za-z0-9_]{1,32}\s*$"
 
 CommuneCode = Annotated[

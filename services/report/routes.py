@@ -14,10 +14,10 @@ from prometheus_client import Histogram
 
 from services.common.db import POOL, db_errors
 from services.common.errors import Unprocessable
-from services.common.selection import normalise_codes
+from services.common.validation import normalise_codes, project_name
 from services.common.web import json_response, parse_body
 
-from . import csvexport, project, queries, selection
+from . import csvexport, dates, project, queries
 from .document import StepTimer, report_pdf
 from .model import ExportRequest, ProjectRequest, ReportRequest
 from .render import Renderer
@@ -59,8 +59,8 @@ async def post_report(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     body: ReportRequest = await parse_body(request, _REPORT)
     codes = normalise_codes(body.communes, settings.max_communes)
-    name = selection.name(body.name, settings.max_name_length)
-    date = selection.report_date(body.date)
+    name = project_name(body.name, settings.max_name_length)
+    date = dates.report_date(body.date)
     ald = list(dict.fromkeys(a.strip() for a in body.ald if a.strip()))
     timer = StepTimer(request.app[STEPS])
     pdf, diagnosis = await report_pdf(
@@ -101,7 +101,7 @@ async def post_export(request: web.Request) -> web.Response:
     body: ExportRequest = await parse_body(request, _EXPORT)
     codes = normalise_codes(body.communes, settings.max_communes)
     diagnosis = await request.app[AGGREGATE].diagnosis(codes, [])
-    data = csvexport.export(diagnosis, exported_on=selection.report_date(None))
+    data = csvexport.export(diagnosis, exported_on=dates.report_date(None))
     return web.Response(
         body=data,
         headers={
@@ -118,8 +118,8 @@ async def post_project(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     body: ProjectRequest = await parse_body(request, _PROJECT)
     codes = normalise_codes(body.communes, settings.max_communes)
-    name = selection.name(body.name, settings.max_name_length)
-    created_on = selection.report_date(body.date)
+    name = project_name(body.name, settings.max_name_length)
+    created_on = dates.report_date(body.date)
     async with db_errors(), request.app[POOL].acquire(timeout=settings.acquire_timeout_s) as conn:
         status = await queries.communes_status(conn, codes)
         version = await queries.data_version(conn)

@@ -164,4 +164,4 @@ async def test_project_name_too_long(http, gateway):
     status, _, body = await _post(
         http, f"{gateway}/api/v1/report.pdf", {"communes": ["01001"], "name": "x" * 121}
     )
-    assert status == 400
+    assert status == 400 and body["code"] == "invalid_name" and body["limit"] == 120

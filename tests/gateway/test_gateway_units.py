@@ -8,7 +8,7 @@ import pytest
 
 from gateway.cache import SelectionCache, entry_lru, make_entry
 from gateway.resilience import CLOSED, HALF_OPEN, OPEN, CircuitBreaker, TokenBuckets
-from gateway.selection import INSEE
+from services.common.validation import CODE_FORM
 
 
 class Clock:
@@ -98,7 +98,7 @@ def test_breaker_cycle():
     ],
 )
 def test_insee_syntax(code, ok):
-    assert bool(INSEE.fullmatch(code)) is ok
+    assert bool(CODE_FORM.fullmatch(code)) is ok
 
 
 async def test_coalescing_survives_the_leader_cancelling():
