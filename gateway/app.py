@@ -140,7 +140,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SEARCH_CACHE] = entry_lru(settings.search_cache_max_bytes, settings.cache_ttl_s)
     app[WEB_DIR] = Path(settings.web_dir) if settings.web_dir else default_web_dir()
 
-    spec = openapi.build(settings.max_communes)
+    spec = openapi.build(settings)
     app[OPENAPI] = msgspec.json.encode(spec)
     app[DOCS] = apidocs.render(spec).encode()
 

@@ -12,6 +12,7 @@ import msgspec
 
 from services.common.contract import Source
 from services.common.validation import CODE_PATTERN as CODE_PATTERN
+from services.common.validation import MAX_COMMUNES, MAX_NAME_LENGTH
 
 # CODE_PATTERN (services.common.validation) is only documented, not enforced by the decoder: the selection
 # validator answers with `invalid_commune_code` and the offenders.
@@ -42,13 +43,13 @@ Codes = Annotated[
     list[CommuneCode],
     msgspec.Meta(
         extra_json_schema={"minItems": 1},
-        description=("Communes de la sélection : doublons tolérés, au plus 100 codes distincts."),
+        description=f"Communes de la sélection : doublons tolérés, au plus {MAX_COMMUNES} codes distincts.",
     ),
 ]
 
 
 class SelectionBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A selection of communes; duplicates and padding are tolerated, at most 100 distinct codes."""
+    """A selection of communes; duplicates and padding are tolerated, at most `max_communes` distinct."""
 
     communes: Codes
 
@@ -62,7 +63,13 @@ class DiagnosisBody(SelectionBody, frozen=True, kw_only=True, forbid_unknown_fie
 class ReportBody(SelectionBody, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A selection plus the project name printed on the report / saved in the project file."""
 
-    name: Annotated[str, msgspec.Meta(max_length=120, pattern="^[^\x00]*$")] | None = None
+    # The limit is documented here and enforced by `project_name`, so that a long name gets `invalid_name`.
+    name: (
+        Annotated[
+            str, msgspec.Meta(extra_json_schema={"maxLength": MAX_NAME_LENGTH, "pattern": "^[^\x00]*$"})
+        ]
+        | None
+    ) = None
 
 
 class Departement(msgspec.Struct, frozen=True):
@@ -143,12 +150,6 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
     status: int
     code: str
     detail: str
-
-
-class ValidatedSelection(msgspec.Struct, frozen=True, kw_only=True):
-    """Selection after normalisation (what the cache is keyed on)."""
-
-    communes: list[str]
 
 
 class Limits(msgspec.Struct, frozen=True, kw_only=True):

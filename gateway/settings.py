@@ -25,6 +25,9 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     # while keeping a flood of bodies cheap to refuse.
     max_body_bytes: int = 16 * 1024
     max_name_length: int = MAX_NAME_LENGTH
+    # Commune search: the longest query read, the most results one answer holds.
+    search_max_chars: int = 100
+    search_limit_max: int = 50
 
     connect_timeout_s: float = 2.0
     tiles_timeout_s: float = 5.0

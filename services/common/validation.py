@@ -1,4 +1,4 @@
-"""What callers send, checked by one rule everywhere: the INSEE code form, selections, project names.
+"""What callers send, checked by one rule everywhere: the INSEE code form, selections, project names, dates.
 
 The gateway validates first; the aggregate and report services validate again (defence in depth) with the same
 rules and codes, so that a client sees one vocabulary whichever service answers. Whether a well-formed code
@@ -11,10 +11,12 @@ a code" test derives from it, and the web app's copy (`web/js/state.js`) is test
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
+from zoneinfo import ZoneInfo
 
 from .errors import BadRequest, Unprocessable
 
@@ -136,3 +138,22 @@ def project_name(value: str | None, limit: int = MAX_NAME_LENGTH) -> str | None:
     if any(unicodedata.category(ch) == "Cc" for ch in text):
         raise InvalidName("le nom de projet contient des caractères de contrôle")
     return text or None
+
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+class InvalidDate(BadRequest):
+    """A report date that is not an ISO date."""
+
+    code, title = "invalid_date", "Date invalide"
+
+
+def report_date(value: str | None) -> dt.date:
+    """The date printed on a report or a project file: the one asked for, or today in Europe/Paris."""
+    if value is None:
+        return dt.datetime.now(PARIS).date()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidDate(f"date invalide « {value[:40]} » : format attendu AAAA-MM-JJ") from exc

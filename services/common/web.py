@@ -78,14 +78,6 @@ def problem_response(status: int, code: str, title: str, detail: str, **extra: A
     return web.Response(body=_ENC.encode(body), status=status, content_type=PROBLEM, headers=headers)
 
 
-def parse_query(request: web.Request, cls: type[T]) -> T:
-    """Typed query parameters; unknown parameters are refused when the Struct forbids them."""
-    try:
-        return msgspec.convert(dict(request.query), cls, strict=False)
-    except msgspec.ValidationError as exc:
-        raise BadRequest(f"paramètres invalides : {exc}") from exc
-
-
 async def parse_body(request: web.Request, decoder: msgspec.json.Decoder[Any]) -> Any:
     """Typed JSON body."""
     try:

@@ -20,6 +20,7 @@ from services.common.contract import Diagnosis
 from services.common.db import db_errors
 
 from . import mapplan, mapsvg, queries, view
+from .model import MapView
 from .render import Renderer
 from .upstream import AggregateClient
 
@@ -54,7 +55,7 @@ class StepTimer:
         return ", ".join(f"{k};dur={v * 1000:.1f}" for k, v in self.steps.items())
 
 
-async def _map(pool: asyncpg.Pool, codes: list[str], timer: StepTimer) -> mapsvg.MapView:
+async def _map(pool: asyncpg.Pool, codes: list[str], timer: StepTimer) -> MapView:
     started = time.perf_counter()
     async with db_errors(), pool.acquire(timeout=2.0) as conn:
         selected = await queries.selected_shapes(conn, codes)

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-import msgspec
 import numpy as np
 import shapely
 
 from .mapplan import METRO_EPSG, PROJECTION_NAMES, Frame, Plan, epsg_for, project, to_crs
+from .model import LegendEntry, MapLabel, MapPanel, MapView, Overview
 from .queries import ContextShape, FinessPoint, OverviewShape, SelectedShape
 
 UNITS = 10_000  # SVG width of a panel in user units: integer coordinates at 0.02 mm
@@ -45,62 +45,6 @@ SYMBOLS: dict[str, tuple[str, str]] = {
     "cpts": ("#d63384", "diamond"),
 }
 _DEFAULT_SYMBOL = ("#555555", "circle")
-
-
-class MapLabel(msgspec.Struct, kw_only=True):
-    """A commune label in panel fractions (0..1 from the top-left); `number` when it stands for a name."""
-
-    x: float
-    y: float
-    text: str
-    number: int | None = None
-
-
-class MapPanel(msgspec.Struct, kw_only=True):
-    """A drawn panel handed to Typst: SVG shapes plus the text laid over them."""
-
-    number: int
-    departements: list[str]
-    full_width: bool
-    svg: str
-    width_mm: float
-    height_mm: float
-    labels: list[MapLabel]
-    label_pt: float
-    key: list[MapLabel]
-    scale_frac: float
-    scale_label: str
-
-
-class Overview(msgspec.Struct, kw_only=True):
-    """Locator map of a scattered territory: France with the panels' frames."""
-
-    svg: str
-    width_mm: float
-    height_mm: float
-    marks: list[MapLabel]
-
-
-class LegendEntry(msgspec.Struct, kw_only=True):
-    """One structure group drawn on the map."""
-
-    key: str
-    color: str
-    shape: str
-    n: int
-    n_approximate: int
-
-
-class MapView(msgspec.Struct, kw_only=True):
-    """Everything the template needs for « La carte »."""
-
-    panels: list[MapPanel]
-    overview: Overview | None
-    legend: list[LegendEntry]
-    finess_without_point: int
-    finess_approximate: int
-    missing_contour: list[str]
-    projections: list[str]
 
 
 def _path(geoms: list[Any], frame: Frame) -> str:

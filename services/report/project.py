@@ -23,10 +23,10 @@ import datetime as dt
 import re
 import unicodedata
 
+from services.common.contract import ProjectIssue, ProjectRenamed, ProjectSelection
 from services.common.errors import PayloadTooLarge, ServiceError
 from services.common.validation import CODE_FORM, InvalidName, TooManyCommunes, project_name
 
-from .model import ProjectIssue, ProjectRenamed, ProjectSelection
 from .queries import CommuneStatus
 
 MAGIC = "REZONE-CPTS-PROJET"

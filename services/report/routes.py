@@ -12,14 +12,14 @@ import msgspec
 from aiohttp import web
 from prometheus_client import Histogram
 
+from services.common.contract import ExportRequest, ProjectRequest, ReportRequest
 from services.common.db import POOL, db_errors
 from services.common.errors import Unprocessable
-from services.common.validation import normalise_codes, project_name
+from services.common.validation import normalise_codes, project_name, report_date
 from services.common.web import json_response, parse_body
 
-from . import csvexport, dates, project, queries
+from . import csvexport, project, queries
 from .document import StepTimer, report_pdf
-from .model import ExportRequest, ProjectRequest, ReportRequest
 from .render import Renderer
 from .settings import SETTINGS
 from .upstream import AggregateClient
@@ -60,7 +60,7 @@ async def post_report(request: web.Request) -> web.Response:
     body: ReportRequest = await parse_body(request, _REPORT)
     codes = normalise_codes(body.communes, settings.max_communes)
     name = project_name(body.name, settings.max_name_length)
-    date = dates.report_date(body.date)
+    date = report_date(body.date)
     ald = list(dict.fromkeys(a.strip() for a in body.ald if a.strip()))
     timer = StepTimer(request.app[STEPS])
     pdf, diagnosis = await report_pdf(
@@ -101,7 +101,7 @@ async def post_export(request: web.Request) -> web.Response:
     body: ExportRequest = await parse_body(request, _EXPORT)
     codes = normalise_codes(body.communes, settings.max_communes)
     diagnosis = await request.app[AGGREGATE].diagnosis(codes, [])
-    data = csvexport.export(diagnosis, exported_on=dates.report_date(None))
+    data = csvexport.export(diagnosis, exported_on=report_date(None))
     return web.Response(
         body=data,
         headers={
@@ -119,7 +119,7 @@ async def post_project(request: web.Request) -> web.Response:
     body: ProjectRequest = await parse_body(request, _PROJECT)
     codes = normalise_codes(body.communes, settings.max_communes)
     name = project_name(body.name, settings.max_name_length)
-    created_on = dates.report_date(body.date)
+    created_on = report_date(body.date)
     async with db_errors(), request.app[POOL].acquire(timeout=settings.acquire_timeout_s) as conn:
         status = await queries.communes_status(conn, codes)
         version = await queries.data_version(conn)
