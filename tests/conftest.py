@@ -150,6 +150,23 @@ def database_url(pg_admin_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def make_loaded_database(pg_admin_url: str, database_url: str) -> Iterator[Callable[[], str]]:
+    """Factory of scratch copies of the loaded template, for tests that change data (dropped at the end)."""
+    template = f"tpl_{_fingerprint()}"  # built by `database_url`
+    created: list[str] = []
+
+    def make() -> str:
+        name = f"scratch_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        asyncio.run(_clone(pg_admin_url, template, name))
+        created.append(name)
+        return _with_db(pg_admin_url, name)
+
+    yield make
+    for name in created:
+        asyncio.run(_drop(pg_admin_url, name))
+
+
+@pytest.fixture(scope="session")
 def make_empty_database(pg_admin_url: str) -> Iterator[Callable[[], str]]:
     """Factory of fresh, empty databases on the test server (dropped at session end)."""
     created: list[str] = []
