@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -11,6 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from services.common.db import POOL, db_errors
+from services.common.http import accepts_gzip, etag_matches, strong_etag
 from services.common.logs import request_id_var
 from services.common.validation import CODE_FORM, project_name, report_date
 from services.common.web import JSON, REQUEST_ID_HEADER
@@ -54,17 +54,16 @@ def _conditional(
     gzipped: bytes = b"",
 ) -> web.Response:
     """200 with ETag and Cache-Control (gzip variant when the client takes it), or 304 when it has it."""
-    etag = etag or '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    etag = etag or strong_etag(body)
     headers = {"Cache-Control": request.app[SETTINGS].cache_control, **(extra or {})}
     if gzipped:
         headers["Vary"] = "Accept-Encoding"
-        if "gzip" in request.headers.get("Accept-Encoding", ""):
+        if accepts_gzip(request.headers.get("Accept-Encoding", "")):
             # A strong validator names one representation: the compressed one gets its own.
             etag, body = etag[:-1] + '-gz"', gzipped
             headers["Content-Encoding"] = "gzip"
     headers["ETag"] = etag
-    match = request.headers.get("If-None-Match")
-    if match is not None and (match.strip() == "*" or etag in (t.strip() for t in match.split(","))):
+    if etag_matches(request.headers.get("If-None-Match"), etag):
         headers.pop("Content-Encoding", None)
         return web.Response(status=304, headers=headers)
     headers["Content-Type"] = content_type

@@ -30,7 +30,14 @@ from deploy.local.cluster import Cluster, free_port
 ROOT = Path(__file__).resolve().parents[1]
 
 DATA_DIR = ROOT / ".data" / "test-data"
-TEMPLATE_INPUTS = ("sql", "services/ingest", "services/tiles/build*")
+# What shapes the template: migrations, the loader, the tile build and what it reads of the serving package.
+TEMPLATE_INPUTS = (
+    "sql",
+    "services/ingest",
+    "services/tiles/build",
+    "services/tiles/catalog.py",
+    "services/tiles/layout.py",
+)
 SERVICE_PREFIX = {
     "services.tiles": "REZONE_TILES_",
     "services.aggregate": "REZONE_AGGREGATE_",

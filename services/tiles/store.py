@@ -21,9 +21,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from ..common.concurrency import SingleFlight
 from ..common.db import db_errors
 from . import queries
-from .build_pyramid import DONE
 from .cache import Tile, tile_lru
 from .catalog import TILESETS, attribution
+from .layout import DONE, archive_path
 
 log = logging.getLogger("rezone.tiles.store")
 EMPTY = Tile(b"", 0)
@@ -85,7 +85,7 @@ def load_pyramid(pyramid_dir: Path, version: str) -> tuple[dict[Key, Tile], int]
     maxzoom = int(json.loads(marker.read_text())["maxzoom"])
     tiles: dict[Key, Tile] = {}
     for name in TILESETS:
-        path = pyramid_dir / version / f"{name}.pmtiles"
+        path = archive_path(pyramid_dir, version, name)
         if not path.exists():  # a tileset with no feature at all has no archive
             continue
         # pmtiles ships no annotations on its reader functions.

@@ -18,15 +18,15 @@ import asyncpg
 from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import write
 
-from . import queries
-from .catalog import BOUNDS, CENTER, PYRAMID_MAXZOOM, TILESETS, attribution
+from .. import queries
+from ..catalog import BOUNDS, CENTER, PYRAMID_MAXZOOM, TILESETS, attribution
+from ..layout import DONE, archive_path
 
 log = logging.getLogger("rezone.tiles.build")
 
-_LAYERS = files(__package__).joinpath("build_layers.sql").read_text()
-_EXTENTS = files(__package__).joinpath("build_extents.sql").read_text()
+_LAYERS = files(__package__).joinpath("layers.sql").read_text()
+_EXTENTS = files(__package__).joinpath("extents.sql").read_text()
 _HALF = 20037508.342789244
-DONE = "complete"  # marker written last: an archive directory without it is an interrupted build
 
 
 def candidate_tiles(extents: list[tuple[float, float, float, float]], z: int) -> list[tuple[int, int]]:
@@ -53,11 +53,6 @@ def pyramid_complete(pyramid_dir: Path, version: str, maxzoom: int = PYRAMID_MAX
     """Whether the archives of `version` were all written, up to `maxzoom`."""
     marker = pyramid_dir / version / DONE
     return marker.exists() and json.loads(marker.read_text()).get("maxzoom") == maxzoom
-
-
-def archive_path(pyramid_dir: Path, version: str, tileset: str) -> Path:
-    """Where the archive of one tileset of one tiles version lives."""
-    return pyramid_dir / version / f"{tileset}.pmtiles"
 
 
 def _header(maxzoom: int) -> dict[str, Any]:
