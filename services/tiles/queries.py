@@ -10,6 +10,7 @@ _Q = files(__package__).joinpath("queries")
 _TILE = _Q.joinpath("tile.sql").read_text()
 _VERSION = _Q.joinpath("version.sql").read_text()
 _DEMO_SOURCES = _Q.joinpath("demo_sources.sql").read_text()
+_GROUP_COLOURS = _Q.joinpath("group_colours.sql").read_text()
 
 
 async def tile(conn: asyncpg.Connection, tileset: str, z: int, x: int, y: int) -> bytes:
@@ -26,3 +27,8 @@ async def version(conn: asyncpg.Connection) -> str | None:
 async def demo_sources(conn: asyncpg.Connection) -> frozenset[str]:
     """Keys of the loaded sources that are demonstration data."""
     return frozenset(await conn.fetchval(_DEMO_SOURCES))
+
+
+async def group_colours(conn: asyncpg.Connection) -> dict[str, str]:
+    """FINESS group key -> colour, in legend order."""
+    return {r["key"]: r["colour"] for r in await conn.fetch(_GROUP_COLOURS)}

@@ -145,7 +145,8 @@ async def get_style(request: web.Request) -> web.Response:
     """The default MapLibre style."""
     if request.query_string:
         _check_query(request, frozenset())
-    return _json_document(request, style(base_url(request), request.app[STORE].version))
+    store = request.app[STORE]
+    return _json_document(request, style(base_url(request), store.version, store.group_colours))
 
 
 @routes.options(TILE_PATH)
