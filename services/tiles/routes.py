@@ -115,16 +115,7 @@ def tilejson(name: str, base: str, version: str | None, attribution: str) -> dic
         "maxzoom": tileset.maxzoom,
         "bounds": list(BOUNDS),
         "center": list(CENTER),
-        "vector_layers": [
-            {
-                "id": layer.id,
-                "description": layer.description,
-                "fields": layer.fields,
-                "minzoom": layer.minzoom,
-                "maxzoom": layer.maxzoom,
-            }
-            for layer in tileset.layers
-        ],
+        "vector_layers": tileset.vector_layers(),
     }
 
 

@@ -105,16 +105,7 @@ async def build_pyramid(
             "description": tileset.description,
             "attribution": credits,
             "version": version,
-            "vector_layers": [
-                {
-                    "id": layer.id,
-                    "description": layer.description,
-                    "fields": layer.fields,
-                    "minzoom": layer.minzoom,
-                    "maxzoom": layer.maxzoom,
-                }
-                for layer in tileset.layers
-            ],
+            "vector_layers": tileset.vector_layers(),
         }
         with write(archive_path(pyramid_dir, version, name)) as writer:
             for tile_id in sorted(by_id):  # ascending ids: a clustered archive
