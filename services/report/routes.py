@@ -72,6 +72,7 @@ async def post_report(request: web.Request) -> web.Response:
         name=name,
         date=date,
         timer=timer,
+        acquire_timeout_s=settings.acquire_timeout_s,
     )
     log.info(
         "report rendered",

@@ -92,8 +92,7 @@ class AggregateClient:
     async def ready(self) -> None:
         """Readiness: the aggregate service answers its liveness probe."""
         assert self.session is not None
-        async with self.session.get(
-            f"{self.base_url}/healthz", timeout=aiohttp.ClientTimeout(total=2.0)
-        ) as resp:
+        # Bounded by /readyz (ready_timeout_s) and the session's own timeout.
+        async with self.session.get(f"{self.base_url}/healthz") as resp:
             if resp.status != 200:
                 raise RuntimeError(f"aggregate /healthz HTTP {resp.status}")
