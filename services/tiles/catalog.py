@@ -72,6 +72,10 @@ class Tileset:
         self.minzoom = min(layer.minzoom for layer in layers)
         self.maxzoom = max(layer.maxzoom for layer in layers)
 
+    def layers_at(self, z: int) -> list[str]:
+        """Ids of the layers drawn at zoom `z`, in catalog order (what the database is asked to draw)."""
+        return [layer.id for layer in self.layers if layer.minzoom <= z <= layer.maxzoom]
+
     def vector_layers(self) -> list[dict[str, Any]]:
         """TileJSON `vector_layers` (served by the TileJSON route, written in each PMTiles archive)."""
         return [

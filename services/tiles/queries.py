@@ -6,6 +6,8 @@ from importlib.resources import files
 
 import asyncpg
 
+from .catalog import TILESETS
+
 _Q = files(__package__).joinpath("queries")
 _TILE = _Q.joinpath("tile.sql").read_text()
 _VERSION = _Q.joinpath("version.sql").read_text()
@@ -15,7 +17,7 @@ _GROUP_COLOURS = _Q.joinpath("group_colours.sql").read_text()
 
 async def tile(conn: asyncpg.Connection, tileset: str, z: int, x: int, y: int) -> bytes:
     """Raw (uncompressed) MVT bytes of one tile, empty when the tile has no feature."""
-    return await conn.fetchval(_TILE, tileset, z, x, y) or b""
+    return await conn.fetchval(_TILE, TILESETS[tileset].layers_at(z), z, x, y) or b""
 
 
 async def version(conn: asyncpg.Connection) -> str | None:

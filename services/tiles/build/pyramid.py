@@ -81,13 +81,12 @@ async def build_pyramid(
     tiles: dict[str, dict[int, bytes]] = {name: {} for name in TILESETS}
     stats: dict[str, Any] = {"queried": 0, "raw_bytes": 0, "largest_raw": 0}
     for z in range(maxzoom + 1):
+        active = sorted({layer for tileset in TILESETS.values() for layer in tileset.layers_at(z)})
         for x, y in candidate_tiles(extents, z):
-            row = await conn.fetchrow(_LAYERS, z, x, y)
+            drawn = {r["layer"]: r["mvt"] for r in await conn.fetch(_LAYERS, z, x, y, active)}
             stats["queried"] += 1
             for name, tileset in TILESETS.items():
-                if not tileset.minzoom <= z <= tileset.maxzoom:
-                    continue
-                raw = b"".join(row[layer.id] for layer in tileset.layers)
+                raw = b"".join(drawn[layer] for layer in tileset.layers_at(z))
                 if raw:
                     tiles[name][zxy_to_tileid(z, x, y)] = gzip_tile(raw)
                     stats["raw_bytes"] += len(raw)
