@@ -9,6 +9,7 @@ DSN of an existing server to use it instead of the private cluster (developers s
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import os
 import shutil
@@ -164,7 +165,9 @@ def make_loaded_database(pg_admin_url: str, database_url: str) -> Iterator[Calla
 
     def make() -> str:
         name = f"scratch_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        asyncio.run(_clone(pg_admin_url, template, name))
+        # A thread of its own: callable from async tests, whose event loop is already running.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, _clone(pg_admin_url, template, name)).result()
         created.append(name)
         return _with_db(pg_admin_url, name)
 
