@@ -144,7 +144,7 @@ def create_app(settings: Settings) -> web.Application:
     app[WEB_DIR] = Path(settings.web_dir) if settings.web_dir else default_web_dir()
     app[PUBLIC_FILES] = public_files(app[WEB_DIR])
 
-    spec = openapi.build(settings.max_communes)
+    spec = openapi.build(settings)
     app[OPENAPI] = msgspec.json.encode(spec)
     app[DOCS] = apidocs.render(spec).encode()
 

@@ -21,6 +21,7 @@ from aiohttp import web
 from services.common.cache import ByteLRU
 from services.common.concurrency import SingleFlight
 from services.common.errors import ServiceError
+from services.common.http import strong_etag
 
 from .resilience import CircuitBreaker
 
@@ -57,7 +58,7 @@ _COMPRESSIBLE = ("application/json", "text/", "application/problem+json")
 
 def make_entry(body: bytes, content_type: str, disposition: str = "") -> Entry:
     """Entry with a strong ETag derived from the body bytes, and its gzip variant for text bodies."""
-    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    etag = strong_etag(body)
     gzipped = b""
     if len(body) >= 1024 and content_type.startswith(_COMPRESSIBLE):
         packed = gzip.compress(body, compresslevel=6, mtime=0)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from services.common.errors import BadRequest, ServiceError, Unavailable, Unprocessable
 
 # The shared selection vocabulary, re-exported (`X as X`: an explicit re-export for mypy and ruff).
-from services.common.selection import EmptySelection as EmptySelection
-from services.common.selection import InvalidCommuneCode as InvalidCommuneCode
-from services.common.selection import TooManyCommunes as TooManyCommunes
-from services.common.selection import UnknownCommune as UnknownCommune
-from services.common.selection import UnknownIndicator as UnknownIndicator
+from services.common.validation import EmptySelection as EmptySelection
+from services.common.validation import InvalidCommuneCode as InvalidCommuneCode
+from services.common.validation import TooManyCommunes as TooManyCommunes
+from services.common.validation import UnknownCommune as UnknownCommune
+from services.common.validation import UnknownIndicator as UnknownIndicator
 
 
 class UnknownParameter(BadRequest):

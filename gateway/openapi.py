@@ -1,7 +1,8 @@
-"""The OpenAPI 3.1 document of the public API: components generated from the msgspec Structs, paths by hand.
+"""The OpenAPI 3.1 document of the public API: components generated from the msgspec Structs, the relayed
+paths from the relay table (gateway/relays.py), limits from the settings.
 
-Diagnosis and summary schemas come from the shared contract (services/common/contract.py), so the document
-describes what is actually relayed.
+Diagnosis, summary and project-import schemas come from the shared contract (services/common/contract.py), so
+the document describes what is actually relayed.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from typing import Any
 
 import msgspec
 
-from services.common.contract import Diagnosis, Summary
+from services.common.contract import Diagnosis, ProjectSelection, Summary
+from services.common.validation import MAX_NAME_LENGTH
 
+from .relays import RELAYS, Relay
 from .schemas import (
     ALD_PATTERN,
     CODE_PATTERN,
@@ -22,8 +25,8 @@ from .schemas import (
     ReportBody,
     SearchResult,
     SelectionBody,
-    ValidatedSelection,
 )
+from .settings import Settings
 
 _REF = "#/components/schemas/{name}"
 PROBLEM = "application/problem+json"
@@ -39,25 +42,28 @@ def _problem(description: str, retry: bool = False) -> dict[str, Any]:
     return out
 
 
-_SELECTION_ERRORS = {
-    "400": _problem(
-        "`invalid_commune_code` (avec `offenders`), `empty_selection`, `unknown_parameter`, "
-        "`invalid_parameter`"
-    ),
-    "413": _problem("`payload_too_large` : corps de plus de 16 Kio"),
-    "422": _problem(
-        "`unknown_commune` (avec `unknown`), `too_many_communes` (avec `limit` et `count`), "
-        "`plm_parent` (avec `arrondissements`), `unknown_indicator`"
-    ),
-    "429": _problem("`rate_limited`", retry=True),
-    "502": _problem("`bad_gateway` : service amont injoignable ou en erreur"),
-    "503": _problem(
-        "`upstream_unavailable` (service amont arrêté, disjoncteur ouvert, base de données injoignable) ou "
-        "`overloaded`",
-        retry=True,
-    ),
-    "504": _problem("`upstream_timeout`"),
-}
+def _selection_errors(max_body_bytes: int) -> dict[str, Any]:
+    return {
+        "400": _problem(
+            "`invalid_commune_code` (avec `offenders`), `empty_selection`, `unknown_parameter`, "
+            "`invalid_parameter`"
+        ),
+        "413": _problem(f"`payload_too_large` : corps de plus de {max_body_bytes // 1024} Kio"),
+        "422": _problem(
+            "`unknown_commune` (avec `unknown`), `too_many_communes` (avec `limit` et `count`), "
+            "`plm_parent` (avec `arrondissements`), `unknown_indicator`"
+        ),
+        "429": _problem("`rate_limited`", retry=True),
+        "502": _problem("`bad_gateway` : service amont injoignable ou en erreur"),
+        "503": _problem(
+            "`upstream_unavailable` (service amont arrêté, disjoncteur ouvert, base injoignable) ou "
+            "`overloaded`",
+            retry=True,
+        ),
+        "504": _problem("`upstream_timeout`"),
+    }
+
+
 # What any route taking a body may also answer.
 _BODY_ERRORS = {
     "408": _problem("`request_timeout` : corps reçu trop lentement"),
@@ -101,7 +107,15 @@ _NAME_PARAM = {
     "in": "query",
     "required": False,
     "description": "Nom du projet.",
-    "schema": {"type": "string", "maxLength": 120, "pattern": "^[^\u0000]*$"},
+    "schema": {"type": "string", "maxLength": MAX_NAME_LENGTH, "pattern": "^[^\u0000]*$"},
+}
+
+
+_OPTION_PARAMS = {"ald": _ALD_PARAM, "name": _NAME_PARAM}
+_MEDIA_SCHEMA: dict[str, dict[str, Any]] = {
+    "application/pdf": {"type": "string", "format": "binary"},
+    "text/csv": {"type": "string"},
+    "text/plain": {"type": "string"},
 }
 
 
@@ -111,14 +125,14 @@ def _op(
     *,
     params: list[Any] | None = None,
     body: str | None = None,
-    errors: dict[str, Any] | None = None,
+    errors: dict[str, Any],
     tag: str = "territoire",
 ) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": summary,
         "tags": [tag],
         "parameters": params or [],
-        "responses": {"200": ok, **(errors if errors is not None else _SELECTION_ERRORS)},
+        "responses": {"200": ok, **errors},
     }
     if body:
         op["requestBody"] = {
@@ -135,7 +149,18 @@ def _ok(description: str, media: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "headers": _CACHED, "content": media}
 
 
-def build(max_communes: int) -> dict[str, Any]:
+def _relay_paths(relay: Relay, errors: dict[str, Any]) -> dict[str, Any]:
+    """GET and POST of one relay, from its declaration."""
+    schema = {"$ref": _REF.format(name=relay.schema)} if relay.schema else _MEDIA_SCHEMA[relay.media]
+    ok = _ok(relay.answer, {relay.media: {"schema": schema}})
+    params = [_codes_param(), *(_OPTION_PARAMS[o] for o in relay.options)]
+    return {
+        "get": _op(relay.summary, ok, params=params, errors=errors, tag=relay.tag),
+        "post": _op(relay.summary, ok, body=relay.body.__name__, errors=errors, tag=relay.tag),
+    }
+
+
+def build(settings: Settings) -> dict[str, Any]:
     """The whole document, built once at start-up."""
     types = [
         SelectionBody,
@@ -145,33 +170,19 @@ def build(max_communes: int) -> dict[str, Any]:
         CommuneDetail,
         Meta,
         Problem,
-        ValidatedSelection,
+        ProjectSelection,
         Diagnosis,
         Summary,
     ]
     _, components = msgspec.json.schema_components(types, ref_template=_REF)
-    diag_schema = {"$ref": _REF.format(name="Diagnosis")}
-    summ_schema = {"$ref": _REF.format(name="Summary")}
+    selection_errors = _selection_errors(settings.max_body_bytes)
 
     def json_of(schema: dict[str, Any]) -> dict[str, Any]:
         return {"application/json": {"schema": schema}}
 
-    diag_ok = _ok("Diagnostic territorial (données de démonstration)", json_of(diag_schema))
-    summ_ok = _ok("Chiffres du bandeau (données de démonstration)", json_of(summ_schema))
-    binary = {"type": "string", "format": "binary"}
-    pdf_ok = _ok("Rapport PDF", {"application/pdf": {"schema": binary}})
-    csv_ok = _ok("Communes de la sélection (CSV)", {"text/csv": {"schema": {"type": "string"}}})
-    project_ok = _ok(
-        "Fichier projet à réimporter",
-        {
-            "text/plain": {"schema": {"type": "string"}},
-            "application/json": {"schema": {}},
-            "application/octet-stream": {"schema": binary},
-        },
-    )
     lookup_errors = {
-        "400": _SELECTION_ERRORS["400"],
-        "429": _SELECTION_ERRORS["429"],
+        "400": selection_errors["400"],
+        "429": selection_errors["429"],
         "503": _problem("base de données indisponible ou `overloaded`", retry=True),
         "504": _problem("délai dépassé"),
     }
@@ -186,7 +197,7 @@ def build(max_communes: int) -> dict[str, Any]:
                 },
                 errors={
                     "400": _problem("`unknown_parameter`"),
-                    "429": _SELECTION_ERRORS["429"],
+                    "429": selection_errors["429"],
                     "503": _problem("`overloaded`", retry=True),
                 },
                 tag="données",
@@ -207,7 +218,7 @@ def build(max_communes: int) -> dict[str, Any]:
                         "schema": {
                             "type": "string",
                             "minLength": 1,
-                            "maxLength": 100,
+                            "maxLength": settings.search_max_chars,
                             "pattern": r"^[^\u0000]*\S[^\u0000]*$",
                         },
                         "example": "saint denis",
@@ -216,7 +227,12 @@ def build(max_communes: int) -> dict[str, Any]:
                         "name": "limit",
                         "in": "query",
                         "required": False,
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": settings.search_limit_max,
+                            "default": 10,
+                        },
                     },
                 ],
                 errors=lookup_errors,
@@ -240,26 +256,7 @@ def build(max_communes: int) -> dict[str, Any]:
                 tag="communes",
             )
         },
-        "/api/v1/territory": {
-            "get": _op("Diagnostic d'une sélection", diag_ok, params=[_codes_param(), _ALD_PARAM]),
-            "post": _op("Diagnostic d'une sélection", diag_ok, body="DiagnosisBody"),
-        },
-        "/api/v1/territory/summary": {
-            "get": _op("Chiffres du bandeau d'une sélection", summ_ok, params=[_codes_param()]),
-            "post": _op("Chiffres du bandeau d'une sélection", summ_ok, body="SelectionBody"),
-        },
-        "/api/v1/report.pdf": {
-            "get": _op("Rapport PDF", pdf_ok, params=[_codes_param(), _NAME_PARAM], tag="exports"),
-            "post": _op("Rapport PDF", pdf_ok, body="ReportBody", tag="exports"),
-        },
-        "/api/v1/export.csv": {
-            "get": _op("Export CSV des communes", csv_ok, params=[_codes_param()], tag="exports"),
-            "post": _op("Export CSV des communes", csv_ok, body="SelectionBody", tag="exports"),
-        },
-        "/api/v1/project": {
-            "get": _op("Fichier projet", project_ok, params=[_codes_param(), _NAME_PARAM], tag="exports"),
-            "post": _op("Fichier projet", project_ok, body="ReportBody", tag="exports"),
-        },
+        **{relay.route: _relay_paths(relay, selection_errors) for relay in RELAYS},
         "/api/v1/project/import": {
             "post": {
                 "summary": "Import d'un fichier projet : renvoie la sélection validée",
@@ -267,13 +264,16 @@ def build(max_communes: int) -> dict[str, Any]:
                 "requestBody": {
                     "required": True,
                     "content": {
-                        "application/octet-stream": {"schema": binary},
+                        "application/octet-stream": {"schema": _MEDIA_SCHEMA["application/pdf"]},
                         "text/plain": {"schema": {"type": "string"}},
                     },
                 },
                 "responses": {
-                    "200": {"description": "Sélection validée", "content": json_of({})},
-                    **{k: v for k, v in _SELECTION_ERRORS.items()},
+                    "200": {
+                        "description": "Sélection validée",
+                        "content": json_of({"$ref": _REF.format(name="ProjectSelection")}),
+                    },
+                    **selection_errors,
                     "408": _BODY_ERRORS["408"],
                 },
             }
@@ -286,7 +286,7 @@ def build(max_communes: int) -> dict[str, Any]:
             "version": "1.0.0",
             "description": (
                 f"API publique de Rézone CPTS : recherche de communes et diagnostic d'une "
-                f"sélection d'au plus {max_communes} communes. Les données de santé sont des "
+                f"sélection d'au plus {settings.max_communes} communes. Les données de santé sont des "
                 "données de démonstration. Guide : /api/v1/docs."
             ),
             "license": {"name": "EUPL-1.2", "identifier": "EUPL-1.2"},

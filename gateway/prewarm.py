@@ -15,14 +15,14 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from services.common.contract import DiagnosisRequest, SummaryRequest
 from services.common.db import POOL, db_errors
 from services.common.errors import ServiceError
 
 from . import queries
 from .cache import CACHE
 from .catalogue import CATALOGUE
-from .selection import cache_key, normalise
+from .normalise import normalise
+from .relays import RELAY, Ask
 from .settings import SETTINGS
 from .upstream import UPSTREAMS
 
@@ -36,7 +36,6 @@ async def prewarm(app: web.Application) -> dict[str, int]:
         perimeters = await queries.cpts_perimeters(conn)
     slots = asyncio.Semaphore(settings.prewarm_concurrency)
     counts = {"warmed": 0, "skipped": 0, "failed": 0}
-    aggregate = app[UPSTREAMS]["aggregate"]
 
     async def warm(raw: list[str]) -> None:
         catalogue = app[CATALOGUE].get()
@@ -46,26 +45,15 @@ async def prewarm(app: web.Application) -> dict[str, int]:
             counts["skipped"] += 1
             return
         async with slots:
-            # Same keys and bodies as routes._through_cache builds for a request without options.
-            for endpoint, path, key, body in (
-                (
-                    "diagnosis",
-                    "/v1/diagnosis",
-                    cache_key(catalogue.version, "diagnosis", codes, "ald="),
-                    DiagnosisRequest(communes=list(codes)),
-                ),
-                (
-                    "summary",
-                    "/v1/summary",
-                    cache_key(catalogue.version, "summary", codes),
-                    SummaryRequest(communes=list(codes)),
-                ),
-            ):
+            # The very keys and bodies a request without options makes (the relays build both).
+            for relay in (RELAY["diagnosis"], RELAY["summary"]):
+                key, body = relay.call(catalogue.version, Ask(codes=codes))
+                client = app[UPSTREAMS][relay.upstream]
                 try:
                     await app[CACHE].get_or_fetch(
-                        endpoint,
+                        relay.name,
                         key,
-                        functools.partial(aggregate.post_json, path, body, settings.diagnosis_timeout_s),
+                        functools.partial(client.post_json, relay.path, body, relay.timeout(settings)),
                     )
                 except ServiceError:
                     counts["failed"] += 1

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from importlib.resources import files
 
 import asyncpg
 
 from services.common.contract import Source
+from services.common.validation import is_code_start
 
 from .schemas import CommuneDetail, CommuneHit, Cpts, Departement, Epci, Region
 
@@ -25,9 +25,6 @@ _DATA_VERSION = _sql("data_version")
 _DATA_SOURCES = _sql("data_sources")
 _PERIMETERS = _sql("cpts_perimeters")
 
-# A query that can only be the start of an INSEE code: digits, or 2A/2B then digits.
-_CODE_PREFIX = re.compile(r"^(?:\d{1,5}|2[AB]\d{0,3})$")
-
 
 def _label(nom: str, departement_code: str) -> str:
     return f"{nom} ({departement_code})"
@@ -42,7 +39,7 @@ async def search(
 ) -> list[CommuneHit]:
     """Communes by name or code prefix, ranked; PLM parents carry their arrondissements."""
     candidate = text.strip().upper()
-    if _CODE_PREFIX.match(candidate):
+    if is_code_start(candidate):
         rows = await conn.fetch(_SEARCH_CODE, candidate, limit)
     else:
         rows = await conn.fetch(_SEARCH_NAME, text, limit)

@@ -2,37 +2,32 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
-from services.common.contract import DiagnosisRequest, SummaryRequest
 from services.common.db import POOL, db_errors
+from services.common.http import accepts_gzip, etag_matches, strong_etag
 from services.common.logs import request_id_var
+from services.common.validation import CODE_FORM, project_name, report_date
 from services.common.web import JSON, REQUEST_ID_HEADER, read_body, read_json_body
 
 from . import queries
 from .cache import CACHE, SEARCH_CACHE, Entry, make_entry
 from .catalogue import CATALOGUE
 from .errors import CommuneNotFound, InvalidCommuneCode, InvalidParameter, UnknownParameter
-from .schemas import DiagnosisBody, Limits, Meta, ReportBody, SearchResult, SelectionBody
-from .selection import INSEE, cache_key, normalise, normalise_ald, split_codes
+from .normalise import normalise, normalise_ald, split_codes
+from .relays import RELAYS, Ask, Relay
+from .schemas import DiagnosisBody, Limits, Meta, ReportBody, SearchResult
 from .settings import SETTINGS
 from .tilecache import TILE_CACHE, cacheable, replay, tile_key
 from .upstream import UPSTREAMS
 
 routes = web.RouteTableDef()
 _ENC = msgspec.json.Encoder()
-_DIAGNOSIS = msgspec.json.Decoder(DiagnosisBody)
-_SELECTION = msgspec.json.Decoder(SelectionBody)
-_REPORT = msgspec.json.Decoder(ReportBody)
-SEARCH_LIMIT_MAX = 50
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def _query(request: web.Request, allowed: Iterable[str]) -> web.Request:
@@ -60,67 +55,81 @@ def _conditional(
     gzipped: bytes = b"",
 ) -> web.Response:
     """200 with ETag and Cache-Control (gzip variant when the client takes it), or 304 when it has it."""
-    etag = etag or '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    etag = etag or strong_etag(body)
     headers = {"Cache-Control": request.app[SETTINGS].cache_control, **(extra or {})}
     if gzipped:
         headers["Vary"] = "Accept-Encoding"
-        if "gzip" in request.headers.get("Accept-Encoding", ""):
+        if accepts_gzip(request.headers.get("Accept-Encoding", "")):
             # A strong validator names one representation: the compressed one gets its own.
             etag, body = etag[:-1] + '-gz"', gzipped
             headers["Content-Encoding"] = "gzip"
     headers["ETag"] = etag
-    match = request.headers.get("If-None-Match")
-    if match is not None and (match.strip() == "*" or etag in (t.strip() for t in match.split(","))):
+    if etag_matches(request.headers.get("If-None-Match"), etag):
         headers.pop("Content-Encoding", None)
         return web.Response(status=304, headers=headers)
     headers["Content-Type"] = content_type
     return web.Response(body=body, headers=headers)
 
 
-def _name(raw: str | None, limit: int) -> str | None:
-    if raw is not None and (len(raw) > limit or "\x00" in raw):
-        raise InvalidParameter(f"nom de projet limité à {limit} caractères, sans caractère nul")
-    return raw.strip() if raw is not None and raw.strip() else None
-
-
-async def _through_cache(
+async def _relayed(
     request: web.Request,
-    endpoint: str,
-    upstream: str,
-    path: str,
-    timeout_s: float,
+    relay: Relay,
     raw_codes: Iterable[str],
-    *,
     ald: Iterable[str] | None = None,
     name: str | None = None,
 ) -> web.Response:
     """Validate, key, and answer from the cache or one (coalesced) upstream call."""
     settings = request.app[SETTINGS]
     catalogue = request.app[CATALOGUE].get()
-    codes = normalise(raw_codes, catalogue, settings.max_communes)
-    ald_ids = normalise_ald(ald, catalogue)
-    extra: list[str] = []
-    payload: Any
-    if endpoint == "diagnosis":
-        payload = DiagnosisRequest(communes=list(codes), ald=list(ald_ids or ()))
-        extra.append("ald=" + ",".join(ald_ids or ()))
-    elif endpoint == "summary":
-        payload = SummaryRequest(communes=list(codes))
-    else:  # report service: the printed date is fixed here, so the key says all the bytes depend on
-        today = dt.datetime.now(PARIS).date().isoformat()
-        payload = {"communes": list(codes)}
-        extra.append("day=" + today)
-        if endpoint != "export.csv":
-            payload["date"] = today
-        if name is not None:
-            payload["name"] = name
-            extra.append("name=" + name)
-    key = cache_key(catalogue.version, endpoint, codes, *extra)
-    client = request.app[UPSTREAMS][upstream]
+    ask = Ask(
+        codes=normalise(raw_codes, catalogue, settings.max_communes),
+        ald=normalise_ald(ald, catalogue),
+        name=project_name(name, settings.max_name_length),
+        day=report_date(None),
+    )
+    key, payload = relay.call(catalogue.version, ask)
+    client = request.app[UPSTREAMS][relay.upstream]
     entry, how = await request.app[CACHE].get_or_fetch(
-        endpoint, key, lambda: client.post_json(path, payload, timeout_s)
+        relay.name, key, lambda: client.post_json(relay.path, payload, relay.timeout(settings))
     )
     return _entry_response(request, entry, how)
+
+
+def _relay_handlers(relay: Relay) -> tuple[Handler, Handler]:
+    """GET (selection and options in the query string) and POST (a JSON body) of one relay."""
+    decoder = msgspec.json.Decoder(relay.body)
+    options = relay.options
+
+    async def from_query(request: web.Request) -> web.Response:
+        _query(request, ("communes", *options))
+        query = request.query
+        return await _relayed(
+            request,
+            relay,
+            split_codes(query.getall("communes", [])),
+            ald=split_codes(query.getall("ald")) if "ald" in options and "ald" in query else None,
+            name=query.get("name") if "name" in options else None,
+        )
+
+    async def from_body(request: web.Request) -> web.Response:
+        body = await _body(request, decoder)
+        return await _relayed(
+            request,
+            relay,
+            body.communes,
+            ald=body.ald if isinstance(body, DiagnosisBody) else None,
+            name=body.name if isinstance(body, ReportBody) else None,
+        )
+
+    from_query.__doc__ = f"{relay.summary} (query string)."
+    from_body.__doc__ = f"{relay.summary} (JSON body)."
+    return from_query, from_body
+
+
+for _relay in RELAYS:
+    _get, _post = _relay_handlers(_relay)
+    routes.get(_relay.route)(_get)
+    routes.post(_relay.route)(_post)
 
 
 def _entry_response(request: web.Request, entry: Entry, how: str) -> web.Response:
@@ -148,15 +157,16 @@ async def meta(request: web.Request) -> web.Response:
 async def search_communes(request: web.Request) -> web.Response:
     """Search by name or code prefix, accent- and case-insensitive."""
     _query(request, ("q", "limit"))
-    text = request.query.get("q", "")
-    if not text.strip() or len(text) > 100 or "\x00" in text:  # PostgreSQL text cannot hold NUL
-        raise InvalidParameter("`q` est requis (1 à 100 caractères, sans caractère nul)")
+    settings = request.app[SETTINGS]
+    text, longest, most = request.query.get("q", ""), settings.search_max_chars, settings.search_limit_max
+    if not text.strip() or len(text) > longest or "\x00" in text:  # PostgreSQL text cannot hold NUL
+        raise InvalidParameter(f"`q` est requis (1 à {longest} caractères, sans caractère nul)")
     try:
         limit = int(request.query.get("limit", "10"))
     except ValueError:
         raise InvalidParameter("`limit` doit être un entier") from None
-    if not 1 <= limit <= SEARCH_LIMIT_MAX:
-        raise InvalidParameter(f"`limit` doit être entre 1 et {SEARCH_LIMIT_MAX}")
+    if not 1 <= limit <= most:
+        raise InvalidParameter(f"`limit` doit être entre 1 et {most}")
     catalogue = request.app[CATALOGUE].get()
     # Typeahead sends the same prefixes again and again ("sai", "sain", "saint"…): answers are kept per data
     # version, since a short prefix makes PostgreSQL visit thousands of rows to rank them by population.
@@ -183,7 +193,7 @@ async def get_commune(request: web.Request) -> web.Response:
     _query(request, ())
     raw = request.match_info["code"]
     code = raw.strip().upper()
-    if not INSEE.fullmatch(code):
+    if not CODE_FORM.fullmatch(code):
         raise InvalidCommuneCode("code commune mal formé", offenders=[raw], count=1)
     catalogue = request.app[CATALOGUE].get()
     if code not in catalogue.known:
@@ -196,103 +206,6 @@ async def get_commune(request: web.Request) -> web.Response:
     if found is None:  # reloaded between the catalogue check and the query
         raise CommuneNotFound(f"aucune commune {code}", unknown=[code])
     return _conditional(request, _ENC.encode(found), JSON)
-
-
-@routes.get("/api/v1/territory")
-async def territory_get(request: web.Request) -> web.Response:
-    """Diagnosis of a selection given in the query string."""
-    _query(request, ("communes", "ald"))
-    ald = split_codes(request.query.getall("ald")) if "ald" in request.query else None
-    return await _through_cache(
-        request,
-        "diagnosis",
-        "aggregate",
-        "/v1/diagnosis",
-        request.app[SETTINGS].diagnosis_timeout_s,
-        split_codes(request.query.getall("communes", [])),
-        ald=ald,
-    )
-
-
-@routes.post("/api/v1/territory")
-async def territory_post(request: web.Request) -> web.Response:
-    """Diagnosis of a selection given as a JSON body."""
-    body = await _body(request, _DIAGNOSIS)
-    return await _through_cache(
-        request,
-        "diagnosis",
-        "aggregate",
-        "/v1/diagnosis",
-        request.app[SETTINGS].diagnosis_timeout_s,
-        body.communes,
-        ald=body.ald,
-    )
-
-
-@routes.get("/api/v1/territory/summary")
-async def summary_get(request: web.Request) -> web.Response:
-    """Header-bar figures of a selection given in the query string."""
-    _query(request, ("communes",))
-    return await _through_cache(
-        request,
-        "summary",
-        "aggregate",
-        "/v1/summary",
-        request.app[SETTINGS].diagnosis_timeout_s,
-        split_codes(request.query.getall("communes", [])),
-    )
-
-
-@routes.post("/api/v1/territory/summary")
-async def summary_post(request: web.Request) -> web.Response:
-    """Header-bar figures of a selection given as a JSON body."""
-    body = await _body(request, _SELECTION)
-    return await _through_cache(
-        request,
-        "summary",
-        "aggregate",
-        "/v1/summary",
-        request.app[SETTINGS].diagnosis_timeout_s,
-        body.communes,
-    )
-
-
-def _report_route(endpoint: str, path: str, *, named: bool) -> tuple[Any, ...]:
-    async def from_query(request: web.Request) -> web.Response:
-        _query(request, ("communes", "name") if named else ("communes",))
-        settings = request.app[SETTINGS]
-        name = _name(request.query.get("name"), settings.max_name_length) if named else None
-        return await _through_cache(
-            request,
-            endpoint,
-            "report",
-            path,
-            settings.report_timeout_s,
-            split_codes(request.query.getall("communes", [])),
-            name=name,
-        )
-
-    async def from_body(request: web.Request) -> web.Response:
-        settings = request.app[SETTINGS]
-        body = await _body(request, _REPORT if named else _SELECTION)
-        name = _name(body.name, settings.max_name_length) if named else None
-        return await _through_cache(
-            request, endpoint, "report", path, settings.report_timeout_s, body.communes, name=name
-        )
-
-    from_query.__doc__ = f"{endpoint} of a selection given in the query string."
-    from_body.__doc__ = f"{endpoint} of a selection given as a JSON body."
-    return from_query, from_body
-
-
-for _endpoint, _path, _named in (
-    ("report.pdf", "/v1/report.pdf", True),
-    ("export.csv", "/v1/export.csv", False),
-    ("project", "/v1/project", True),
-):
-    _get, _post = _report_route(_endpoint, _path, named=_named)
-    routes.get(f"/api/v1/{_endpoint}")(_get)
-    routes.post(f"/api/v1/{_endpoint}")(_post)
 
 
 @routes.post("/api/v1/project/import")

@@ -11,10 +11,11 @@ from typing import Annotated
 import msgspec
 
 from services.common.contract import Source
+from services.common.validation import CODE_PATTERN as CODE_PATTERN
+from services.common.validation import MAX_COMMUNES, MAX_NAME_LENGTH
 
-# What the gateway accepts before normalisation (surrounding blanks, lower-case 2a/2b). Only documented, not
-# enforced by the decoder: the selection validator answers with `invalid_commune_code` and the offenders.
-CODE_PATTERN = r"^\s*(?:(?:0[1-9]|1[0-9]|2[1-9ABab]|[3-8][0-9]|9[0-5])[0-9]{3}|97[1-6][0-9]{2})\s*$"
+# CODE_PATTERN (services.common.validation) is only documented, not enforced by the decoder: the selection
+# validator answers with `invalid_commune_code` and the offenders.
 ALD_PATTERN = r"^\s*[A-Za-z0-9_]{1,32}\s*$"
 
 CommuneCode = Annotated[
@@ -42,13 +43,13 @@ Codes = Annotated[
     list[CommuneCode],
     msgspec.Meta(
         extra_json_schema={"minItems": 1},
-        description=("Communes de la sélection : doublons tolérés, au plus 100 codes distincts."),
+        description=f"Communes de la sélection : doublons tolérés, au plus {MAX_COMMUNES} codes distincts.",
     ),
 ]
 
 
 class SelectionBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A selection of communes; duplicates and padding are tolerated, at most 100 distinct codes."""
+    """A selection of communes; duplicates and padding are tolerated, at most `max_communes` distinct."""
 
     communes: Codes
 
@@ -62,7 +63,13 @@ class DiagnosisBody(SelectionBody, frozen=True, kw_only=True, forbid_unknown_fie
 class ReportBody(SelectionBody, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A selection plus the project name printed on the report / saved in the project file."""
 
-    name: Annotated[str, msgspec.Meta(max_length=120, pattern="^[^\x00]*$")] | None = None
+    # The limit is documented here and enforced by `project_name`, so that a long name gets `invalid_name`.
+    name: (
+        Annotated[
+            str, msgspec.Meta(extra_json_schema={"maxLength": MAX_NAME_LENGTH, "pattern": "^[^\x00]*$"})
+        ]
+        | None
+    ) = None
 
 
 class Departement(msgspec.Struct, frozen=True):
@@ -143,12 +150,6 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
     status: int
     code: str
     detail: str
-
-
-class ValidatedSelection(msgspec.Struct, frozen=True, kw_only=True):
-    """Selection after normalisation (what the cache is keyed on)."""
-
-    communes: list[str]
 
 
 class Limits(msgspec.Struct, frozen=True, kw_only=True):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.common.selection import MAX_COMMUNES
 from services.common.settings import ServiceSettings
+from services.common.validation import MAX_COMMUNES, MAX_NAME_LENGTH
 
 PREFIX = "REZONE_GATEWAY_"
 
@@ -24,7 +24,10 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     # 100 codes of 5 characters plus quotes is ~1 KiB; 16 KiB leaves room for padding and a project name
     # while keeping a flood of bodies cheap to refuse.
     max_body_bytes: int = 16 * 1024
-    max_name_length: int = 120
+    max_name_length: int = MAX_NAME_LENGTH
+    # Commune search: the longest query read, the most results one answer holds.
+    search_max_chars: int = 100
+    search_limit_max: int = 50
 
     connect_timeout_s: float = 2.0
     tiles_timeout_s: float = 5.0

@@ -12,6 +12,7 @@ import msgspec
 from aiohttp import web
 
 from services.common.cache import ByteLRU
+from services.common.http import accepts_gzip, etag_matches
 
 _KEPT = ("Content-Type", "Content-Encoding", "ETag", "Cache-Control", "Vary", "Last-Modified")
 
@@ -30,7 +31,7 @@ class TileEntry(msgspec.Struct, frozen=True):
 
 def tile_key(request: web.Request) -> str:
     """Cache key of a tile request."""
-    gz = "gzip" in request.headers.get("Accept-Encoding", "")
+    gz = accepts_gzip(request.headers.get("Accept-Encoding", ""))
     return f"{request.rel_url.path_qs}|{'gz' if gz else 'id'}"
 
 
@@ -46,7 +47,7 @@ def replay(request: web.Request, entry: TileEntry) -> web.Response:
     headers = dict(entry.headers)
     headers["X-Cache"] = "HIT"
     etag = headers.get("ETag")
-    if etag is not None and etag in (t.strip() for t in request.headers.get("If-None-Match", "").split(",")):
+    if etag is not None and etag_matches(request.headers.get("If-None-Match"), etag):
         headers.pop("Content-Encoding", None)
         headers.pop("Content-Type", None)
         return web.Response(status=304, headers=headers)

@@ -18,7 +18,8 @@ import msgspec
 from aiohttp import web
 from yarl import URL
 
-from services.common.errors import ServiceError, UpstreamTimeout
+from services.common.errors import UpstreamTimeout
+from services.common.http import UpstreamProblem, problem_fields, read_capped
 from services.common.logs import request_id_var
 from services.common.web import REQUEST_ID_HEADER
 
@@ -55,17 +56,6 @@ class UpstreamTimeoutError(UpstreamTimeout):
     """The upstream did not answer within the route's timeout."""
 
     code = "upstream_timeout"
-
-
-class UpstreamProblem(ServiceError):
-    """A 4xx problem document from the upstream, relayed with its own status and code."""
-
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        self.status = status
-        self.code = str(body.get("code", "upstream_rejected"))
-        self.title = str(body.get("title", "Requête refusée"))
-        extra = {k: v for k, v in body.items() if k not in ("type", "title", "status", "code", "detail")}
-        super().__init__(str(body.get("detail", "")), **extra)
 
 
 class Upstream:
@@ -181,15 +171,11 @@ class Upstream:
             async with self.session.post(
                 self.base.with_path(path), data=body, headers=headers, timeout=self._timeout(timeout_s)
             ) as resp:
-                if resp.content_length is not None and resp.content_length > self.max_body:
-                    raise BadGateway(f"réponse de {self.name} trop volumineuse", upstream=self.name)
-                chunks, size = [], 0
-                async for chunk in resp.content.iter_chunked(65536):
-                    size += len(chunk)
-                    if size > self.max_body:
-                        raise BadGateway(f"réponse de {self.name} trop volumineuse", upstream=self.name)
-                    chunks.append(chunk)
-                data = b"".join(chunks)
+                data = await read_capped(
+                    resp,
+                    self.max_body,
+                    lambda: BadGateway(f"réponse de {self.name} trop volumineuse", upstream=self.name),
+                )
                 ctype = resp.headers.get("Content-Type", "application/octet-stream")
                 disposition = resp.headers.get("Content-Disposition", "")
                 status, retry_after = resp.status, resp.headers.get("Retry-After")
@@ -197,11 +183,7 @@ class Upstream:
         if status == 200:
             return make_entry(data, ctype, disposition)
         if 400 <= status < 500 and status != 429:
-            try:
-                problem = msgspec.json.decode(data)
-            except msgspec.DecodeError:
-                problem = {}
-            raise UpstreamProblem(status, problem if isinstance(problem, dict) else {})
+            raise UpstreamProblem(status, problem_fields(data))
         if status == 503 or (status == 429 and retry_after):
             raise self._unavailable(retry_after)
         raise BadGateway(f"réponse {status} du service {self.name}", upstream=self.name)

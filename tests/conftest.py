@@ -9,6 +9,7 @@ DSN of an existing server to use it instead of the private cluster (developers s
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import os
 import shutil
@@ -31,7 +32,14 @@ from deploy.local.cluster import SERVICE_ROLES, Cluster, free_port
 ROOT = Path(__file__).resolve().parents[1]
 
 DATA_DIR = ROOT / ".data" / "test-data"
-TEMPLATE_INPUTS = ("sql", "services/ingest", "services/tiles/build*")
+# What shapes the template: migrations, the loader, the tile build and what it reads of the serving package.
+TEMPLATE_INPUTS = (
+    "sql",
+    "services/ingest",
+    "services/tiles/build",
+    "services/tiles/catalog.py",
+    "services/tiles/layout.py",
+)
 SERVICE_PREFIX = {
     "services.tiles": "REZONE_TILES_",
     "services.aggregate": "REZONE_AGGREGATE_",
@@ -196,6 +204,25 @@ def database_url(pg_admin_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def make_loaded_database(pg_admin_url: str, database_url: str) -> Iterator[Callable[[], str]]:
+    """Factory of scratch copies of the loaded template, for tests that change data (dropped at the end)."""
+    template = f"tpl_{_fingerprint()}"  # built by `database_url`
+    created: list[str] = []
+
+    def make() -> str:
+        name = f"scratch_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        # A thread of its own: callable from async tests, whose event loop is already running.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, _clone(pg_admin_url, template, name)).result()
+        created.append(name)
+        return _with_db(pg_admin_url, name)
+
+    yield make
+    for name in created:
+        asyncio.run(_drop(pg_admin_url, name))
+
+
+@pytest.fixture(scope="session")
 def make_empty_database(pg_admin_url: str) -> Iterator[Callable[[], str]]:
     """Factory of fresh, empty databases on the test server (dropped at session end)."""
     created: list[str] = []
@@ -266,7 +293,7 @@ class ServiceRunner:
         if key in self.procs:
             return self.procs[key][1]
         prefix = SERVICE_PREFIX[module]
-        # A caller may fix the port beforehand (the stack fixtures name the gateway's origin in the tiles' env).
+        # A caller may fix the port beforehand: the stack fixtures name the gateway's origin to the tiles.
         port = int((env or {}).get(f"{prefix}PORT") or free_port())
         role = SERVICE_ROLES[module]
         # Each service logs in with its own role, as in the stack and in Kubernetes (V0121).

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from deploy.local.cluster import free_port  # noqa: E402
-from services.tiles.build_pyramid import candidate_tiles  # noqa: E402
+from services.tiles.build.pyramid import candidate_tiles  # noqa: E402
 
 TIPG_VENV = ROOT / ".data" / "bench" / "tipg-venv"
 ZOOM_WEIGHTS = {8: 10, 9: 15, 10: 25, 11: 25, 12: 25}

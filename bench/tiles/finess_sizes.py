@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/tiles/finess_sizes.py --dsn DSN
 
-Those zooms are never pre-built (the pyramid stops at z10): each tile is built by `tiles.tile('finess', …)`
+Those zooms are never pre-built (the pyramid stops at z10): each tile is built by `tiles.tile_layers(…)`
 on a cache miss, so the figures are the largest tile a client can receive and what building it costs in
 PostGIS (one connection, one tile at a time). Prints, per zoom: tile count, largest raw and gzip size,
 p50/p95 build time.
@@ -14,9 +14,15 @@ import argparse
 import asyncio
 import gzip
 import math
+import sys
 import time
+from pathlib import Path
 
 import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from services.tiles import queries as tiles_queries  # noqa: E402
 
 _TILES = """
 SELECT DISTINCT z,
@@ -42,7 +48,7 @@ async def main() -> None:
         per_zoom: dict[int, list[tuple[int, int, float]]] = {}
         for z, x, y in await conn.fetch(_TILES):
             started = time.perf_counter()
-            raw = await conn.fetchval("SELECT tiles.tile('finess', $1, $2, $3)", z, x, y)
+            raw = await tiles_queries.tile(conn, "finess", z, x, y)
             elapsed = (time.perf_counter() - started) * 1000
             per_zoom.setdefault(z, []).append((len(raw), len(gzip.compress(raw, 9)), elapsed))
     finally:

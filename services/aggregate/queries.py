@@ -17,7 +17,7 @@ import msgspec
 from ..common import contract as c
 from ..common.db import db_errors
 from ..common.errors import Unavailable
-from ..common.selection import EmptySelection, UnknownCommune, UnknownIndicator
+from ..common.validation import EmptySelection, UnknownCommune, UnknownIndicator
 
 _SQL = files(__package__).joinpath("queries")
 _PART = _SQL.joinpath("diagnosis_part.sql").read_text()

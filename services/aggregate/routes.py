@@ -11,7 +11,7 @@ from ..common.concurrency import InflightCap
 from ..common.contract import DIAGNOSIS_REQUEST, SUMMARY_REQUEST
 from ..common.db import POOL
 from ..common.errors import Unavailable
-from ..common.selection import normalise_codes
+from ..common.validation import normalise_codes
 from ..common.web import METRICS, json_response, parse_body
 from . import queries
 from .settings import SETTINGS

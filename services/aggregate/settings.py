@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..common.selection import MAX_COMMUNES
 from ..common.settings import ServiceSettings
+from ..common.validation import MAX_COMMUNES
 
 PREFIX = "REZONE_AGGREGATE_"
 

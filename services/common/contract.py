@@ -1,7 +1,8 @@
-"""The shared HTTP contract of the territorial diagnosis: requests and responses as msgspec Structs.
+"""The HTTP contract between services: requests and responses as msgspec Structs.
 
-Used by the aggregate service (which produces them), the report service and the gateway (which decode
-them) and documented field by field in `docs/contract.md`. Conventions:
+The diagnosis and summary are produced by the aggregate service and decoded by the report service and the
+gateway (documented field by field in `docs/contract.md`); the report service's requests are built by the
+gateway from these Structs, and its project-import answer is decoded with them. Conventions:
 
 - Requests are frozen, keyword-only and refuse unknown fields: a typo in a client is a 400, not a default.
 - Responses never omit a field: a masked figure is an explicit `null` next to `masked: true` and a French
@@ -387,6 +388,65 @@ class Summary(msgspec.Struct, kw_only=True):
     structures: int
 
 
+# Requests --------------------------------------------------------------------------------------------------
+
+
+class ReportRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`POST /v1/report.pdf`: the selection, an optional project name, ALD asked for, report date."""
+
+    communes: list[str]
+    name: str | None = None
+    ald: list[str] = []
+    date: str | None = None  # ISO date printed on the report; today (Europe/Paris) when absent
+
+
+class ExportRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`POST /v1/export.csv`: the selection."""
+
+    communes: list[str]
+
+
+class ProjectRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`POST /v1/project`: the selection to save and its name."""
+
+    communes: list[str]
+    name: str | None = None
+    date: str | None = None
+
+
+class ProjectIssue(msgspec.Struct, kw_only=True):
+    """A code of the file that is not restored as such, with the name the file gave it."""
+
+    code: str
+    nom: str | None  # name stored in the file
+    reason: str  # "unknown" | "not_selectable" | "duplicate"
+    message: str  # French, ready to show
+    replaced_by: list[str] = []  # PLM arrondissements of a city code
+
+
+class ProjectRenamed(msgspec.Struct, kw_only=True):
+    """A restored code whose current name differs from the one stored in the file."""
+
+    code: str
+    nom_fichier: str
+    nom: str
+
+
+class ProjectSelection(msgspec.Struct, kw_only=True):
+    """`POST /v1/project/import`: the selection restored from a project file."""
+
+    format: str  # "projet" (project file) or "csv" (a CSV export, restorable too)
+    format_version: int
+    name: str | None
+    created_on: str | None
+    data_version: str | None  # data version the project was saved with
+    current_data_version: str
+    outdated: bool  # saved with another data version
+    communes: list[str]  # restorable codes, in file order
+    issues: list[ProjectIssue]
+    renamed: list[ProjectRenamed]
+
+
 # Encoders and decoders, built once ----------------------------------------------------------------------
 
 ENCODER = msgspec.json.Encoder()
@@ -394,3 +454,4 @@ DIAGNOSIS_REQUEST = msgspec.json.Decoder(DiagnosisRequest)
 SUMMARY_REQUEST = msgspec.json.Decoder(SummaryRequest)
 DIAGNOSIS = msgspec.json.Decoder(Diagnosis)
 SUMMARY = msgspec.json.Decoder(Summary)
+PROJECT_SELECTION = msgspec.json.Decoder(ProjectSelection)

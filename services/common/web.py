@@ -95,14 +95,6 @@ def problem_response(status: int, code: str, title: str, detail: str, **extra: A
     return web.Response(body=_ENC.encode(body), status=status, content_type=PROBLEM, headers=headers)
 
 
-def parse_query(request: web.Request, cls: type[T]) -> T:
-    """Typed query parameters; unknown parameters are refused when the Struct forbids them."""
-    try:
-        return msgspec.convert(dict(request.query), cls, strict=False)
-    except msgspec.ValidationError as exc:
-        raise BadRequest(f"paramètres invalides : {exc}") from exc
-
-
 async def read_body(request: web.Request) -> bytes:
     """The request body, read within the app's body timeout (a client sending it slowly gets a 408)."""
     try:

@@ -21,7 +21,7 @@ import asyncpg
 
 from ..common.errors import ImportRejected
 from ..tiles import build as tiles_build
-from ..tiles.build_pyramid import prune_pyramids
+from ..tiles.build.pyramid import prune_pyramids
 from . import datafrance, demo, loadstate, views
 from .files import SourceFile, sha256_of
 from .sources import SOURCES, loaded_sha256, real_file

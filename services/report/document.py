@@ -20,6 +20,7 @@ from services.common.contract import Diagnosis
 from services.common.db import db_errors
 
 from . import mapplan, mapsvg, queries, view
+from .model import MapView
 from .render import Renderer
 from .upstream import AggregateClient
 
@@ -54,9 +55,9 @@ class StepTimer:
         return ", ".join(f"{k};dur={v * 1000:.1f}" for k, v in self.steps.items())
 
 
-async def _map(pool: asyncpg.Pool, codes: list[str], timer: StepTimer) -> mapsvg.MapView:
+async def _map(pool: asyncpg.Pool, codes: list[str], timer: StepTimer, acquire_timeout_s: float) -> MapView:
     started = time.perf_counter()
-    async with db_errors(), pool.acquire(timeout=2.0) as conn:
+    async with db_errors(), pool.acquire(timeout=acquire_timeout_s) as conn:
         selected = await queries.selected_shapes(conn, codes)
         plan = mapplan.plan(selected)
         frames = plan.frames
@@ -87,13 +88,14 @@ async def report_pdf(
     name: str | None,
     date: dt.date,
     timer: StepTimer,
+    acquire_timeout_s: float,
 ) -> tuple[bytes, Diagnosis]:
     """The PDF of a selection and the diagnosis it was made from."""
     try:
         # A refused selection (unknown commune…) cancels the geometry work at once.
         async with asyncio.TaskGroup() as tg:
             diagnosis_task = tg.create_task(timer.timed("diagnosis", aggregate.diagnosis(codes, ald)))
-            map_task = tg.create_task(_map(pool, codes, timer))
+            map_task = tg.create_task(_map(pool, codes, timer, acquire_timeout_s))
     except ExceptionGroup as group:
         raise group.exceptions[0] from None
     diagnosis, drawn = diagnosis_task.result(), map_task.result()

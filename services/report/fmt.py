@@ -76,10 +76,3 @@ def date_fr(d: dt.date) -> str:
 def date_long(d: dt.date) -> str:
     """`31 décembre 2024`."""
     return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
-
-
-def csv_decimal(x: float | None, digits: int = 1) -> str:
-    """Decimal comma, no thousands separator (spreadsheets parse it); empty when unknown."""
-    if x is None:
-        return ""
-    return f"{x:.{digits}f}".replace(".", ",")

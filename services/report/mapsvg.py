@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-import msgspec
 import numpy as np
 import shapely
 
 from .mapplan import METRO_EPSG, PROJECTION_NAMES, Frame, Plan, epsg_for, project, to_crs
+from .model import LegendEntry, MapLabel, MapPanel, MapView, Overview
 from .queries import ContextShape, FinessPoint, OverviewShape, SelectedShape
 
 UNITS = 10_000  # SVG width of a panel in user units: integer coordinates at 0.02 mm
@@ -26,81 +26,9 @@ def label_pt(n_communes: int) -> float:
     return 8.0 if n_communes <= 10 else 7.0 if n_communes <= 30 else 6.0
 
 
-# Rézone structure groups (ref.finess_groups): colour and a shape per sector, so that a grey-scale print
-# still tells sanitaire (circle), médico-social (square) and coordinated care (diamond) apart.
-SYMBOLS: dict[str, tuple[str, str]] = {
-    "ch": ("#c0392b", "circle"),
-    "chr": ("#7b241c", "circle"),
-    "chr_entite": ("#e6705f", "circle"),
-    "hl": ("#e67e22", "circle"),
-    "hia": ("#6d4c41", "circle"),
-    "clinique": ("#8e44ad", "circle"),
-    "ssr": ("#2471a3", "circle"),
-    "dialyse": ("#148f77", "circle"),
-    "had": ("#229954", "circle"),
-    "ehpad": ("#34495e", "square"),
-    "ssiad": ("#839192", "square"),
-    "msp": ("#d4ac0d", "diamond"),
-    "cds": ("#17a589", "diamond"),
-    "cpts": ("#d63384", "diamond"),
-}
-_DEFAULT_SYMBOL = ("#555555", "circle")
-
-
-class MapLabel(msgspec.Struct, kw_only=True):
-    """A commune label in panel fractions (0..1 from the top-left); `number` when it stands for a name."""
-
-    x: float
-    y: float
-    text: str
-    number: int | None = None
-
-
-class MapPanel(msgspec.Struct, kw_only=True):
-    """A drawn panel handed to Typst: SVG shapes plus the text laid over them."""
-
-    number: int
-    departements: list[str]
-    full_width: bool
-    svg: str
-    width_mm: float
-    height_mm: float
-    labels: list[MapLabel]
-    label_pt: float
-    key: list[MapLabel]
-    scale_frac: float
-    scale_label: str
-
-
-class Overview(msgspec.Struct, kw_only=True):
-    """Locator map of a scattered territory: France with the panels' frames."""
-
-    svg: str
-    width_mm: float
-    height_mm: float
-    marks: list[MapLabel]
-
-
-class LegendEntry(msgspec.Struct, kw_only=True):
-    """One structure group drawn on the map."""
-
-    key: str
-    color: str
-    shape: str
-    n: int
-    n_approximate: int
-
-
-class MapView(msgspec.Struct, kw_only=True):
-    """Everything the template needs for « La carte »."""
-
-    panels: list[MapPanel]
-    overview: Overview | None
-    legend: list[LegendEntry]
-    finess_without_point: int
-    finess_approximate: int
-    missing_contour: list[str]
-    projections: list[str]
+# A shape per sector, so that a grey-scale print still tells sanitaire (circle), médico-social (square) and
+# coordinated care (diamond) apart; the colour is the group's own (ref.finess_groups, every map's palette).
+SHAPES = {"sanitaire": "circle", "medico-social": "square", "coordination": "diamond"}
 
 
 def _path(geoms: list[Any], frame: Frame) -> str:
@@ -264,7 +192,7 @@ def draw(
             k = UNITS / frame.width_m
             r = int(0.9 * per_mm)
             for p, x, y in zip(pts, np.atleast_1d(xs), np.atleast_1d(ys), strict=True):
-                color, shape = SYMBOLS.get(p.group_key, _DEFAULT_SYMBOL)
+                color, shape = p.colour, SHAPES.get(p.sector, "circle")
                 sx, sy = int(round((x - frame.minx) * k)), int(round((frame.maxy - y) * k))
                 parts.append(_symbol(shape, sx, sy, r, color, p.approximate))
         parts.append("</svg>")
@@ -288,17 +216,13 @@ def draw(
             )
         )
     legend_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    symbol: dict[str, tuple[str, str]] = {}
     for p in located:
         legend_counts[p.group_key][0] += 1
         legend_counts[p.group_key][1] += int(p.approximate)
+        symbol[p.group_key] = (p.colour, SHAPES.get(p.sector, "circle"))
     legend = [
-        LegendEntry(
-            key=k,
-            color=SYMBOLS.get(k, _DEFAULT_SYMBOL)[0],
-            shape=SYMBOLS.get(k, _DEFAULT_SYMBOL)[1],
-            n=v[0],
-            n_approximate=v[1],
-        )
+        LegendEntry(key=k, color=symbol[k][0], shape=symbol[k][1], n=v[0], n_approximate=v[1])
         for k, v in legend_counts.items()
     ]
     return MapView(

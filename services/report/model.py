@@ -1,4 +1,7 @@
-"""Structs of the report service: its requests, its project-import answer, and the view handed to Typst.
+"""The view handed to Typst: what the report prints, map panels included.
+
+The service's requests and its project-import answer are part of the contract between services
+(`services/common/contract.py`).
 
 The view is what the template prints, already in French typography: numbers are formatted here (and a masked
 value is the words « secret statistique », never a number), so the template only lays text out. It reaches
@@ -9,68 +12,63 @@ from __future__ import annotations
 
 import msgspec
 
-from .mapsvg import MapView
-
-# Requests --------------------------------------------------------------------------------------------------
+# Map ------------------------------------------------------------------------------------------------------
 
 
-class ReportRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """`POST /v1/report.pdf`: the selection, an optional project name, ALD asked for, report date."""
+class MapLabel(msgspec.Struct, kw_only=True):
+    """A commune label in panel fractions (0..1 from the top-left); `number` when it stands for a name."""
 
-    communes: list[str]
-    name: str | None = None
-    ald: list[str] = []
-    date: str | None = None  # ISO date printed on the report; today (Europe/Paris) when absent
-
-
-class ExportRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """`POST /v1/export.csv`: the selection."""
-
-    communes: list[str]
+    x: float
+    y: float
+    text: str
+    number: int | None = None
 
 
-class ProjectRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """`POST /v1/project`: the selection to save and its name."""
+class MapPanel(msgspec.Struct, kw_only=True):
+    """A drawn panel handed to Typst: SVG shapes plus the text laid over them."""
 
-    communes: list[str]
-    name: str | None = None
-    date: str | None = None
-
-
-# Project import answer ------------------------------------------------------------
-
-
-class ProjectIssue(msgspec.Struct, kw_only=True):
-    """A code of the file that is not restored as such, with the name the file gave it."""
-
-    code: str
-    nom: str | None  # name stored in the file
-    reason: str  # "unknown" | "not_selectable" | "duplicate"
-    message: str  # French, ready to show
-    replaced_by: list[str] = []  # PLM arrondissements of a city code
+    number: int
+    departements: list[str]
+    full_width: bool
+    svg: str
+    width_mm: float
+    height_mm: float
+    labels: list[MapLabel]
+    label_pt: float
+    key: list[MapLabel]
+    scale_frac: float
+    scale_label: str
 
 
-class ProjectRenamed(msgspec.Struct, kw_only=True):
-    """A restored code whose current name differs from the one stored in the file."""
+class Overview(msgspec.Struct, kw_only=True):
+    """Locator map of a scattered territory: France with the panels' frames."""
 
-    code: str
-    nom_fichier: str
-    nom: str
+    svg: str
+    width_mm: float
+    height_mm: float
+    marks: list[MapLabel]
 
 
-class ProjectSelection(msgspec.Struct, kw_only=True):
-    """`POST /v1/project/import`: the selection restored from a project file."""
+class LegendEntry(msgspec.Struct, kw_only=True):
+    """One structure group drawn on the map."""
 
-    format: str  # "projet" (project file) or "csv" (a CSV export, restorable too)
-    format_version: int
-    name: str | None
-    created_on: str | None
-    data_version: str | None  # data version the project was saved with
-    current_data_version: str
-    outdated: bool  # saved with another data version
-    communes: list[str]  # restorable codes, in file order
-    issues: list[ProjectIssue]
-    renamed: list[ProjectRenamed]
+    key: str
+    color: str
+    shape: str
+    n: int
+    n_approximate: int
+
+
+class MapView(msgspec.Struct, kw_only=True):
+    """Everything the template needs for « La carte »."""
+
+    panels: list[MapPanel]
+    overview: Overview | None
+    legend: list[LegendEntry]
+    finess_without_point: int
+    finess_approximate: int
+    missing_contour: list[str]
+    projections: list[str]
 
 
 # Report view ------------------------------------------------------------

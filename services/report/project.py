@@ -23,10 +23,10 @@ import datetime as dt
 import re
 import unicodedata
 
+from services.common.contract import ProjectIssue, ProjectRenamed, ProjectSelection
 from services.common.errors import PayloadTooLarge, ServiceError
-from services.common.selection import CODE_FORM, TooManyCommunes
+from services.common.validation import CODE_FORM, InvalidName, TooManyCommunes, project_name
 
-from .model import ProjectIssue, ProjectRenamed, ProjectSelection
 from .queries import CommuneStatus
 
 MAGIC = "REZONE-CPTS-PROJET"
@@ -138,7 +138,10 @@ def parse(raw: bytes, *, max_bytes: int, max_communes: int) -> ParsedProject:
             if any(unicodedata.category(ch) == "Cc" for ch in value):
                 raise _bad(number, "caractère de contrôle dans l'en-tête")
             if key == "nom":
-                parsed.name = value or None
+                try:
+                    parsed.name = project_name(value)
+                except InvalidName as exc:  # the same rule as a name typed in the page
+                    raise _bad(number, exc.detail) from None
             elif key == "cree_le":
                 parsed.created_on = value or None
             elif key == "version_donnees":

@@ -53,6 +53,8 @@ class FinessPoint(msgspec.Struct, frozen=True):
 
     code: str
     group_key: str
+    colour: str  # ref.finess_groups.colour
+    sector: str  # its shape on the map
     approximate: bool
     lon: float | None
     lat: float | None

@@ -13,14 +13,14 @@ import msgspec
 from aiohttp import web
 from prometheus_client import Histogram
 
+from services.common.contract import ExportRequest, ProjectRequest, ReportRequest
 from services.common.db import POOL, db_errors
 from services.common.errors import RequestTimeout, Unprocessable
-from services.common.selection import normalise_codes
+from services.common.validation import normalise_codes, project_name, report_date
 from services.common.web import json_response, parse_body
 
-from . import csvexport, project, queries, selection
+from . import csvexport, project, queries
 from .document import StepTimer, report_pdf
-from .model import ExportRequest, ProjectRequest, ReportRequest
 from .render import Renderer
 from .settings import SETTINGS
 from .upstream import AggregateClient
@@ -60,8 +60,8 @@ async def post_report(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     body: ReportRequest = await parse_body(request, _REPORT)
     codes = normalise_codes(body.communes, settings.max_communes)
-    name = selection.name(body.name, settings.max_name_length)
-    date = selection.report_date(body.date)
+    name = project_name(body.name, settings.max_name_length)
+    date = report_date(body.date)
     ald = list(dict.fromkeys(a.strip() for a in body.ald if a.strip()))
     timer = StepTimer(request.app[STEPS])
     pdf, diagnosis = await report_pdf(
@@ -73,6 +73,7 @@ async def post_report(request: web.Request) -> web.Response:
         name=name,
         date=date,
         timer=timer,
+        acquire_timeout_s=settings.acquire_timeout_s,
     )
     log.info(
         "report rendered",
@@ -102,7 +103,7 @@ async def post_export(request: web.Request) -> web.Response:
     body: ExportRequest = await parse_body(request, _EXPORT)
     codes = normalise_codes(body.communes, settings.max_communes)
     diagnosis = await request.app[AGGREGATE].diagnosis(codes, [])
-    data = csvexport.export(diagnosis, exported_on=selection.report_date(None))
+    data = csvexport.export(diagnosis, exported_on=report_date(None))
     return web.Response(
         body=data,
         headers={
@@ -119,8 +120,8 @@ async def post_project(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     body: ProjectRequest = await parse_body(request, _PROJECT)
     codes = normalise_codes(body.communes, settings.max_communes)
-    name = selection.name(body.name, settings.max_name_length)
-    created_on = selection.report_date(body.date)
+    name = project_name(body.name, settings.max_name_length)
+    created_on = report_date(body.date)
     async with db_errors(), request.app[POOL].acquire(timeout=settings.acquire_timeout_s) as conn:
         status = await queries.communes_status(conn, codes)
         version = await queries.data_version(conn)

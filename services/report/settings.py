@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.common.selection import MAX_COMMUNES
 from services.common.settings import ServiceSettings
+from services.common.validation import MAX_COMMUNES, MAX_NAME_LENGTH
 
 PREFIX = "REZONE_REPORT_"
 
@@ -22,10 +22,8 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     # Geometry and COG lookups only read public reference tables: no role switch is needed, one may be set.
     db_role: str | None = None
     max_communes: int = MAX_COMMUNES
-    # Long enough for any real name and for the 10 KB hostile strings of the tests; printed in full, in small
-    # type, at the end of the report when it exceeds the cover's length.
-    max_name_length: int = 12_000
-    # 100 codes, a 12 000-character name and ALD ids fit in well under 64 KiB.
+    max_name_length: int = MAX_NAME_LENGTH
+    # 100 codes, a name and ALD ids fit in a few KiB; 64 KiB leaves room for padding.
     client_max_size: int = 65_536
     project_max_bytes: int = 65_536
     # Compiles run in threads: as many as cores, a short queue, then 503 + Retry-After.

@@ -8,30 +8,18 @@ was refused and why.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import aiohttp
 import msgspec
 
 from services.common.contract import DIAGNOSIS, Diagnosis, DiagnosisRequest
 from services.common.errors import ServiceError, Unavailable, UpstreamTimeout
+from services.common.http import UpstreamProblem, problem_fields, read_capped
 from services.common.logs import request_id_var
 from services.common.web import REQUEST_ID_HEADER
 
 log = logging.getLogger("rezone.report.upstream")
 _ENC = msgspec.json.Encoder()
-_PROBLEM = msgspec.json.Decoder(dict[str, Any])
-
-
-class UpstreamRejected(ServiceError):
-    """A 4xx problem document of the aggregate service, relayed with its status and code."""
-
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        self.status = status
-        self.code = str(body.get("code") or "upstream_rejected")
-        self.title = str(body.get("title") or "Requête refusée par le service d'agrégation")
-        extra = {k: v for k, v in body.items() if k not in ("type", "title", "status", "code", "detail")}
-        super().__init__(str(body.get("detail") or self.title), **extra)
 
 
 class BadGateway(ServiceError):
@@ -74,24 +62,18 @@ class AggregateClient:
                 f"{self.base_url}/v1/diagnosis", data=body, headers=self._headers()
             ) as resp:
                 status = resp.status
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in resp.content.iter_chunked(65_536):
-                    size += len(chunk)
-                    if size > self.max_body:
-                        raise BadGateway("réponse du service d'agrégation trop volumineuse")
-                    chunks.append(chunk)
-                raw = b"".join(chunks)
+                raw = await read_capped(
+                    resp,
+                    self.max_body,
+                    lambda: BadGateway("réponse du service d'agrégation trop volumineuse"),
+                )
         except TimeoutError as exc:
             raise UpstreamTimeout("le service d'agrégation n'a pas répondu à temps") from exc
         except aiohttp.ClientError as exc:
             raise Unavailable(f"service d'agrégation injoignable ({type(exc).__name__})") from exc
         if 400 <= status < 500:
-            try:
-                problem = _PROBLEM.decode(raw)
-            except msgspec.DecodeError:
-                problem = {"detail": raw[:200].decode("utf-8", "replace")}
-            raise UpstreamRejected(status, problem)
+            problem = problem_fields(raw) or {"detail": raw[:200].decode("utf-8", "replace")}
+            raise UpstreamProblem(status, problem, "Requête refusée par le service d'agrégation")
         if status != 200:
             log.warning("aggregate answered %s", status, extra={"upstream_status": status})
             if status in (503, 504):
@@ -110,8 +92,7 @@ class AggregateClient:
     async def ready(self) -> None:
         """Readiness: the aggregate service answers its liveness probe."""
         assert self.session is not None
-        async with self.session.get(
-            f"{self.base_url}/healthz", timeout=aiohttp.ClientTimeout(total=2.0)
-        ) as resp:
+        # Bounded by /readyz (ready_timeout_s) and the session's own timeout.
+        async with self.session.get(f"{self.base_url}/healthz") as resp:
             if resp.status != 200:
                 raise RuntimeError(f"aggregate /healthz HTTP {resp.status}")

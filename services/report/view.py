@@ -20,7 +20,6 @@ from services.common.contract import (
 )
 
 from . import fmt, viewoffer
-from .mapsvg import MapView
 from .model import (
     AgeBar,
     AgeView,
@@ -31,6 +30,7 @@ from .model import (
     DepGroup,
     IndicatorRow,
     IndicatorTable,
+    MapView,
     ReportView,
     SourceRow,
     TerritoryView,

@@ -8,6 +8,7 @@ ends of every range to keep them honest).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import msgspec
 
@@ -70,6 +71,23 @@ class Tileset:
         # Plain attributes, not properties: read on every tile request.
         self.minzoom = min(layer.minzoom for layer in layers)
         self.maxzoom = max(layer.maxzoom for layer in layers)
+
+    def layers_at(self, z: int) -> list[str]:
+        """Ids of the layers drawn at zoom `z`, in catalog order (what the database is asked to draw)."""
+        return [layer.id for layer in self.layers if layer.minzoom <= z <= layer.maxzoom]
+
+    def vector_layers(self) -> list[dict[str, Any]]:
+        """TileJSON `vector_layers` (served by the TileJSON route, written in each PMTiles archive)."""
+        return [
+            {
+                "id": layer.id,
+                "description": layer.description,
+                "fields": layer.fields,
+                "minzoom": layer.minzoom,
+                "maxzoom": layer.maxzoom,
+            }
+            for layer in self.layers
+        ]
 
 
 _ADMIN_FIELDS = {"code": "String", "nom": "String"}

@@ -6,15 +6,18 @@ from importlib.resources import files
 
 import asyncpg
 
+from .catalog import TILESETS
+
 _Q = files(__package__).joinpath("queries")
 _TILE = _Q.joinpath("tile.sql").read_text()
 _VERSION = _Q.joinpath("version.sql").read_text()
 _DEMO_SOURCES = _Q.joinpath("demo_sources.sql").read_text()
+_GROUP_COLOURS = _Q.joinpath("group_colours.sql").read_text()
 
 
 async def tile(conn: asyncpg.Connection, tileset: str, z: int, x: int, y: int) -> bytes:
     """Raw (uncompressed) MVT bytes of one tile, empty when the tile has no feature."""
-    return await conn.fetchval(_TILE, tileset, z, x, y) or b""
+    return await conn.fetchval(_TILE, TILESETS[tileset].layers_at(z), z, x, y) or b""
 
 
 async def version(conn: asyncpg.Connection) -> str | None:
@@ -26,3 +29,8 @@ async def version(conn: asyncpg.Connection) -> str | None:
 async def demo_sources(conn: asyncpg.Connection) -> frozenset[str]:
     """Keys of the loaded sources that are demonstration data."""
     return frozenset(await conn.fetchval(_DEMO_SOURCES))
+
+
+async def group_colours(conn: asyncpg.Connection) -> dict[str, str]:
+    """FINESS group key -> colour, in legend order."""
+    return {r["key"]: r["colour"] for r in await conn.fetch(_GROUP_COLOURS)}

@@ -3,7 +3,6 @@ reaches the database."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from typing import Any
 
@@ -11,6 +10,7 @@ import msgspec
 from aiohttp import web
 
 from ..common.errors import BadRequest, NotFound
+from ..common.http import accepts_gzip, etag_matches
 from .cache import Tile
 from .catalog import BOUNDS, CENTER, TILESETS
 from .settings import SETTINGS
@@ -21,31 +21,6 @@ MVT = "application/vnd.mapbox-vector-tile"
 IMMUTABLE = "public, max-age=31536000, immutable"
 _ENC = msgspec.json.Encoder()
 routes = web.RouteTableDef()
-
-
-@functools.lru_cache(maxsize=256)
-def accepts_gzip(accept_encoding: str) -> bool:
-    """Whether an Accept-Encoding value admits gzip (q=0 refuses it; `*` stands for it)."""
-    accepted = {}
-    for part in accept_encoding.lower().split(","):
-        name, _, params = part.strip().partition(";")
-        q = 1.0
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        accepted[name.strip()] = q
-    return accepted.get("gzip", accepted.get("x-gzip", accepted.get("*", 0.0))) > 0
-
-
-def _matches(if_none_match: str, etag: str) -> bool:
-    """Weak comparison, as If-None-Match requires (RFC 9110 §13.1.2)."""
-    if if_none_match.strip() == "*":
-        return True
-    return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
 
 
 def _check_query(request: web.Request, allowed: frozenset[str]) -> None:
@@ -98,7 +73,7 @@ def tile_response(request: web.Request, tile: Tile, cache_control: str) -> web.R
     etag = tile.etag if gzip_ok else tile.etag_identity
     headers["ETag"] = etag
     inm = request.headers.get("If-None-Match")
-    if inm is not None and _matches(inm, etag):
+    if etag_matches(inm, etag):
         return web.Response(status=304, headers=headers)
     if gzip_ok:
         headers["Content-Encoding"] = "gzip"
@@ -115,7 +90,7 @@ def _json_document(request: web.Request, document: dict[str, Any]) -> web.Respon
         "ETag": etag,
     }
     inm = request.headers.get("If-None-Match")
-    if inm is not None and _matches(inm, etag):
+    if etag_matches(inm, etag):
         return web.Response(status=304, headers=headers)
     return web.Response(body=body, content_type="application/json", headers=headers)
 
@@ -136,16 +111,7 @@ def tilejson(name: str, base: str, version: str | None, attribution: str) -> dic
         "maxzoom": tileset.maxzoom,
         "bounds": list(BOUNDS),
         "center": list(CENTER),
-        "vector_layers": [
-            {
-                "id": layer.id,
-                "description": layer.description,
-                "fields": layer.fields,
-                "minzoom": layer.minzoom,
-                "maxzoom": layer.maxzoom,
-            }
-            for layer in tileset.layers
-        ],
+        "vector_layers": tileset.vector_layers(),
     }
 
 
@@ -166,7 +132,8 @@ async def get_style(request: web.Request) -> web.Response:
     """The default MapLibre style."""
     if request.query_string:
         _check_query(request, frozenset())
-    return _json_document(request, style(base_url(request), request.app[STORE].version))
+    store = request.app[STORE]
+    return _json_document(request, style(base_url(request), store.version, store.group_colours))
 
 
 @routes.options(TILE_PATH)

@@ -21,9 +21,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from ..common.concurrency import SingleFlight
 from ..common.db import db_errors
 from . import queries
-from .build_pyramid import DONE
 from .cache import Tile, tile_lru
 from .catalog import TILESETS, attribution
+from .layout import DONE, archive_path
 
 log = logging.getLogger("rezone.tiles.store")
 EMPTY = Tile(b"", 0)
@@ -85,7 +85,7 @@ def load_pyramid(pyramid_dir: Path, version: str) -> tuple[dict[Key, Tile], int]
     maxzoom = int(json.loads(marker.read_text())["maxzoom"])
     tiles: dict[Key, Tile] = {}
     for name in TILESETS:
-        path = pyramid_dir / version / f"{name}.pmtiles"
+        path = archive_path(pyramid_dir, version, name)
         if not path.exists():  # a tileset with no feature at all has no archive
             continue
         # pmtiles ships no annotations on its reader functions.
@@ -114,6 +114,7 @@ class TileStore:
         self.acquire_timeout_s = acquire_timeout_s
         self.version: str | None = None
         self.attribution = attribution()  # says "demonstration" until the sources are read
+        self.group_colours: dict[str, str] = {}  # ref.finess_groups, read with each tiles version
         self.pyramid: dict[Key, Tile] = {}
         self.pyramid_maxzoom = -1
 
@@ -125,6 +126,7 @@ class TileStore:
         if version != self.version:
             async with db_errors(), self.pool.acquire(timeout=self.acquire_timeout_s) as conn:
                 self.attribution = attribution(await queries.demo_sources(conn))
+                self.group_colours = await queries.group_colours(conn)
             log.info("tiles version", extra={"previous": self.version, "version": version})
             self.version, self.pyramid, self.pyramid_maxzoom = version, {}, -1
             self.cache.clear()

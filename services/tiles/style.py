@@ -6,42 +6,27 @@ Labels are drawn by MapLibre GL JS (≥ 5.11) from local fonts, because the styl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from .catalog import GROUPS
-
-# One colour per Rézone group (legend order of ref.finess_groups).
-GROUP_COLOURS = {
-    "ch": "#b2182b",
-    "chr": "#67001f",
-    "chr_entite": "#d6604d",
-    "hl": "#f4a582",
-    "hia": "#4d4d4d",
-    "clinique": "#2166ac",
-    "ssr": "#4393c3",
-    "dialyse": "#92c5de",
-    "had": "#8c510a",
-    "ehpad": "#bf812d",
-    "ssiad": "#dfc27d",
-    "msp": "#1b7837",
-    "cds": "#5aae61",
-    "cpts": "#762a83",
-}
 FONT = ["Noto Sans Regular", "DejaVu Sans", "Arial", "sans-serif"]
 FONT_BOLD = ["Noto Sans Bold", "DejaVu Sans Bold", "Arial Bold", "sans-serif"]
 _STATE = ["boolean", ["feature-state", "selected"], False]
 _HOVER = ["boolean", ["feature-state", "hover"], False]
 
 
-def _group_colour() -> list[Any]:
+def _group_colour(colours: Mapping[str, str]) -> list[Any]:
     expr: list[Any] = ["match", ["get", "groupe"]]
-    for group in GROUPS:
-        expr += [group, GROUP_COLOURS[group]]
+    for group, colour in colours.items():
+        expr += [group, colour]
     return expr + ["#777777"]
 
 
-def style(base_url: str, version: str | None) -> dict[str, Any]:
-    """The style document; `base_url` is the public origin of this service (proxy headers honoured)."""
+def style(base_url: str, version: str | None, colours: Mapping[str, str]) -> dict[str, Any]:
+    """The style document; `base_url` is the public origin of this service (proxy headers honoured).
+
+    `colours` are the FINESS group colours of ref.finess_groups; the web legend reads them back from here.
+    """
     return {
         "version": 8,
         "name": "Rézone CPTS",
@@ -141,7 +126,7 @@ def style(base_url: str, version: str | None) -> dict[str, Any]:
                 "source": "finess",
                 "source-layer": "finess",
                 "paint": {
-                    "circle-color": _group_colour(),
+                    "circle-color": _group_colour(colours),
                     "circle-stroke-color": "#ffffff",
                     "circle-stroke-width": 1,
                     "circle-opacity": ["case", ["boolean", ["get", "approximatif"], False], 0.45, 0.95],

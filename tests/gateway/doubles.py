@@ -2,7 +2,10 @@
 
 Each double is a real aiohttp server on its own port, run in a background thread with its own event loop, so
 that a gateway process started synchronously by `run_service` can reach it while the test's loop is blocked.
-Answers are deterministic functions of the request, like the real services' for one data version.
+Answers are deterministic functions of the request, like the real services' for one data version. Request
+bodies are decoded with the contract's Structs (services/common/contract.py), as the real services do, so a
+gateway that sends a body off the contract gets the 400 the real service would give; the project-import
+answer is a contract `ProjectSelection`.
 """
 
 from __future__ import annotations
@@ -16,8 +19,23 @@ import msgspec
 from aiohttp import web
 
 from deploy.local.cluster import free_port
+from services.common.contract import (
+    DIAGNOSIS_REQUEST,
+    SUMMARY_REQUEST,
+    ExportRequest,
+    ProjectRequest,
+    ProjectSelection,
+    ReportRequest,
+)
 
 TILE = gzip.compress(b"\x1a\x0fdemo-tile-bytes" * 40, mtime=0)
+_REQUESTS: dict[str, msgspec.json.Decoder] = {
+    "diagnosis": DIAGNOSIS_REQUEST,
+    "summary": SUMMARY_REQUEST,
+    "report.pdf": msgspec.json.Decoder(ReportRequest),
+    "export.csv": msgspec.json.Decoder(ExportRequest),
+    "project": msgspec.json.Decoder(ProjectRequest),
+}
 
 
 class Double:
@@ -63,7 +81,24 @@ class Double:
                 codes = [line.strip() for line in raw.decode().splitlines() if line.strip()]
             except UnicodeDecodeError:
                 return web.json_response({"code": "invalid_project", "title": "x", "detail": "x"}, status=400)
-            return web.json_response({"communes": codes})
+            restored = ProjectSelection(
+                format="projet",
+                format_version=1,
+                name=None,
+                created_on=None,
+                data_version=None,
+                current_data_version="double",
+                outdated=False,
+                communes=codes,
+                issues=[],
+                renamed=[],
+            )
+            return web.Response(body=msgspec.json.encode(restored), content_type="application/json")
+        try:
+            _REQUESTS[what].decode(raw)
+        except (KeyError, msgspec.ValidationError, msgspec.DecodeError) as exc:
+            problem = {"code": "contract_violation", "title": "Hors contrat", "detail": str(exc)}
+            return web.json_response(problem, status=400)
         body = msgspec.json.decode(raw)
         self.bodies.append((what, body))
         if what == "report.pdf":

@@ -62,7 +62,7 @@ async def test_tilejson_request_carries_no_client_host(http, gateway):
 
 async def test_upstream_404_relayed(http, gateway):
     async with http.get(f"{gateway}/tiles/nope/1/2/3.png") as r:
-        assert r.status == 404
+        assert r.status == 404 and (await r.json())["code"] == "not_found"  # the upstream's own problem
 
 
 async def test_head_of_a_tile(http, gateway):

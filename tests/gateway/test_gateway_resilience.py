@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Iterator
 
 import msgspec
 import pytest
@@ -43,6 +44,33 @@ def fragile(start_gateway, broken) -> str:
     return start_gateway(broken, **FRAGILE)
 
 
+@pytest.fixture
+def replica(start_gateway) -> Iterator[Callable[[], tuple[str, Doubles]]]:
+    """A gateway of its own with upstream doubles of its own: breaker state left by no other test."""
+    made: list[Doubles] = []
+
+    def make() -> tuple[str, Doubles]:
+        doubles = Doubles()
+        made.append(doubles)
+        return start_gateway(doubles, **FRAGILE), doubles
+
+    yield make
+    for doubles in made:
+        doubles.close()
+
+
+async def _until_ok(http, url: str, deadline_s: float) -> float:
+    """Seconds until `url` answers 200, polling as a new client each time (the rate limit is per client)."""
+    started = time.monotonic()
+    for attempt in range(1000):
+        status, _, _ = await _call(http, "GET", url, f"10.9.{attempt // 250}.{attempt % 250}")
+        if status == 200:
+            return time.monotonic() - started
+        assert time.monotonic() - started < deadline_s, f"still {status} after {deadline_s} s"
+        await asyncio.sleep(0.05)
+    raise AssertionError("no answer")
+
+
 async def _call(http, method, url, client, **kw) -> tuple[int, dict, dict | bytes]:
     async with http.request(
         method,
@@ -55,7 +83,8 @@ async def _call(http, method, url, client, **kw) -> tuple[int, dict, dict | byte
         return r.status, r.headers.copy(), body
 
 
-async def test_stopped_upstream_fails_its_routes_only(http, fragile, broken, selectable):
+async def test_stopped_upstream_fails_its_routes_only(http, replica, selectable):
+    fragile, broken = replica()
     broken.report.stop()
     try:
         status, headers, body = await _call(
@@ -75,7 +104,6 @@ async def test_stopped_upstream_fails_its_routes_only(http, fragile, broken, sel
         assert status == 200
     finally:
         broken.report.start()
-    await asyncio.sleep(1.6)  # let the report breaker (one failure only) be irrelevant for the next tests
 
 
 async def test_timeout_is_504(http, fragile, broken, selectable):
@@ -92,13 +120,8 @@ async def test_timeout_is_504(http, fragile, broken, selectable):
     assert elapsed < 1.4  # the 0.5 s timeout, not the 1.5 s the upstream would take
 
 
-async def test_breaker_opens_then_recovers(http, fragile, broken, selectable, internal):
-    # a success resets the count of consecutive failures left by the timeout test
-    assert (
-        await _call(
-            http, "GET", f"{fragile}/api/v1/territory/summary?communes={selectable[6199]}", "10.0.0.3"
-        )
-    )[0] == 200
+async def test_breaker_opens_then_recovers(http, replica, selectable, internal):
+    fragile, broken = replica()
     broken.aggregate.status = 500
     before = broken.aggregate.calls["summary"]
     try:
@@ -120,11 +143,9 @@ async def test_breaker_opens_then_recovers(http, fragile, broken, selectable, in
         assert 'gateway_breaker_state{upstream="aggregate"} 2.0' in metrics.decode()
     finally:
         broken.aggregate.status = None
-    await asyncio.sleep(1.6)
-    status, _, _ = await _call(
-        http, "GET", f"{fragile}/api/v1/territory/summary?communes={selectable[6211]}", "10.0.0.3"
-    )
-    assert status == 200  # the half-open probe succeeded
+    # Open for breaker_reset_s (1.5 s), then one probe closes it: wait on that, not on a fixed sleep.
+    waited = await _until_ok(http, f"{fragile}/api/v1/territory/summary?communes={selectable[6211]}", 10.0)
+    assert waited > 0.5  # not before the reset period (it had just opened)
     _, _, metrics = await _call(http, "GET", f"{internal(fragile)}/metrics", "10.0.0.3")
     assert 'gateway_breaker_state{upstream="aggregate"} 0.0' in metrics.decode()
 

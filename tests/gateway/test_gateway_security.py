@@ -26,7 +26,7 @@ async def test_page_headers(http, gateway):
 
 async def test_errors_carry_the_headers_too(http, gateway):
     async with http.get(f"{gateway}/api/v1/territory?communes=xx") as r:
-        assert r.status == 400
+        assert r.status == 400 and (await r.json(content_type=None))["code"] == "invalid_commune_code"
         assert r.headers["X-Content-Type-Options"] == "nosniff" and "Content-Security-Policy" in r.headers
 
 

@@ -162,8 +162,10 @@ async def test_ald_normalised_and_checked(http, gateway, doubles, selectable):
     assert r.status == 422 and body["code"] == "unknown_indicator"  # n° 12 left the ALD list in 2011
 
 
-async def test_project_name_too_long(http, gateway):
-    status, _, body = await _post(
-        http, f"{gateway}/api/v1/report.pdf", {"communes": ["01001"], "name": "x" * 121}
-    )
-    assert status == 400
+async def test_project_name_limit(http, gateway, doubles, selectable):
+    url = f"{gateway}/api/v1/report.pdf"
+    async with http.post(url, json={"communes": [selectable[7000]], "name": "é" * 120}) as r:
+        assert r.status == 200  # the limit itself is accepted, counted in characters
+    assert doubles.report.bodies[-1][1]["name"] == "é" * 120
+    status, _, body = await _post(http, url, {"communes": ["01001"], "name": "x" * 121})
+    assert status == 400 and body["code"] == "invalid_name" and body["limit"] == 120

@@ -12,7 +12,6 @@ import msgspec
 import pytest
 
 from deploy.local.cluster import free_port
-
 from services.common.contract import DIAGNOSIS, SUMMARY
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+import msgspec
 import pytest
+from aiohttp import hdrs
 
+from gateway.app import OPENAPI, create_app
 from gateway.cache import SelectionCache, entry_lru, make_entry
 from gateway.resilience import CLOSED, HALF_OPEN, OPEN, CircuitBreaker, TokenBuckets
-from gateway.selection import INSEE
+from gateway.settings import Settings
+from services.common.validation import CODE_FORM
 
 
 class Clock:
@@ -98,7 +102,7 @@ def test_breaker_cycle():
     ],
 )
 def test_insee_syntax(code, ok):
-    assert bool(INSEE.fullmatch(code)) is ok
+    assert bool(CODE_FORM.fullmatch(code)) is ok
 
 
 async def test_coalescing_survives_the_leader_cancelling():
@@ -121,3 +125,20 @@ async def test_coalescing_survives_the_leader_cancelling():
     results = await asyncio.gather(*followers)
     assert calls == 1 and {how for _, how in results} == {"COALESCED"}
     assert (await cache.get_or_fetch("e", "k", fetch))[1] == "HIT"
+
+
+def test_openapi_documents_exactly_the_routes_and_methods():
+    """Every /api/v1 route (the docs aside) has its path and methods in the document, and no more."""
+    app = create_app(Settings(database_url="postgresql://nobody@127.0.0.1:1/none"))
+    served: dict[str, set[str]] = {}
+    for route in app.router.routes():
+        path = route.resource.canonical if route.resource is not None else ""
+        if path.startswith("/api/v1/") and not path.startswith(("/api/v1/docs", "/api/v1/openapi")):
+            if route.method not in (hdrs.METH_HEAD, hdrs.METH_OPTIONS):
+                served.setdefault(path, set()).add(route.method.lower())
+    spec = msgspec.json.decode(app[OPENAPI])
+    documented = {path: set(ops) for path, ops in spec["paths"].items()}
+    assert documented == served
+    # Limits in the text come from the settings, not from a copy.
+    limited = create_app(Settings(database_url="postgresql://nobody@127.0.0.1:1/none", max_communes=42))
+    assert "au plus 42 communes" in msgspec.json.decode(limited[OPENAPI])["info"]["description"]

@@ -1,23 +1,24 @@
-// FINESS groups of the map (keys of ref.finess_groups, as carried by the `finess` tile layer), their colours
-// and the legend with one toggle per group. Coordinated-care structures are on by default.
+// FINESS groups of the map (keys of ref.finess_groups, as carried by the `finess` tile layer) and the legend
+// with one toggle per group. Coordinated-care structures are on by default. Colours are not written here: they
+// come from ref.finess_groups through the tiles style (`setColours`, called once the style is loaded).
 
 import { byId, fill, h, s } from "./dom.js";
 
 export const GROUPS = [
-  { key: "msp", label: "Maisons de santé pluriprofessionnelles (MSP)", color: "#0b7a3e", coordinated: true },
-  { key: "cds", label: "Centres de santé", color: "#1565c0", coordinated: true },
-  { key: "cpts", label: "CPTS (siège)", color: "#8e24aa", coordinated: true },
-  { key: "ch", label: "Centres hospitaliers", color: "#c62828" },
-  { key: "chr", label: "Centres hospitaliers régionaux / universitaires", color: "#7f0000" },
-  { key: "chr_entite", label: "Entités des CHR / CHU", color: "#e57373" },
-  { key: "hl", label: "Hôpitaux de proximité (ex-hôpitaux locaux)", color: "#ef6c00" },
-  { key: "hia", label: "Hôpitaux des armées", color: "#4e342e" },
-  { key: "clinique", label: "Cliniques", color: "#ad1457" },
-  { key: "ssr", label: "Établissements privés autorisés en SSR", color: "#00838f" },
-  { key: "dialyse", label: "Centres de dialyse et alternatives", color: "#5d4037" },
-  { key: "had", label: "Hospitalisation à domicile (HAD)", color: "#f9a825" },
-  { key: "ehpad", label: "EHPAD", color: "#6d4c41" },
-  { key: "ssiad", label: "SSIAD", color: "#9e9d24" },
+  { key: "msp", label: "Maisons de santé pluriprofessionnelles (MSP)", coordinated: true },
+  { key: "cds", label: "Centres de santé", coordinated: true },
+  { key: "cpts", label: "CPTS (siège)", coordinated: true },
+  { key: "ch", label: "Centres hospitaliers" },
+  { key: "chr", label: "Centres hospitaliers régionaux / universitaires" },
+  { key: "chr_entite", label: "Entités des CHR / CHU" },
+  { key: "hl", label: "Hôpitaux de proximité (ex-hôpitaux locaux)" },
+  { key: "hia", label: "Hôpitaux des armées" },
+  { key: "clinique", label: "Cliniques" },
+  { key: "ssr", label: "Établissements privés autorisés en SSR" },
+  { key: "dialyse", label: "Centres de dialyse et alternatives" },
+  { key: "had", label: "Hospitalisation à domicile (HAD)" },
+  { key: "ehpad", label: "EHPAD" },
+  { key: "ssiad", label: "SSIAD" },
 ];
 
 export const GROUP_BY_KEY = new Map(GROUPS.map((g) => [g.key, g]));
@@ -28,7 +29,7 @@ export class FinessLegend {
     this.onChange = onChange;
     this.enabled = new Set(GROUPS.filter((g) => g.coordinated).map((g) => g.key));
     this.showCpts = true;
-    this.colours = new Map(GROUPS.map((g) => [g.key, g.color]));
+    this.colours = new Map(); // FINESS group -> colour, from the style
     this.root = byId("finess-legend");
     this.panel = byId("finess-panel");
     this.button = byId("finess-toggle");

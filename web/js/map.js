@@ -158,7 +158,7 @@ export class RezoneMap {
       this.map.addLayer({
         id: "rz-finess-points", type: "circle", source: this.finessSource, "source-layer": "finess",
         paint: {
-          "circle-color": ["match", ["get", "groupe"], ...GROUPS.flatMap((g) => [g.key, g.color]), "#555555"],
+          "circle-color": "#555555", // a style without FINESS layers carries no palette (ref.finess_groups)
           "circle-radius": ["interpolate", ["linear"], ["zoom"], 9, 3.5, 14, 7],
           "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.2,
         },

@@ -1,2 +1,2 @@
--- One tile of a tileset; the tileset name is checked against the catalog before this runs.
-SELECT tiles.tile($1, $2, $3, $4)
+-- One tile: the layers of its tileset active at this zoom (from the catalog), in catalog order.
+SELECT tiles.tile_layers($1::text[], $2, $3, $4)

@@ -18,15 +18,15 @@ import asyncpg
 from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import write
 
-from . import queries
-from .catalog import BOUNDS, CENTER, PYRAMID_MAXZOOM, TILESETS, attribution
+from .. import queries
+from ..catalog import BOUNDS, CENTER, PYRAMID_MAXZOOM, TILESETS, attribution
+from ..layout import DONE, archive_path
 
 log = logging.getLogger("rezone.tiles.build")
 
-_LAYERS = files(__package__).joinpath("build_layers.sql").read_text()
-_EXTENTS = files(__package__).joinpath("build_extents.sql").read_text()
+_LAYERS = files(__package__).joinpath("layers.sql").read_text()
+_EXTENTS = files(__package__).joinpath("extents.sql").read_text()
 _HALF = 20037508.342789244
-DONE = "complete"  # marker written last: an archive directory without it is an interrupted build
 
 
 def candidate_tiles(extents: list[tuple[float, float, float, float]], z: int) -> list[tuple[int, int]]:
@@ -53,11 +53,6 @@ def pyramid_complete(pyramid_dir: Path, version: str, maxzoom: int = PYRAMID_MAX
     """Whether the archives of `version` were all written, up to `maxzoom`."""
     marker = pyramid_dir / version / DONE
     return marker.exists() and json.loads(marker.read_text()).get("maxzoom") == maxzoom
-
-
-def archive_path(pyramid_dir: Path, version: str, tileset: str) -> Path:
-    """Where the archive of one tileset of one tiles version lives."""
-    return pyramid_dir / version / f"{tileset}.pmtiles"
 
 
 def _header(maxzoom: int) -> dict[str, Any]:
@@ -87,13 +82,12 @@ async def build_pyramid(
     tiles: dict[str, dict[int, bytes]] = {name: {} for name in TILESETS}
     stats: dict[str, Any] = {"queried": 0, "raw_bytes": 0, "largest_raw": 0}
     for z in range(maxzoom + 1):
+        active = sorted({layer for tileset in TILESETS.values() for layer in tileset.layers_at(z)})
         for x, y in candidate_tiles(extents, z):
-            row = await conn.fetchrow(_LAYERS, z, x, y)
+            drawn = {r["layer"]: r["mvt"] for r in await conn.fetch(_LAYERS, z, x, y, active)}
             stats["queried"] += 1
             for name, tileset in TILESETS.items():
-                if not tileset.minzoom <= z <= tileset.maxzoom:
-                    continue
-                raw = b"".join(row[layer.id] for layer in tileset.layers)
+                raw = b"".join(drawn[layer] for layer in tileset.layers_at(z))
                 if raw:
                     tiles[name][zxy_to_tileid(z, x, y)] = gzip_tile(raw)
                     stats["raw_bytes"] += len(raw)
@@ -111,16 +105,7 @@ async def build_pyramid(
             "description": tileset.description,
             "attribution": credits,
             "version": version,
-            "vector_layers": [
-                {
-                    "id": layer.id,
-                    "description": layer.description,
-                    "fields": layer.fields,
-                    "minzoom": layer.minzoom,
-                    "maxzoom": layer.maxzoom,
-                }
-                for layer in tileset.layers
-            ],
+            "vector_layers": tileset.vector_layers(),
         }
         with write(archive_path(pyramid_dir, version, name)) as writer:
             for tile_id in sorted(by_id):  # ascending ids: a clustered archive

@@ -1,4 +1,5 @@
-"""Selection normalisation and validation, before anything costs an upstream call.
+"""A selection as the gateway canonicalises it, before anything costs an upstream call: validated against the
+catalogue, sorted, and keyed for the cache.
 
 Order of the checks: malformed codes (400), nothing left (400), too many distinct codes (422), codes absent
 from the COG (422), a Paris/Lyon/Marseille parent (422 with its arrondissements: refused, not expanded, so
@@ -10,15 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from services.common.selection import MAX_LISTED as _MAX_LISTED
-from services.common.selection import normalise_codes
+from services.common.validation import MAX_LISTED as _MAX_LISTED
+from services.common.validation import normalise_codes
 
 from .catalogue import Catalogue
 from .errors import InvalidParameter, PlmParent, UnknownCommune, UnknownIndicator
 
-# INSEE COG commune codes after upper-casing: Corsica is 2A/2B (20xxx is a postal prefix, not a COG code),
-# overseas départements are 971–976 with three-digit communes codes.
-INSEE = re.compile(r"(?:0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5])[0-9]{3}|97[1-6][0-9]{2}")
 _ALD = re.compile(r"[a-z0-9_]{1,32}")
 
 
@@ -29,7 +27,7 @@ def split_codes(values: Iterable[str]) -> list[str]:
 
 def normalise(raw: Iterable[str], catalogue: Catalogue, limit: int) -> tuple[str, ...]:
     """Trimmed, upper-cased, de-duplicated, sorted and validated selectable codes."""
-    codes = set(normalise_codes(raw, limit, INSEE))
+    codes = set(normalise_codes(raw, limit))
     unknown = sorted(codes - catalogue.known)
     if unknown:
         raise UnknownCommune(

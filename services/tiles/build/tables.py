@@ -22,9 +22,9 @@ import shapely
 log = logging.getLogger("rezone.tiles.build")
 
 _SQL = files(__package__)
-_SOURCE_COMMUNES = _SQL.joinpath("build_communes.sql").read_text()
-_SOURCE_CPTS = _SQL.joinpath("build_cpts_members.sql").read_text()
-_FILL = _SQL.joinpath("build_fill.sql").read_text()
+_SOURCE_COMMUNES = _SQL.joinpath("communes.sql").read_text()
+_SOURCE_CPTS = _SQL.joinpath("cpts_members.sql").read_text()
+_FILL = _SQL.joinpath("fill.sql").read_text()
 _STATE = (
     "INSERT INTO tiles.build_state (data_version, revision, stats) VALUES ($1, $2, $3::jsonb) "
     "ON CONFLICT (singleton) DO UPDATE SET data_version = EXCLUDED.data_version, "

@@ -13,8 +13,8 @@ from typing import Any
 
 import asyncpg
 
-from .build_gen import build_tables
-from .build_pyramid import build_pyramid, pyramid_complete
+from .pyramid import build_pyramid, pyramid_complete
+from .tables import build_tables
 
 log = logging.getLogger("rezone.tiles.build")
 
