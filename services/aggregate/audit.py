@@ -29,19 +29,15 @@ import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
-from .audit_model import (  # noqa: F401  (the links and the model are part of this module's interface)
-    BANDS,
-    CONTAINS,
-    NUM_PARENTS,
-    Exposure,
-    Key,
-    Report,
-    Row,
-    _Model,
-    frame,
-    r1,
-    within,
-)
+from .audit_model import BANDS as BANDS
+from .audit_model import CONTAINS as CONTAINS
+from .audit_model import NUM_PARENTS as NUM_PARENTS
+from .audit_model import Exposure as Exposure
+from .audit_model import Key, Row, _Model
+from .audit_model import Report as Report
+from .audit_model import frame as frame
+from .audit_model import r1 as r1
+from .audit_model import within as within
 
 
 def _components(rows: list[Row]) -> dict[Key, int]:
@@ -73,22 +69,32 @@ class _Component:
         for row in rows:
             for k in row.coeffs:
                 self.index.setdefault(k, len(self.index))
-        data, ri, ci, self.b_ub = [], [], [], []
-        eq_data, eq_ri, eq_ci, self.b_eq = [], [], [], []
+        data: list[float] = []
+        ri: list[int] = []
+        ci: list[int] = []
+        eq_data: list[float] = []
+        eq_ri: list[int] = []
+        eq_ci: list[int] = []
+        self.b_ub: list[float] = []
+        self.b_eq: list[float] = []
         self.queries: set[int] = set()
         for row in rows:
             self.queries |= row.queries
             if row.lo == row.hi:
                 r = len(self.b_eq)
                 for k, v in row.coeffs.items():
-                    eq_data.append(v), eq_ri.append(r), eq_ci.append(self.index[k])
+                    eq_data.append(v)
+                    eq_ri.append(r)
+                    eq_ci.append(self.index[k])
                 self.b_eq.append(row.lo)
                 continue
             for sign, bound in ((1.0, row.hi), (-1.0, -row.lo)):
                 if math.isfinite(bound):
                     r = len(self.b_ub)
                     for k, v in row.coeffs.items():
-                        data.append(sign * v), ri.append(r), ci.append(self.index[k])
+                        data.append(sign * v)
+                        ri.append(r)
+                        ci.append(self.index[k])
                     self.b_ub.append(bound)
         n = len(self.index)
         self.a_ub = coo_matrix((data, (ri, ci)), shape=(len(self.b_ub), n)).tocsr() if self.b_ub else None

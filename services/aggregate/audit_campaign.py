@@ -96,7 +96,8 @@ def post_diagnosis(url: str, codes: list[str], ald: list[str]) -> dict[str, Any]
         url + "/v1/diagnosis", data=body, headers={"Content-Type": "application/json"}
     )
     with urllib.request.urlopen(req, timeout=60) as resp:
-        return json.loads(resp.read())
+        doc: dict[str, Any] = json.loads(resp.read())
+    return doc
 
 
 def selections(kind: str, area: list[str], geo: Geography, rng: random.Random) -> list[list[str]]:

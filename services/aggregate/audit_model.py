@@ -368,7 +368,7 @@ class _Model:
             for k in keys:
                 kind = k[0]
                 if kind == "num" and self.pct.get(k[2], True):
-                    den = {("num", k[1], k[2]): 1.0}
+                    den: dict[Key, float] = {("num", k[1], k[2]): 1.0}
                     for d, v in self.den_expr(k[1], k[2]).items():
                         den[d] = den.get(d, 0.0) - v
                     self.add(block, den, -math.inf, 0.0, [])
@@ -377,7 +377,8 @@ class _Model:
                 elif kind == "den":
                     for bands, sign in ((within(k[2]), 1.0), (CONTAINS.get(k[2]), -1.0)):
                         if bands:
-                            row = {k: sign, **{("band", k[1], b): -sign for b in bands}}
+                            row: dict[Key, float] = {k: sign}
+                            row.update({("band", k[1], b): -sign for b in bands})
                             self.add(block, row, -math.inf, 0.0, [])
                 elif kind == "n60":
                     self.add(block, {k: 1.0, ("n", k[1], k[2]): -1.0}, -math.inf, 0.0, [])

@@ -157,7 +157,7 @@ def aci(d: Diagnosis) -> AciView:
     ]
     return AciView(
         population=fmt.integer(a.population),
-        size=a.size,
+        size=a.size if a.size is not None else "non déterminée",
         size_label=a.size_label,
         thresholds=" / ".join(fmt.integer(t) for t in a.thresholds),
         warning=a.warning,
