@@ -38,6 +38,10 @@ class SummaryRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
 Level = Literal["departement", "region", "france"]
 Unit = Literal["pct", "per100", "ratio"]
+# Why a figure is or is not printed: "publie" (value given), "secret" (a value exists and is hidden by a
+# secrecy
+# rule), "sans_objet" (a public zero: no professional, nobody living there; printed "–" with the reason).
+Status = Literal["publie", "secret", "sans_objet"]
 
 
 class Source(msgspec.Struct, kw_only=True):
@@ -87,9 +91,10 @@ class Indicator(msgspec.Struct, kw_only=True):
     numerator_label: str
     denominator_label: str
     unit: Unit
-    value: float | None  # null when masked
-    masked: bool
-    reason: str | None  # why it is masked (French), null otherwise
+    value: float | None  # null when masked or sans objet
+    masked: bool  # hidden by secrecy (status "secret")
+    status: Status
+    reason: str | None  # why there is no value, label included ("Secret statistique : …", "Sans objet : …")
     partial: bool  # at least one commune neutralised: print "*"
     numerator: int | None  # published sums (null when masked)
     denominator: int | None
@@ -187,6 +192,7 @@ class AgeBand(msgspec.Struct, kw_only=True):
     count: int | None
     share: float | None  # % of the published total, 1 decimal
     masked: bool
+    status: Status
     reason: str | None
     comparisons: Comparisons | None  # null when the comparison is not allowed (rule 5)
 
@@ -224,9 +230,13 @@ class DemographyRow(msgspec.Struct, kw_only=True):
     is_business: bool
     parent: str | None  # "dont" rows (MEP) are a subset of their parent, never added to totals
     n: int
-    n_60plus: int | None
+    n_60plus: int | None  # over the communes whose ages are kept (per commune, rule 7)
     n_65plus: int | None
-    ages_masked: bool  # ages hidden (business, or fewer than 5 professionals)
+    ages_n: int | None  # professionals of those communes: the base of n_60plus and n_65plus
+    ages_neutralised_communes: list[str]  # communes whose ages are not counted (table order)
+    ages_partial: bool  # some communes' ages not counted: print "*"
+    ages_masked: bool  # no age published (business, no professional, or secrecy)
+    ages_status: Status
     ages_reason: str | None
 
 
@@ -235,7 +245,7 @@ class ActivityCell(msgspec.Struct, kw_only=True):
 
     code: str
     n_ps: int  # 0: sans activité
-    counted: bool  # at least 5: its activity is counted
+    counted: bool  # at least 5 professionals, 11 patients and 11 of each act: its activity is counted
 
 
 class RatioFigure(msgspec.Struct, kw_only=True):
@@ -246,6 +256,7 @@ class RatioFigure(msgspec.Struct, kw_only=True):
     detail: str | None
     value: float | None
     masked: bool
+    status: Status
     reason: str | None
     partial: bool
     comparisons: Comparisons
@@ -259,7 +270,7 @@ class ProfessionActivity(msgspec.Struct, kw_only=True):
     communes: list[ActivityCell]
     n_ps_total: int  # sum of `communes[].n_ps`
     n_ps_counted: int
-    n_ps_neutralised: int  # sum of the entries between 1 and 4
+    n_ps_neutralised: int  # sum of the entries not counted (1 to 4, or too few patients or acts)
     neutralised_communes: list[str]
     inactive_communes: list[str]  # sans activité
     neutralised_rate: float  # n_ps_neutralised / n_ps_total in %, 1 decimal (0 when no professional)
@@ -334,14 +345,14 @@ class Aci(msgspec.Struct, kw_only=True):
     """CPTS size band from the INSEE population and the financing envelope in force."""
 
     population: int
-    size: Literal[1, 2, 3, 4]
+    size: Literal[1, 2, 3, 4] | None  # null: « non déterminée » (a commune without INSEE population)
     size_label: str
     thresholds: list[int]
     near_threshold: bool
     warning: str | None
     schedule: str  # base schedule the missions come from
     missions: list[AciMission]
-    total: int  # maximum annual total of the base schedule
+    total: int | None  # maximum annual total of the base schedule; null when the size is not determined
     amendments: list[AciLine]  # later dated rows (avenants), with their verification flag
 
 

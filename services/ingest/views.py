@@ -37,6 +37,19 @@ VIEWS: dict[str, frozenset[str]] = {
     "stats.commune_finess": frozenset({"finess"}),
     "stats.commune_cds": frozenset({"finess", "ecds"}),
     "stats.commune_profile": frozenset({"dcir_consommants", "zonage", "qpv", "cpts"}),
+    # Secrecy decided per commune (V0100): each reads the views above it, so it comes after them.
+    "stats.commune_age_kept": frozenset({"dcir_consommants"}),
+    "stats.reference_age_bands_kept": frozenset({"dcir_consommants"}),
+    "stats.commune_indicators_kept": frozenset(
+        {"dcir_consommants", "dcir_indicateurs", "atih_indicateurs", "dcir_grippe"}
+    ),
+    "stats.reference_indicators_kept": frozenset(
+        {"dcir_consommants", "dcir_indicateurs", "atih_indicateurs", "dcir_grippe"}
+    ),
+    "stats.commune_demography_kept": frozenset({"ps_demographie"}),
+    "stats.commune_activity_kept": frozenset({"ps_activite", "ps_actes"}),
+    "stats.reference_activity_kept": frozenset({"ps_activite", "ps_actes"}),
+    "stats.reference_acts_kept": frozenset({"ps_activite", "ps_actes"}),
 }
 
 

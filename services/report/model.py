@@ -261,7 +261,7 @@ class AciView(msgspec.Struct, kw_only=True):
     """Size band and financing envelope."""
 
     population: str
-    size: int
+    size: int | str  # "non déterminée" when a commune has no INSEE population
     size_label: str
     thresholds: str
     warning: str | None

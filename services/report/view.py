@@ -69,7 +69,7 @@ def indicator_table(title: str, items: list[Indicator], names: Names, n_communes
     shared: dict[str, str] = {}  # masking reason -> its mark: rows masked for the same reason share a note
     for ind in items:
         mark = ""
-        if ind.masked:
+        if ind.masked or ind.status == "sans_objet":  # the reason carries its own label, printed once
             reason = ind.reason or "secret statistique"
             if reason not in shared:
                 notes.append(f"({len(notes) + 1}) {reason[0].upper()}{reason[1:]}.".replace("..", "."))
@@ -85,12 +85,13 @@ def indicator_table(title: str, items: list[Indicator], names: Names, n_communes
             mark = f"({len(notes)})"
         cmp = ind.comparisons
         weighted = weighted or any(c.weighted for c in (cmp.departement, cmp.region))
-        ter = fmt.rate(ind.value, ind.unit) + ("*" if ind.partial and not ind.masked else "")
+        ter = "–" if ind.status == "sans_objet" else fmt.rate(ind.value, ind.unit)
+        ter += "*" if ind.partial and not ind.masked else ""
         rows.append(
             IndicatorRow(
                 label=ind.label,
                 ter=ter,
-                count="" if ind.masked else fmt.integer(ind.numerator),
+                count="" if ind.numerator is None else fmt.integer(ind.numerator),
                 dep=comparator(cmp.departement, ind.unit),
                 reg=comparator(cmp.region, ind.unit),
                 fr=comparator(cmp.france, ind.unit),

@@ -38,7 +38,9 @@ def _ratio(profession: str, f: RatioFigure, label: str) -> RatioRow:
     return RatioRow(
         profession=profession,
         label=label,
-        ter=fmt.decimal(f.value) + ("*" if f.partial and not f.masked else ""),
+        ter="–"
+        if f.status == "sans_objet"
+        else fmt.decimal(f.value) + ("*" if f.partial and not f.masked else ""),
         dep=comparator(c.departement, "ratio"),
         reg=comparator(c.region, "ratio"),
         fr=comparator(c.france, "ratio"),
@@ -60,7 +62,7 @@ def _structures(groups: list[StructureGroup], names: Names) -> list[StructureLin
 
 def _age_cell(r: DemographyRow, v: int | None) -> str:
     """Businesses have no age (« – »); a masked age is « secret statistique », never a number."""
-    if r.is_business:
+    if r.is_business or r.ages_status == "sans_objet":
         return "–"
     return fmt.MASKED if r.ages_masked or v is None else fmt.integer(v)
 
@@ -155,7 +157,7 @@ def aci(d: Diagnosis) -> AciView:
     ]
     return AciView(
         population=fmt.integer(a.population),
-        size=a.size,
+        size=a.size if a.size is not None else "non déterminée",
         size_label=a.size_label,
         thresholds=" / ".join(fmt.integer(t) for t in a.thresholds),
         warning=a.warning,

@@ -98,32 +98,70 @@ def indicator_index(doc: dict) -> dict[str, dict]:
 
 
 class Oracle:
-    """Expected published indicator figures, recomputed in Python from the unmasked views."""
+    """Expected published indicator figures, recomputed in Python from the unmasked views.
+
+    The per-commune rule of docs/methodology.md §2.2 is written again here from the raw cells: at least 50
+    consumers; numerator, denominator and complement at least 11; a denominator equal to a sum of age bands
+    only
+    next to published bands; a sub-population at least 11 away from its published bands; a nested numerator at
+    least 11 away from its published parent. The links come from the auditor's copy, checked against
+    api.indicator_links by test_audit.py.
+    """
 
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
+        self.units = {r["id"]: r["unit"] for r in sql(dsn, "SELECT id, unit FROM ref.indicators")}
 
-    def cells(self, codes: list[str]) -> dict[str, dict[str, asyncpg.Record]]:
-        """stats.commune_indicators rows of the selection: indicator -> commune -> row."""
+    def cells(self, codes: list[str]) -> dict[str, dict[str, dict]]:
+        """Indicator cells of the selection with the oracle's keep decision: indicator -> commune -> row."""
+        from services.aggregate import audit
+
         rows = sql(
             self.dsn,
             """SELECT indicator_id, commune_code, numerator, denominator, consumers
                                 FROM stats.commune_indicators WHERE commune_code = ANY($1)""",
             codes,
         )
-        out: dict[str, dict[str, asyncpg.Record]] = {}
+        bands: dict[str, dict[str, int]] = {}
+        for r in sql(self.dsn, "SELECT * FROM stats.commune_age_bands WHERE commune_code = ANY($1)", codes):
+            bands.setdefault(r["commune_code"], {})[r["age_band"]] = r["n"]
+        by: dict[str, dict[str, dict]] = {}
         for r in rows:
-            out.setdefault(r["indicator_id"], {})[r["commune_code"]] = r
+            by.setdefault(r["commune_code"], {})[r["indicator_id"]] = dict(r)
+        out: dict[str, dict[str, dict]] = {}
+        for code, cells in by.items():
+            b = bands.get(code, {})
+            consumers = sum(b.values())
+            bands_kept = consumers >= 50 and len(b) == 5 and min(b.values()) >= 11
+
+            def ok1(i: str, c: dict, b: dict[str, int] = b, bands_kept: bool = bands_kept) -> bool:
+                own = c["consumers"] >= 50 and c["numerator"] >= 11 and c["denominator"] >= 11
+                if self.units[i] == "pct":
+                    own = own and c["denominator"] - c["numerator"] >= 11
+                if audit.frame(i) is not None:
+                    own = own and bands_kept
+                w, k = audit.within(i), audit.CONTAINS.get(i)
+                if bands_kept and w:
+                    own = own and sum(b[x] for x in w) - c["denominator"] >= 11
+                if bands_kept and k:
+                    own = own and c["denominator"] - sum(b[x] for x in k) >= 11
+                return own
+
+            first = {i: ok1(i, c) for i, c in cells.items()}
+            for i, c in cells.items():
+                clash = any(
+                    first.get(p, False) and cells[p]["numerator"] - c["numerator"] < 11
+                    for p in audit.NUM_PARENTS.get(i, ())
+                )
+                out.setdefault(i, {})[code] = {**c, "kept": first[i] and not clash}
         return out
 
     @staticmethod
-    def kept(row: asyncpg.Record | None) -> bool:
-        """Rules 1 and 2 for one commune and indicator."""
-        return (
-            row is not None and row["consumers"] >= 50 and row["numerator"] >= 11 and row["denominator"] >= 11
-        )
+    def kept(row: dict | None) -> bool:
+        """Rules 1 and 2 (per commune, with complements and linked differences) for one cell."""
+        return row is not None and row["kept"]
 
-    def indicator(self, codes: list[str], cells: dict[str, asyncpg.Record]) -> dict:
+    def indicator(self, codes: list[str], cells: dict[str, dict]) -> dict:
         """Expected value, sums, neutralised set and rate of one indicator."""
         kept = [c for c in codes if self.kept(cells.get(c))]
         num = sum(cells[c]["numerator"] for c in kept)

@@ -1,4 +1,7 @@
-"""Comparators: France unweighted; département and région weighted by the territory's own denominator."""
+"""Comparators: France unweighted; département and région weighted by the territory's own denominator.
+
+References are sums over kept cells (stats.reference_indicators_kept); a weighted comparator is a function of
+the published rounded weights and unit values only (docs/methodology.md §3)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from .helpers import indicator_index, post, r1, r3, sql
 def _reference(database_url: str, indicator: str, level: str) -> dict[str, Decimal]:
     rows = sql(
         database_url,
-        """SELECT unit_code, numerator, denominator FROM stats.reference_indicators
+        """SELECT unit_code, numerator, denominator FROM stats.reference_indicators_kept
                                 WHERE indicator_id = $1 AND level = $2""",
         indicator,
         level,
@@ -36,7 +39,9 @@ def test_weighted_comparison_on_multi_departement_selection(agg_url: str, databa
             for code in units:
                 weights.setdefault(units[code][pos], Decimal(0))
             total = sum(weights.values())
-            want = r1(sum(w * ref[u] for u, w in weights.items()) / total)
+            # From the published numbers only: weights rounded to 3 decimals, unit values to 1 decimal.
+            shares = {u: Decimal(str(r3(w / total))) for u, w in weights.items()}
+            want = r1(sum(x * Decimal(str(r1(ref[u]))) for u, x in shares.items()) / sum(shares.values()))
             got = item["comparisons"][level]
             assert got["weighted"] is True
             assert got["value"] == want, (ind_id, level)

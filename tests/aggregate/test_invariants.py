@@ -56,7 +56,7 @@ def test_activity_and_offer_reconcile(agg_url: str, selections: list[list[str]],
         raw = {
             (r["commune_code"], r["profession"]): r
             for r in sql(
-                database_url, "SELECT * FROM stats.commune_activity WHERE commune_code = ANY($1)", codes
+                database_url, "SELECT * FROM stats.commune_activity_kept WHERE commune_code = ANY($1)", codes
             )
         }
         for act in doc["offer"]["activity"]:
@@ -65,18 +65,23 @@ def test_activity_and_offer_reconcile(agg_url: str, selections: list[list[str]],
             for c in cells:  # one row per commune: never counted twice
                 row = raw.get((c["code"], act["profession"]))
                 assert c["n_ps"] == (row["n_ps"] if row else 0)
-                assert c["counted"] == (c["n_ps"] >= 5)
+                # Counted: at least 5 professionals, 11 patients and 11 of each act (rule 4, per commune).
+                assert c["counted"] == (row["counted"] if row else False)
+                assert not c["counted"] or c["n_ps"] >= 5
             assert act["n_ps_total"] == sum(c["n_ps"] for c in cells)
-            assert act["n_ps_neutralised"] == sum(c["n_ps"] for c in cells if 1 <= c["n_ps"] <= 4)
+            assert act["n_ps_neutralised"] == sum(c["n_ps"] for c in cells if not c["counted"])
             assert act["n_ps_counted"] + act["n_ps_neutralised"] == act["n_ps_total"]
-            assert act["neutralised_communes"] == [c["code"] for c in cells if 1 <= c["n_ps"] <= 4]
+            assert act["neutralised_communes"] == [c["code"] for c in cells if not c["counted"] and c["n_ps"]]
             assert act["inactive_communes"] == [c["code"] for c in cells if c["n_ps"] == 0]
             counted = [c["code"] for c in cells if c["counted"]]
             if counted:
                 patients = sum(raw[(c, act["profession"])]["patients"] for c in counted)
                 assert act["patients_per_ps"]["value"] == r1(Decimal(patients) / act["n_ps_counted"])
             else:
-                assert act["patients_per_ps"]["value"] is None and act["patients_per_ps"]["masked"]
+                # Secret when professionals exist but no commune counts; sans objet with no professional.
+                fig = act["patients_per_ps"]
+                assert fig["value"] is None and fig["masked"] == (act["n_ps_total"] > 0)
+                assert fig["status"] == ("secret" if act["n_ps_total"] > 0 else "sans_objet")
         demo = {
             r["category"]: r["n"]
             for r in sql(

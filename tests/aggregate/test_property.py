@@ -33,15 +33,14 @@ def pool(database_url: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def neutralised_pairs(database_url: str, pool: list[str]) -> list[tuple[str, str]]:
-    """(commune, indicator) cells that rules 1 and 2 neutralise, within the pool."""
+    """(commune, indicator) cells that the per-commune rules neutralise (V0100 kept flags), in the pool."""
     rows = sql(
         database_url,
         """
         SELECT p.commune_code, i.id
         FROM stats.commune_profile p CROSS JOIN ref.indicators i
-        LEFT JOIN stats.commune_indicators c ON c.commune_code = p.commune_code AND c.indicator_id = i.id
-        WHERE p.commune_code = ANY($1)
-          AND (c.numerator IS NULL OR c.consumers < 50 OR c.numerator < 11 OR c.denominator < 11)
+        LEFT JOIN stats.commune_indicators_kept c ON c.commune_code = p.commune_code AND c.indicator_id = i.id
+        WHERE p.commune_code = ANY($1) AND c.kept IS NOT TRUE
         ORDER BY 1, 2""",
         pool,
     )
@@ -61,7 +60,8 @@ def test_no_masked_value_is_a_number(agg_url: str, pool: list[str]) -> None:
         assert status == 200
         assert masked_violations(doc) == []
         for item in indicator_index(doc).values():
-            assert (item["value"] is None) == item["masked"]
+            assert (item["value"] is None) == (item["status"] != "publie")
+            assert item["masked"] == (item["status"] == "secret")
             assert item["value"] != 0 or not item["masked"]
 
     check()

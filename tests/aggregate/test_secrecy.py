@@ -131,20 +131,28 @@ def test_rule5_age_comparison_needs_11_inhabitants(agg_url: str, database_url: s
     assert sum(b["count"] for b in pop["age_bands"]) == pop["age_total"]
 
 
-def test_age_band_secondary_suppression(agg_url: str, database_url: str) -> None:
-    # Exactly one band under 11 next to a published total: a second band must go too.
-    row = sql(
+def test_age_bands_are_kept_or_neutralised_per_commune(agg_url: str, database_url: str) -> None:
+    # A commune with one band under 11 is neutralised for all its bands (rule 5, per commune): next to any
+    # other commune it changes no published band, so no band comes back by difference.
+    rows = sql(
         database_url,
         """
         SELECT a.commune_code FROM stats.commune_age_bands a JOIN stats.commune_profile p USING (commune_code)
         WHERE p.consumers >= 50 GROUP BY a.commune_code HAVING count(*) FILTER (WHERE a.n < 11) = 1
         ORDER BY a.commune_code LIMIT 1""",
     )
-    assert row, "the demo data must contain a commune with exactly one age band under 11"
-    pop = _diag(agg_url, [row[0]["commune_code"]])["population"]
-    masked = [b for b in pop["age_bands"] if b["masked"]]
-    assert len(masked) == 2 and pop["age_total"] is not None
-    assert any("par différence" in b["reason"] for b in masked)
+    assert rows, "the demo data must contain a commune with exactly one age band under 11"
+    small = rows[0]["commune_code"]
+    pop = _diag(agg_url, [small])["population"]
+    assert pop["age_neutralised_communes"] == [small] and pop["age_total"] is None
+    assert all(b["masked"] and b["count"] is None and b["status"] == "secret" for b in pop["age_bands"])
+    big = sql(
+        database_url,
+        "SELECT commune_code FROM stats.commune_age_kept WHERE kept ORDER BY consumers DESC LIMIT 1",
+    )[0]["commune_code"]
+    alone, both = _diag(agg_url, [big])["population"], _diag(agg_url, [big, small])["population"]
+    assert [b["count"] for b in alone["age_bands"]] == [b["count"] for b in both["age_bands"]]
+    assert both["age_neutralised_communes"] == [small]
 
 
 def test_rule7_professional_ages(agg_url: str, small_communes: list[str]) -> None:
@@ -152,8 +160,10 @@ def test_rule7_professional_ages(agg_url: str, small_communes: list[str]) -> Non
     for row in doc["offer"]["demography"]:
         if row["is_business"] or row["n"] < 5:
             assert row["ages_masked"] and row["n_60plus"] is None and row["n_65plus"] is None
-        else:
-            assert row["n_60plus"] is not None and row["n_65plus"] <= row["n_60plus"] <= row["n"]
+            assert row["ages_status"] == ("sans_objet" if row["is_business"] or row["n"] == 0 else "secret")
+        if row["n_60plus"] is not None:
+            assert row["n_65plus"] <= row["n_60plus"] <= row["ages_n"] <= row["n"]
+        assert not row["ages_reason"] or row["ages_reason"].startswith(("Secret statistique", "Sans objet"))
 
 
 def test_reference_values_are_masked_below_11(agg_url: str, database_url: str) -> None:
@@ -163,7 +173,7 @@ def test_reference_values_are_masked_below_11(agg_url: str, database_url: str) -
         SELECT r.indicator_id, r.unit_code,
                (SELECT commune_code FROM stats.commune_profile p WHERE p.departement_code = r.unit_code
                 ORDER BY commune_code LIMIT 1) AS code
-        FROM stats.reference_indicators r
+        FROM stats.reference_indicators_kept r
         WHERE r.level = 'departement' AND r.numerator < 11 ORDER BY 1, 2 LIMIT 1""",
     )
     if not rows:

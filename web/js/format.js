@@ -60,6 +60,11 @@ export function secret(reason) {
  * `notes` (optional) collects the reasons and neutralised communes to print under the table.
  */
 export function figure(fig, unit, notes) {
+  if (fig && fig.status === "sans_objet") {
+    // A public zero (no professional, nobody living there): "–" with its reason, never secrecy wording.
+    notes?.plain(fig.reason);
+    return h("span", { class: "sans-objet", title: fig.reason || "Sans objet" }, "–");
+  }
   if (!fig || fig.masked || fig.value === null || fig.value === undefined) {
     notes?.secret(fig?.reason);
     return secret(fig?.reason);

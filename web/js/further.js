@@ -42,8 +42,11 @@ function aciBlock(aci) {
   const bands = ["moins de 40 000 habitants", "40 000 à moins de 80 000", "80 000 à moins de 175 000", "175 000 habitants et plus"];
   return [
     h("h2", {}, "Taille et financement ACI de votre projet"),
-    h("p", { class: "aci-size" }, `Avec ${int(aci.population)} habitants, le projet correspond à une CPTS de `,
-      h("strong", {}, aci.size_label.replace(/^Taille/, "taille")), "."),
+    aci.size === null
+      // A commune without INSEE population (Mayotte): « population non disponible », never 0 inhabitants.
+      ? h("p", { class: "aci-size" }, "Population non disponible : ", h("strong", {}, "taille de CPTS non déterminée"), ".")
+      : h("p", { class: "aci-size" }, `Avec ${int(aci.population)} habitants, le projet correspond à une CPTS de `,
+        h("strong", {}, aci.size_label.replace(/^Taille/, "taille")), "."),
     aci.warning ? h("p", { class: "alert", role: "note" }, aci.warning) : null,
     h("table", { class: "data compact" },
       h("caption", {}, "Tailles de CPTS selon la population couverte"),

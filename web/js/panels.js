@@ -4,7 +4,7 @@
 import { ageChart } from "./charts.js";
 import { fill, h } from "./dom.js";
 import { count, int } from "./format.js";
-import { indicatorBlock, Notes, ratioTable } from "./tables.js";
+import { indicatorBlock, Notes, ratioTable, unlabel } from "./tables.js";
 
 // What "Modifier le focus" shows first: the professions a CPTS project usually starts from.
 const DEFAULT_FOCUS = ["mg", "mg_mep", "specialistes", "dentistes", "sages_femmes", "infirmiers", "kines",
@@ -164,8 +164,11 @@ export function demographyTable(rows) {
   // Masked ages span both age columns: one "secret statistique" per row, with its reason on hover.
   const ages = (r) => {
     if (r.is_business) return [h("td", { class: "num", colspan: "2", title: "Non applicable : comptées comme entreprises (officines, laboratoires, sociétés)" }, "–")];
+    if (r.ages_status === "sans_objet") return [h("td", { class: "num", colspan: "2", title: r.ages_reason }, "–")];
     if (r.ages_masked) return [h("td", { class: "num", colspan: "2" }, count(null, r.ages_reason))];
-    return [h("td", { class: "num" }, int(r.n_60plus)), h("td", { class: "num" }, int(r.n_65plus))];
+    // Ages are counted per commune: "*" when some communes' ages are not (partial, over `ages_n`).
+    const star = () => (r.ages_partial ? h("abbr", { title: `Âges comptés sur ${r.ages_n} professionnel(s) : communes neutralisées` }, "*") : null);
+    return [h("td", { class: "num" }, int(r.n_60plus), star()), h("td", { class: "num" }, int(r.n_65plus), star())];
   };
   return h("div", {}, h("div", { class: "table-wrap" }, h("table", { class: "data compact" },
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Catégorie"), h("th", { scope: "col", class: "num" }, "Effectif"),
@@ -174,8 +177,8 @@ export function demographyTable(rows) {
       h("th", { scope: "row" }, r.label),
       h("td", { class: "num" }, int(r.n)),
       ages(r)))))),
-    [...new Set(rows.filter((r) => r.ages_masked && !r.is_business).map((r) => r.ages_reason))].map((reason) =>
-      h("p", { class: "note secret-note" }, h("strong", {}, "Secret statistique : "), reason || "moins de 5 professionnels")),
+    [...new Set(rows.filter((r) => r.ages_masked && !r.is_business && r.ages_status !== "sans_objet").map((r) => r.ages_reason))].map((reason) =>
+      h("p", { class: "note secret-note" }, h("strong", {}, "Secret statistique : "), reason ? unlabel(reason) : "moins de 5 professionnels")),
     rows.some((r) => r.is_business) ? h("p", { class: "note" }, "– : âges non applicables aux pharmacies, laboratoires, fournisseurs et transporteurs, comptés comme entreprises.") : null);
 }
 

@@ -11,12 +11,17 @@ export class Notes {
   constructor(namer) {
     this.namer = namer;
     this.reasons = new Set();
+    this.plains = new Set();
     this.partials = new Map();
     this.weighted = false;
   }
 
   secret(reason) {
     this.reasons.add(reason || "valeur masquée : la population concernée compte moins de 11 individus statistiques");
+  }
+
+  plain(reason) {
+    if (reason) this.plains.add(reason);
   }
 
   partial(fig) {
@@ -36,8 +41,10 @@ export class Notes {
       })));
     }
     for (const reason of this.reasons) {
-      out.push(h("p", { class: "note secret-note" }, h("strong", {}, "Secret statistique : "), reason));
+      // The API's reasons carry their label: print it once.
+      out.push(h("p", { class: "note secret-note" }, h("strong", {}, "Secret statistique : "), unlabel(reason)));
     }
+    for (const reason of this.plains) out.push(h("p", { class: "note" }, reason));
     if (this.weighted) {
       out.push(h("p", { class: "note" }, h("strong", {}, "† Comparaison pondérée"),
         " : le territoire s'étend sur plusieurs départements ou régions ; la valeur de comparaison est la moyenne de leurs taux pondérée par la part du territoire dans chacun (détail au survol)."));
@@ -117,4 +124,9 @@ export function ratioTable(profession, { compact = false, notes }) {
       compact ? null : cmps.map((c) => h("td", { class: "num diff-col" }, fig.masked ? "–" : diff(c?.difference, "ratio"))));
   });
   return h("table", { class: ["data", compact && "compact"] }, h("thead", {}, head), h("tbody", {}, rows));
+}
+
+/** A reason without its leading « Secret statistique : » (the notes print the label themselves). */
+export function unlabel(reason) {
+  return String(reason).replace(/^Secret statistique\s*:\s*/i, "");
 }
