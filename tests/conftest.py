@@ -30,7 +30,7 @@ from deploy.local.cluster import Cluster, free_port
 ROOT = Path(__file__).resolve().parents[1]
 
 DATA_DIR = ROOT / ".data" / "test-data"
-TEMPLATE_INPUTS = ("sql", "services/ingest", "services/tiles/build*")
+TEMPLATE_INPUTS = ("sql", "services/ingest", "services/common/toponyms.py", "services/tiles/build*")
 SERVICE_PREFIX = {
     "services.tiles": "REZONE_TILES_",
     "services.aggregate": "REZONE_AGGREGATE_",
