@@ -38,7 +38,10 @@ def _cpts(row: asyncpg.Record) -> Cpts | None:
     return Cpts(row["cpts_id"], row["cpts_nom"], row["cpts_statut"]) if row["cpts_id"] is not None else None
 
 
-FUZZY = 2  # match_class of ref.search_communes for a name found with one typo
+FUZZY = (
+    2,
+    3,
+)  # match_class of ref.search_communes for a name found with one typo (whole name, first letters)
 _FORMER = {"COMD": "commune déléguée", "COMA": "commune associée"}
 
 
@@ -60,7 +63,7 @@ def _match(r: asyncpg.Record, by_code: bool) -> tuple[str, SearchMatch | None]:
             return label, SearchMatch(type="ancien_code", texte=texte, code=r["via_code"], nom=r["via_nom"])
         kind = "commune_deleguee" if via == "COMD" else "commune_associee"
         return label, SearchMatch(type=kind, texte=what, code=r["via_code"], nom=r["via_nom"])
-    if r["match_class"] == FUZZY and not by_code:
+    if r["match_class"] in FUZZY and not by_code:
         return _label(r["nom"], dep), SearchMatch(type="nom_approche", texte="orthographe approchante")
     return _label(r["nom"], dep), None
 

@@ -99,10 +99,11 @@ CREATE INDEX commune_search_trgm_idx ON ref.commune_search USING gin (key gin_tr
 COMMENT ON TABLE ref.commune_search IS
   'Normalised names for the commune search (built by the loader): official, without article, former communes.';
 
--- Communes matching a name: exact key, then prefix, then (only when no name is typed exactly, the others leave
--- room and the query has 5+ letters) one typo: an insertion, deletion or substitution in the name or in its first letters, candidates taken
--- from the trigram index. Each commune once, through its best match; within a class the commune's own name before
--- a former commune's, then population. Plain SQL without SET so that the planner inlines it into the caller.
+-- Communes matching a name. Classes: 0 exact key; 1 prefix; 2 the whole name with one typo (an insertion,
+-- deletion or substitution), ranked with the prefixes, so that "toulouze" gives Toulouse before Toulouzette;
+-- 3 the first letters with one typo. Typos are looked for only when no name is typed exactly, the query has 5+
+-- letters and the other classes leave room. Each commune once, through its best match; within a rank the
+-- commune's own name before a former commune's, then population. Plain SQL without SET: the planner inlines it.
 CREATE FUNCTION ref.search_communes(q text, lim integer)
 RETURNS TABLE (commune_code text, match_class integer, via_code text, via_type text, via_nom text, ord bigint)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
@@ -115,18 +116,27 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     ORDER BY cls, (s.via_code IS NOT NULL), s.population DESC NULLS LAST, s.commune_code
     LIMIT 4 * lim
   ),
-  -- Candidates from the trigram index. One edit changes at most 3 of the n+1 trigrams of n letters: from 7
-  -- letters on, word_similarity (`<%`, default threshold 0.6) keeps every one-typo prefix and prunes well; below,
-  -- similarity (`%`, default 0.3) keeps one-typo whole names. The levenshtein test then decides.
+  -- One edit leaves one half of what was typed intact: either its first half is the key's first letters (btree
+  -- range), or its second half appears in the key one letter around where it should (trigram index, LIKE).
   fuzzy_candidates AS (
-    SELECT v.v, s.* FROM v JOIN ref.commune_search s ON v.v <% s.key WHERE length(v.v) >= 7
+    SELECT v.v, s.key, s.commune_code, s.via_code, s.via_type, s.via_nom, s.population
+    FROM v JOIN ref.commune_search s
+      ON s.key ~>=~ left(v.v, length(v.v) / 2) AND s.key ~<~ (left(v.v, length(v.v) / 2) || '~')
+     -- the edit is then in the second half, which leaves one of its two quarters intact: a cheap test before
+     -- levenshtein, since a short first half ("saint") opens thousands of keys
+     AND (strpos(s.key, substr(v.v, length(v.v) / 2 + 1, (length(v.v) - length(v.v) / 2) / 2)) > 0
+          OR strpos(s.key, substr(v.v, length(v.v) / 2 + 1 + (length(v.v) - length(v.v) / 2) / 2)) > 0)
+    WHERE length(v.v) >= 5
     UNION ALL
-    SELECT v.v, s.* FROM v JOIN ref.commune_search s ON v.v % s.key WHERE length(v.v) BETWEEN 5 AND 6
+    SELECT v.v, s.key, s.commune_code, s.via_code, s.via_type, s.via_nom, s.population
+    FROM v JOIN ref.commune_search s ON s.key LIKE '%' || substr(v.v, length(v.v) / 2 + 1) || '%'
+    WHERE length(v.v) >= 5
   ),
   fuzzy AS (
-    SELECT f.commune_code, 2 AS cls, f.via_code, f.via_type, f.via_nom, f.population
+    SELECT f.commune_code, CASE WHEN levenshtein_less_equal(f.v, f.key, 1) <= 1 THEN 2 ELSE 3 END AS cls,
+           f.via_code, f.via_type, f.via_nom, f.population
     FROM fuzzy_candidates f
-    -- only when what was typed is no name and leaves room (one-time filter: nothing scanned otherwise)
+    -- one-time filter: nothing is scanned when a name is typed exactly or the other classes fill the list
     WHERE (SELECT count(DISTINCT d.commune_code) FILTER (WHERE d.cls = 0) = 0
                   AND count(DISTINCT d.commune_code) < lim FROM direct d)
       AND least(levenshtein_less_equal(f.v, f.key, 1),
@@ -135,12 +145,12 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                 levenshtein_less_equal(f.v, left(f.key, length(f.v) - 1), 1)) <= 1
   ),
   best AS (
-    SELECT DISTINCT ON (a.commune_code) a.*
+    SELECT DISTINCT ON (a.commune_code) a.*, CASE a.cls WHEN 2 THEN 1 ELSE a.cls END AS rnk
     FROM (SELECT * FROM direct UNION ALL SELECT * FROM fuzzy) a
-    ORDER BY a.commune_code, a.cls, (a.via_code IS NOT NULL), a.via_code
+    ORDER BY a.commune_code, CASE a.cls WHEN 2 THEN 1 ELSE a.cls END, (a.via_code IS NOT NULL), a.cls, a.via_code
   )
   SELECT b.commune_code, b.cls, b.via_code, b.via_type, b.via_nom,
-         row_number() OVER (ORDER BY b.cls, (b.via_code IS NOT NULL), b.population DESC NULLS LAST, b.commune_code)
+         row_number() OVER (ORDER BY b.rnk, (b.via_code IS NOT NULL), b.population DESC NULLS LAST, b.commune_code)
   FROM best b
   ORDER BY 6
   LIMIT lim
