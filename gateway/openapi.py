@@ -46,7 +46,8 @@ _SELECTION_ERRORS = {
     ),
     "413": _problem("`payload_too_large` : corps de plus de 16 Kio"),
     "422": _problem(
-        "`unknown_commune` (avec `unknown`), `too_many_communes` (avec `limit` et `count`), "
+        "`unknown_commune` (avec `unknown` et `successors` : la commune qui a absorbé un code fusionné), "
+        "`too_many_communes` (avec `limit` et `count`), "
         "`plm_parent` (avec `arrondissements`), `unknown_indicator`"
     ),
     "429": _problem("`rate_limited`", retry=True),
