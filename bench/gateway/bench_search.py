@@ -6,8 +6,11 @@ Builds a list of what people type from the loaded reference (seeded, so every ru
 names, names without their article, lower case without accents, st/ste abbreviations, prefixes of 3 to 8
 letters, one typo (a letter deleted, doubled or replaced), postal codes, INSEE codes, communes déléguées, old
 codes. Each query is sent through `gateway.queries.search` (the prepared statement and Python the gateway
-uses, over loopback) on one connection, after one warm-up pass over a different list; the time is from call
-to decoded rows. Prints p50/p95/max per kind and overall, and the load average (the machine is shared).
+uses, over loopback) on one connection, after one warm-up pass over a different list. Two times per query:
+wall (from call to decoded rows, what a caller waits) and the PostgreSQL backend's CPU time (from
+/proc/<backend pid>/schedstat, nanoseconds on CPU), which the other loads of a shared machine do not inflate:
+it is what the query costs the server, i.e. its latency on an idle core. Prints p50/p95/max per kind and
+overall, and the load average. Needs the database on this machine (a local cluster) for the CPU time.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import os
 import random
 import time
 import unicodedata
+from pathlib import Path
 
 import asyncpg
 
@@ -106,31 +110,43 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+def _on_cpu_ms(pid: int) -> float:
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e6
+
+
 async def main(dsn: str, rounds: int, seed: int) -> None:
     """Warm up, run the list `rounds` times, print the percentiles per kind of query."""
     conn = await asyncpg.connect(dsn)
     try:
+        backend = await conn.fetchval("SELECT pg_backend_pid()")
         warm = await build_queries(conn, seed + 1000)
         for _, q in warm:
             await queries.search(conn, q, 10, {})
-        timings: dict[str, list[float]] = {}
+        wall: dict[str, list[float]] = {}
+        cpu: dict[str, list[float]] = {}
         found: dict[str, int] = {}
+        print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         for _ in range(rounds):
             for kind, q in await build_queries(conn, seed):
-                start = time.perf_counter()
+                cpu0, start = _on_cpu_ms(backend), time.perf_counter()
                 hits = await queries.search(conn, q, 10, {})
-                timings.setdefault(kind, []).append((time.perf_counter() - start) * 1000)
+                wall.setdefault(kind, []).append((time.perf_counter() - start) * 1000)
+                cpu.setdefault(kind, []).append(_on_cpu_ms(backend) - cpu0)
                 found[kind] = found.get(kind, 0) + bool(hits)
     finally:
         await conn.close()
-    every = [t for ts in timings.values() for t in ts]
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}  ({os.cpu_count()} cores)")
-    print(f"{'kind':32} {'n':>5} {'found':>6} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7}")
-    for kind in sorted(timings):
-        ts = timings[kind]
-        share = found[kind] / len(ts)
-        print(f"{kind:32} {len(ts):5} {share:6.0%} {_pct(ts, 50):7.2f} {_pct(ts, 95):7.2f} {max(ts):7.2f}")
-    print(f"{'all':32} {len(every):5} {'':6} {_pct(every, 50):7.2f} {_pct(every, 95):7.2f} {max(every):7.2f}")
+    head = "p50 p95 max"
+    print(f"{'kind':30} {'n':>5} {'found':>6} | wall ms {head:>17} | server CPU ms {head:>11}")
+    kinds = sorted(wall)
+    for kind in [*kinds, "all"]:
+        w = [t for k in kinds for t in wall[k]] if kind == "all" else wall[kind]
+        c = [t for k in kinds for t in cpu[k]] if kind == "all" else cpu[kind]
+        share = f"{found[kind] / len(w):6.0%}" if kind != "all" else ""
+        print(
+            f"{kind:30} {len(w):5} {share:>6} | {_pct(w, 50):7.2f} {_pct(w, 95):7.2f} {max(w):7.2f}"
+            f" | {_pct(c, 50):7.2f} {_pct(c, 95):7.2f} {max(c):7.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 -- Communes matching what was typed ($1 raw text, $2 limit, $3 true when it can only be a code: digits, 2A/2B).
--- Ranking and matching live in ref.search_codes / ref.search_communes (V0140; inlined by the planner, which a
--- WITH ORDINALITY would prevent: they number their rows); the
--- joins then touch `limit` rows only. Only the branch $3 selects runs (one-time filter).
+-- Ranking and matching live in ref.search_codes / ref.search_communes (V0140: PL/pgSQL functions that keep
+-- a generic plan per session, and number their rows); the joins then touch `limit` rows only. Only the
+-- branch $3 selects runs (one-time filter).
 WITH t AS (
   SELECT s.*, 0 AS branch FROM ref.search_codes(upper(btrim($1::text)), $2::int) AS s WHERE $3::boolean
   UNION ALL
