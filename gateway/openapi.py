@@ -50,7 +50,8 @@ def _selection_errors(max_body_bytes: int) -> dict[str, Any]:
         ),
         "413": _problem(f"`payload_too_large` : corps de plus de {max_body_bytes // 1024} Kio"),
         "422": _problem(
-            "`unknown_commune` (avec `unknown`), `too_many_communes` (avec `limit` et `count`), "
+            "`unknown_commune` (avec `unknown` et `successors` : la commune qui a absorbé un code fusionné), "
+            "`too_many_communes` (avec `limit` et `count`), "
             "`plm_parent` (avec `arrondissements`), `unknown_indicator`"
         ),
         "429": _problem("`rate_limited`", retry=True),

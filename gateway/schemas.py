@@ -87,11 +87,29 @@ class Cpts(msgspec.Struct, frozen=True):
     statut: str
 
 
+class SearchMatch(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """How a hit matched when not by its own name or code: the name or code found, in French what it is."""
+
+    type: Annotated[
+        str,
+        msgspec.Meta(
+            description=(
+                "nom_approche (une faute de frappe tolérée), commune_deleguee, commune_associee (nom d'une "
+                "ancienne commune), code_postal, ancien_code (code d'une commune qui n'existe plus)"
+            )
+        ),
+    ]
+    texte: str
+    code: str | None = None
+    nom: str | None = None
+
+
 class CommuneHit(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """One search result; `label` tells homonyms apart ("Saint-Denis (93)")."""
+    """One search result; `label` tells homonyms apart ("Saint-Denis (93)") and says how it matched."""
 
     code: str
     nom: str
+    nom_de: Annotated[str, msgspec.Meta(description="« de » + nom : « du Havre », « d'Ajaccio »")]
     label: str
     kind: str
     selectable: bool
@@ -100,6 +118,7 @@ class CommuneHit(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     parent_code: str | None = None
     arrondissements: list[str] | None = None
     cpts: Cpts | None = None
+    match: SearchMatch | None = None
 
 
 class SearchResult(msgspec.Struct, frozen=True):
@@ -128,6 +147,7 @@ class CommuneDetail(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
 
     code: str
     nom: str
+    nom_de: str
     label: str
     kind: str
     selectable: bool

@@ -36,6 +36,7 @@ DATA_DIR = ROOT / ".data" / "test-data"
 TEMPLATE_INPUTS = (
     "sql",
     "services/ingest",
+    "services/common/toponyms.py",
     "services/tiles/build",
     "services/tiles/catalog.py",
     "services/tiles/layout.py",

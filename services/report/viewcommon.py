@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 
 from services.common.contract import Comparison, Diagnosis
+from services.common.toponyms import sort_key
 
 from . import fmt
 
 
 def collate(name: str) -> str:
-    """Sort key close to French dictionary order (accents and case ignored)."""
-    return "".join(
-        ch for ch in unicodedata.normalize("NFKD", name.casefold()) if not unicodedata.combining(ch)
-    )
+    """Sort key close to French dictionary order, as INSEE lists: article, accents and case ignored."""
+    return sort_key(name)
 
 
 class Names:

@@ -96,11 +96,15 @@ export class Downloads {
  */
 export function readImport(result) {
   const communes = (result.communes || []).map((code) => ({ code }));
-  const problems = (result.issues || []).map((issue) => issue.message || `${issue.nom || ""} (${issue.code})`);
+  const issues = result.issues || [];
+  const problems = issues.filter((i) => i.reason !== "merged").map((issue) => issue.message || `${issue.nom || ""} (${issue.code})`);
+  // Merged communes: offered for replacement by their successor (one click), not listed as mere problems.
+  const successors = Object.fromEntries(issues.filter((i) => i.reason === "merged" && i.replaced_by?.length)
+    .map((i) => [i.code, { code: i.replaced_by[0], nom: "", message: i.message }]));
   for (const r of result.renamed || []) problems.push(`${r.code} s'appelle désormais ${r.nom} (${r.nom_fichier} dans le fichier)`);
   const notes = [];
   if (result.outdated) notes.push("Projet enregistré avec une version antérieure des données : les chiffres affichés sont ceux d'aujourd'hui.");
-  return { communes, name: result.name || "", problems, notes };
+  return { communes, name: result.name || "", problems, notes, successors };
 }
 
 export async function runImport(file) {

@@ -94,6 +94,23 @@ function notice(text) {
   status(selectionStatus, keep + text, "warning");
 }
 
+// Codes of merged communes (shared link, old project file, API answer) come with the commune that absorbed them:
+// say so and let the user accept the replacement in one click. `successors`: old code -> {code, message}.
+function offerSuccessors(successors, intro = "") {
+  const list = Object.values(successors || {});
+  if (!list.length) return false;
+  const codes = [...new Set(list.map((s) => s.code))];
+  const button = h("button", { type: "button", class: "link-button", id: "accept-successors", onclick: () => {
+    let added = 0;
+    for (const code of codes) if (selection.add({ code }) === "added") added += 1;
+    status(selectionStatus, `${added} commune(s) ajoutée(s) en remplacement.`, "success");
+  } }, codes.length > 1 ? `Remplacer par ces ${codes.length} communes`
+    : `Remplacer par ${list[0].nom ? `${list[0].nom} (${list[0].code})` : list[0].code}`);
+  fill(selectionStatus, `${intro}${list.map((s) => s.message).join(" ; ")}. `, button);
+  selectionStatus.dataset.kind = "warning";
+  return true;
+}
+
 function removeCommune(code) {
   const entry = selection.get(code);
   if (selection.remove(code)) status(selectionStatus, `${entry ? communeLabel(entry) : code} retirée du projet.`);
@@ -126,7 +143,9 @@ async function loadDetail(code) {
   } catch (err) {
     if (err.status === 404 || err.code === "unknown_commune") {
       selection.remove(code);
-      notice(`Le code commune ${code} n'existe pas (ou plus) dans le code officiel géographique : retiré du projet.`);
+      if (!offerSuccessors(err.problem.successors, "Retiré du projet : ")) {
+        notice(`Le code commune ${code} n'existe pas (ou plus) dans le code officiel géographique : retiré du projet.`);
+      }
     }
   } finally {
     detailRunning -= 1;
@@ -162,7 +181,9 @@ const refresh = debounce(async () => {
     const refused = err.code === "unknown_commune" ? err.problem.unknown : err.code === "plm_parent" ? err.problem.parents : null;
     if (refused?.length) {
       for (const code of refused) selection.remove(code);
-      notice(`${err.message} : ${refused.join(", ")} retiré(s) du projet.`);
+      if (!offerSuccessors(err.problem.successors, "Retiré(s) du projet : ")) {
+        notice(`${err.message} : ${refused.join(", ")} retiré(s) du projet.`);
+      }
       return;
     }
     releaseDetails();
@@ -277,12 +298,15 @@ byId("import-button").addEventListener("click", async () => {
   status(importStatus, "Lecture du projet…");
   try {
     const result = await runImport(input.files[0]);
-    if (!result.communes.length) throw new Error("le fichier ne contient aucune commune valide");
+    const merged = Object.keys(result.successors).length;
+    if (!result.communes.length && !merged) throw new Error("le fichier ne contient aucune commune valide");
     if (result.name) byId("project-name").value = result.name;
     selection.replace(result.communes, "import");
     const more = result.problems.length ? ` À vérifier : ${result.problems.join(" ; ")}.` : "";
-    status(selectionStatus, `Projet importé : ${selection.size} commune(s).${more} ${result.notes.join(" ")}`.trim(),
-      result.problems.length ? "warning" : "success");
+    const summary = `Projet importé : ${selection.size} commune(s).${more} ${result.notes.join(" ")}`.trim();
+    if (!offerSuccessors(result.successors, `${summary} `)) {
+      status(selectionStatus, summary, result.problems.length ? "warning" : "success");
+    }
     status(importStatus, "");
     input.value = "";
     byId("import-filename").textContent = "aucun fichier choisi";

@@ -1,11 +1,18 @@
-// Commune search: an ARIA 1.2 combobox (input + listbox) with autocomplete by name or INSEE code. Every option
-// shows the département (code and name), so that homonyms such as Saint-Jeannet (04) and (06) are told apart.
+// Commune search: an ARIA 1.2 combobox (input + listbox) with autocomplete by name (with or without its article,
+// st/ste, one typo), INSEE, postal or former code, or the name of a commune déléguée. Every option shows the
+// département (code and name), so that homonyms such as Saint-Jeannet (04) and (06) are told apart, and how it
+// matched when not by its own name (« Seynod », commune déléguée d'Annecy).
 
 import { searchCommunes } from "./api.js";
 import { byId, debounce, fill, h, status } from "./dom.js";
 import { int } from "./format.js";
 
 const LIMIT = 12;
+
+/** How an option matched when not by its own name: « commune déléguée d'Annecy », « code postal 13100 »… */
+function matchText(hit) {
+  return hit.match.type === "ancien_code" ? hit.match.texte : hit.match.texte.replace(/^./, (c) => c.toUpperCase());
+}
 
 export class CommuneSearch {
   /** `onPick(hit)` returns a short French message saying what happened (added, already there, limit). */
@@ -83,9 +90,10 @@ export class CommuneSearch {
         "aria-disabled": hit.selectable ? null : "true", dataset: { index: String(i), code: hit.code },
         class: ["option", i === this.active && "active", chosen && "chosen"],
       },
-      h("span", { class: "option-name" }, hit.nom),
+      h("span", { class: "option-name" }, hit.match?.nom && hit.match.type !== "ancien_code" ? hit.match.nom : hit.nom),
       h("span", { class: ["option-dep", twin && "twin"] }, ` ${hit.departement.code} – ${hit.departement.nom}`),
       h("span", { class: "option-meta" },
+        hit.match ? `${matchText(hit)} · ` : "",
         `code ${hit.code}`,
         hit.population !== null && hit.population !== undefined ? ` · ${int(hit.population)} hab.` : "",
         !hit.selectable ? " · sélection par arrondissement" : "",

@@ -33,7 +33,8 @@ class Communes:
     """Every commune and arrondissement (ordered by code) with what the generator needs, as arrays."""
 
     code: np.ndarray  # str
-    nom: np.ndarray  # str
+    nom: np.ndarray  # str, official name (« Le Havre »)
+    nom_de: np.ndarray  # str, « de » form (« du Havre », « d'Ajaccio »: ref.communes.nom_de)
     kind: np.ndarray  # 'COM' | 'ARM'
     dep: np.ndarray  # département code
     region: np.ndarray
@@ -59,7 +60,8 @@ class Communes:
 async def load_communes(conn: asyncpg.Connection) -> Communes:
     """Read ref.communes ordered by code."""
     rows = await conn.fetch("""
-        SELECT c.code, c.nom, c.kind, c.departement_code, c.region_code, coalesce(c.epci_code, '') AS epci,
+        SELECT c.code, c.nom, c.nom_de, c.kind, c.departement_code, c.region_code,
+               coalesce(c.epci_code, '') AS epci,
                coalesce(c.parent_code, '') AS parent, c.selectable, c.geom IS NOT NULL AS has_geom,
                coalesce(c.population, -1) AS population,
                CASE WHEN c.departement_code IN (SELECT p.departement_code FROM ref.communes p
@@ -70,6 +72,7 @@ async def load_communes(conn: asyncpg.Connection) -> Communes:
     communes = Communes(
         code=col["code"],
         nom=col["nom"],
+        nom_de=col["nom_de"],
         kind=col["kind"],
         dep=col["departement_code"],
         region=col["region_code"],

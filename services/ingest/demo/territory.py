@@ -159,17 +159,17 @@ def cpts(c: Communes, neighbours: list[list[int]]) -> list[Cpts]:
 
 def _name(c: Communes, rng: np.random.Generator, members: list[int]) -> str:
     head = members[0]
-    nom = c.nom[head]
+    nom, nom_de = c.nom[head], c.nom_de[head]
     epci = c.epci_names.get(c.epci[head], "")
     draw = rng.random()
     if c.kind[head] == "ARM":
         return f"CPTS {nom.replace(' Arrondissement', '')}"
     if draw < 0.4:
-        return f"CPTS du Pays de {nom}"
+        return f"CPTS du Pays {nom_de}"
     if draw < 0.65:
         return f"CPTS {nom}"
     if draw < 0.8 or not epci:
-        return f"CPTS de {nom} et alentours"
+        return f"CPTS {nom_de} et alentours"
     return f"CPTS {epci}"
 
 
