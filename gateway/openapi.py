@@ -20,6 +20,7 @@ from .schemas import (
     Meta,
     Problem,
     ReportBody,
+    ReportPdfBody,
     SearchResult,
     SelectionBody,
     ValidatedSelection,
@@ -91,7 +92,7 @@ _NAME_PARAM = {
     "name": "name",
     "in": "query",
     "required": False,
-    "description": "Nom du projet.",
+    "description": "Nom du projet : 120 caractères au plus (imprimé en entier sur le rapport).",
     "schema": {"type": "string", "maxLength": 120, "pattern": "^[^\u0000]*$"},
 }
 
@@ -131,6 +132,7 @@ def build(max_communes: int) -> dict[str, Any]:
         SelectionBody,
         DiagnosisBody,
         ReportBody,
+        ReportPdfBody,
         SearchResult,
         CommuneDetail,
         Meta,
@@ -239,8 +241,10 @@ def build(max_communes: int) -> dict[str, Any]:
             "post": _op("Chiffres du bandeau d'une sélection", summ_ok, body="SelectionBody"),
         },
         "/api/v1/report.pdf": {
-            "get": _op("Rapport PDF", pdf_ok, params=[_codes_param(), _NAME_PARAM], tag="exports"),
-            "post": _op("Rapport PDF", pdf_ok, body="ReportBody", tag="exports"),
+            "get": _op(
+                "Rapport PDF", pdf_ok, params=[_codes_param(), _NAME_PARAM, _ALD_PARAM], tag="exports"
+            ),
+            "post": _op("Rapport PDF", pdf_ok, body="ReportPdfBody", tag="exports"),
         },
         "/api/v1/export.csv": {
             "get": _op("Export CSV des communes", csv_ok, params=[_codes_param()], tag="exports"),

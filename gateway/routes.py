@@ -20,7 +20,7 @@ from . import queries
 from .cache import CACHE, SEARCH_CACHE, Entry, make_entry
 from .catalogue import CATALOGUE
 from .errors import CommuneNotFound, InvalidCommuneCode, InvalidParameter, UnknownParameter
-from .schemas import DiagnosisBody, Limits, Meta, ReportBody, SearchResult, SelectionBody
+from .schemas import DiagnosisBody, Limits, Meta, ReportBody, ReportPdfBody, SearchResult, SelectionBody
 from .selection import INSEE, cache_key, normalise, normalise_ald, split_codes
 from .settings import SETTINGS
 from .tilecache import TILE_CACHE, cacheable, replay, tile_key
@@ -31,6 +31,7 @@ _ENC = msgspec.json.Encoder()
 _DIAGNOSIS = msgspec.json.Decoder(DiagnosisBody)
 _SELECTION = msgspec.json.Decoder(SelectionBody)
 _REPORT = msgspec.json.Decoder(ReportBody)
+_REPORT_PDF = msgspec.json.Decoder(ReportPdfBody)
 SEARCH_LIMIT_MAX = 50
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -114,6 +115,10 @@ async def _through_cache(
         if name is not None:
             payload["name"] = name
             extra.append("name=" + name)
+        if endpoint == "report.pdf" and ald_ids:
+            # The targeted ALD get their own table in the report (validated as for the diagnosis).
+            payload["ald"] = list(ald_ids)
+            extra.append("ald=" + ",".join(ald_ids))
     key = cache_key(catalogue.version, endpoint, codes, *extra)
     client = request.app[UPSTREAMS][upstream]
     entry, how = await request.app[CACHE].get_or_fetch(
@@ -257,10 +262,17 @@ async def summary_post(request: web.Request) -> web.Response:
 
 
 def _report_route(endpoint: str, path: str, *, named: bool) -> tuple[Any, ...]:
+    # Only the PDF prints ALD prevalences: the CSV and the project file do not take `ald`.
+    targeted = endpoint == "report.pdf"
+
     async def from_query(request: web.Request) -> web.Response:
-        _query(request, ("communes", "name") if named else ("communes",))
+        allowed = (
+            ("communes", "name", "ald") if targeted else ("communes", "name") if named else ("communes",)
+        )
+        _query(request, allowed)
         settings = request.app[SETTINGS]
         name = _name(request.query.get("name"), settings.max_name_length) if named else None
+        ald = split_codes(request.query.getall("ald")) if targeted and "ald" in request.query else None
         return await _through_cache(
             request,
             endpoint,
@@ -269,14 +281,16 @@ def _report_route(endpoint: str, path: str, *, named: bool) -> tuple[Any, ...]:
             settings.report_timeout_s,
             split_codes(request.query.getall("communes", [])),
             name=name,
+            ald=ald,
         )
 
     async def from_body(request: web.Request) -> web.Response:
         settings = request.app[SETTINGS]
-        body = await _body(request, _REPORT if named else _SELECTION)
+        body = await _body(request, _REPORT_PDF if targeted else _REPORT if named else _SELECTION)
         name = _name(body.name, settings.max_name_length) if named else None
+        ald = body.ald if isinstance(body, ReportPdfBody) else None
         return await _through_cache(
-            request, endpoint, "report", path, settings.report_timeout_s, body.communes, name=name
+            request, endpoint, "report", path, settings.report_timeout_s, body.communes, name=name, ald=ald
         )
 
     from_query.__doc__ = f"{endpoint} of a selection given in the query string."

@@ -62,7 +62,23 @@ class DiagnosisBody(SelectionBody, frozen=True, kw_only=True, forbid_unknown_fie
 class ReportBody(SelectionBody, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A selection plus the project name printed on the report / saved in the project file."""
 
-    name: Annotated[str, msgspec.Meta(max_length=120, pattern="^[^\x00]*$")] | None = None
+    name: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                max_length=120,
+                pattern="^[^\x00]*$",
+                description="Nom du projet : 120 caractères au plus (imprimé en entier sur le rapport).",
+            ),
+        ]
+        | None
+    ) = None
+
+
+class ReportPdfBody(ReportBody, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A report: selection, project name and the ALD prevalences targeted (« cibler les prévalences »)."""
+
+    ald: list[AldId] | None = None
 
 
 class Departement(msgspec.Struct, frozen=True):
