@@ -25,6 +25,7 @@ _MAP_FINESS = _sql("map_finess")
 _MAP_OVERVIEW = _sql("map_overview")
 _COMMUNES_LOOKUP = _sql("communes_lookup")
 _DATA_VERSION = _sql("data_version")
+_QPV_NAMES = _sql("qpv_names")
 
 
 class SelectedShape(msgspec.Struct, frozen=True):
@@ -122,6 +123,11 @@ async def overview_shapes(conn: asyncpg.Connection, tolerance_deg: float) -> lis
 async def communes_status(conn: asyncpg.Connection, codes: list[str]) -> dict[str, CommuneStatus]:
     """Current reference entry of each known code (unknown codes are absent from the result)."""
     return {s.code: s for s in _rows(await conn.fetch(_COMMUNES_LOOKUP, codes), CommuneStatus)}
+
+
+async def qpv_names(conn: asyncpg.Connection, codes: list[str]) -> dict[str, str]:
+    """Code -> name of the QPV touching the selected communes."""
+    return {r["code"]: r["nom"] for r in await conn.fetch(_QPV_NAMES, codes)}
 
 
 async def data_version(conn: asyncpg.Connection) -> str:
