@@ -23,6 +23,7 @@ from .schemas import (
     Meta,
     Problem,
     ReportBody,
+    ReportPdfBody,
     SearchResult,
     SelectionBody,
 )
@@ -167,6 +168,7 @@ def build(settings: Settings) -> dict[str, Any]:
         SelectionBody,
         DiagnosisBody,
         ReportBody,
+        ReportPdfBody,
         SearchResult,
         CommuneDetail,
         Meta,

@@ -23,7 +23,7 @@ from services.common.contract import (
 )
 
 from .normalise import cache_key
-from .schemas import DiagnosisBody, ReportBody, SelectionBody
+from .schemas import DiagnosisBody, ReportBody, ReportPdfBody, SelectionBody
 from .settings import Settings
 
 
@@ -85,7 +85,10 @@ def _named(ask: Ask) -> tuple[str, ...]:
 
 
 def _report(ask: Ask) -> tuple[msgspec.Struct, tuple[str, ...]]:
-    return ReportRequest(communes=list(ask.codes), name=ask.name, date=_day(ask)), _named(ask)
+    # The targeted ALD get their own table in the report (validated as for the diagnosis).
+    ald = list(ask.ald or ())
+    extra = (*_named(ask), *(("ald=" + ",".join(ald),) if ald else ()))
+    return ReportRequest(communes=list(ask.codes), name=ask.name, ald=ald, date=_day(ask)), extra
 
 
 def _export(ask: Ask) -> tuple[msgspec.Struct, tuple[str, ...]]:
@@ -137,7 +140,7 @@ RELAYS = (
         "report",
         "/v1/report.pdf",
         _report_timeout,
-        ReportBody,
+        ReportPdfBody,
         _report,
         "Rapport PDF",
         "Rapport PDF",

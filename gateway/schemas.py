@@ -72,6 +72,12 @@ class ReportBody(SelectionBody, frozen=True, kw_only=True, forbid_unknown_fields
     ) = None
 
 
+class ReportPdfBody(ReportBody, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A report: selection, project name and the ALD prevalences targeted (« cibler les prévalences »)."""
+
+    ald: list[AldId] | None = None
+
+
 class Departement(msgspec.Struct, frozen=True):
     """Code and name of a département."""
 

@@ -38,7 +38,7 @@ def _renderer_ctx(settings: Settings) -> Callable[[web.Application], AsyncIterat
             max_parallel=settings.max_parallel_renders,
             max_queued=settings.max_queued_renders,
             timeout_s=settings.render_timeout_s,
-            pdf_tags=settings.pdf_tags,
+            pdf_standard=settings.pdf_standard or None,
         )
         yield
 

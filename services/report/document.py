@@ -55,7 +55,9 @@ class StepTimer:
         return ", ".join(f"{k};dur={v * 1000:.1f}" for k, v in self.steps.items())
 
 
-async def _map(pool: asyncpg.Pool, codes: list[str], timer: StepTimer, acquire_timeout_s: float) -> MapView:
+async def _map(
+    pool: asyncpg.Pool, codes: list[str], timer: StepTimer, acquire_timeout_s: float
+) -> tuple[MapView, dict[str, str]]:
     started = time.perf_counter()
     async with db_errors(), pool.acquire(timeout=acquire_timeout_s) as conn:
         selected = await queries.selected_shapes(conn, codes)
@@ -69,13 +71,16 @@ async def _map(pool: asyncpg.Pool, codes: list[str], timer: StepTimer, acquire_t
             codes,
         )
         finess = await queries.finess_points(conn, codes)
-        overview = (await queries.overview_shapes(conn, OVERVIEW_TOLERANCE_DEG)) if len(frames) > 1 else None
+        # The locator map is of metropolitan France: it helps only when several parts are there.
+        metro_parts = sum(f.epsg == mapplan.METRO_EPSG for f in frames)
+        overview = (await queries.overview_shapes(conn, OVERVIEW_TOLERANCE_DEG)) if metro_parts > 1 else None
+        qpv_names = await queries.qpv_names(conn, codes)
     timer.record("geometry", time.perf_counter() - started)
     started = time.perf_counter()
     # Projection and path building are CPU work: off the event loop.
     drawn = await asyncio.to_thread(mapsvg.draw, plan, selected, context, finess, overview)
     timer.record("svg", time.perf_counter() - started)
-    return drawn
+    return drawn, qpv_names
 
 
 async def report_pdf(
@@ -98,9 +103,9 @@ async def report_pdf(
             map_task = tg.create_task(_map(pool, codes, timer, acquire_timeout_s))
     except ExceptionGroup as group:
         raise group.exceptions[0] from None
-    diagnosis, drawn = diagnosis_task.result(), map_task.result()
+    diagnosis, (drawn, qpv_names) = diagnosis_task.result(), map_task.result()
     started = time.perf_counter()
-    data = _ENC.encode(view.build(diagnosis, drawn, name=name, date=date))
+    data = _ENC.encode(view.build(diagnosis, drawn, name=name, date=date, qpv_names=qpv_names))
     timer.record("view", time.perf_counter() - started)
     pdf = await timer.timed("typst", renderer.pdf(data, date))
     return pdf, diagnosis

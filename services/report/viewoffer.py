@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from services.common.contract import (
     DemographyRow,
     Diagnosis,
@@ -10,7 +12,7 @@ from services.common.contract import (
     StructureGroup,
 )
 
-from . import fmt
+from . import fmt, viewcharts
 from .model import (
     AciLineView,
     AciMissionView,
@@ -19,10 +21,11 @@ from .model import (
     ActivityRow,
     DemographyLine,
     OfferView,
+    ProfessionKey,
     RatioRow,
     StructureLine,
 )
-from .viewcommon import Names, collate, comparator
+from .viewcommon import Names, cell, collate, safe, status
 
 FAMILIES = {
     "specialistes": "Spécialités médicales, dentaires et sages-femmes",
@@ -31,20 +34,42 @@ FAMILIES = {
     "fournisseurs_transports": "Fournisseurs, transports sanitaires et taxis",
 }
 SECTORS = {"sanitaire": "Sanitaire", "medico-social": "Médico-social", "coordination": "Exercice coordonné"}
+# Column headers of the per-commune activity table: five 20 mm columns cannot hold « Masseurs-
+# kinésithérapeutes »; the key under the table gives each full name.
+SHORT = {
+    "mg": "Méd. gén.",
+    "infirmiers": "Infirm.",
+    "kines": "Kinés.",
+    "orthophonistes": "Orthoph.",
+    "orthoptistes": "Orthopt.",
+}
 
 
-def _ratio(profession: str, f: RatioFigure, label: str) -> RatioRow:
+def _ratio(a: ProfessionActivity, f: RatioFigure, label: str, *, whole: bool = False) -> RatioRow:
+    """Patients (`whole`: integers, as the seed prints them) or acts per professional.
+
+    With no professional of the profession on the territory there is nothing to measure: « sans objet »,
+    not « secret statistique »."""
     c = f.comparisons
+    state = "sans_objet" if a.n_ps_total == 0 else status(f)
+    digits = 0 if whole else 1
+
+    def number(x: float | None) -> str:
+        return fmt.decimal(x, digits)
+
+    def ref(x: object) -> str:
+        value = getattr(x, "value", None)
+        weighted = getattr(x, "weighted", False) and value is not None
+        return number(value) + ("\u2020" if weighted else "")
+
     return RatioRow(
-        profession=profession,
-        label=label,
-        ter="–"
-        if f.status == "sans_objet"
-        else fmt.decimal(f.value) + ("*" if f.partial and not f.masked else ""),
-        dep=comparator(c.departement, "ratio"),
-        reg=comparator(c.region, "ratio"),
-        fr=comparator(c.france, "ratio"),
-        masked=f.masked,
+        profession=safe(a.label),
+        label=safe(label),
+        ter=cell(state, number(f.value)) + ("*" if f.partial and state == "ok" else ""),
+        dep=ref(c.departement),
+        reg=ref(c.region),
+        fr=ref(c.france),
+        masked=state != "ok",
     )
 
 
@@ -54,15 +79,16 @@ def _structures(groups: list[StructureGroup], names: Names) -> list[StructureLin
             sector=SECTORS.get(g.sector, g.sector),
             label=g.label,
             total=fmt.integer(g.total),
-            communes=", ".join(f"{names(c.code)} : {c.n}" for c in g.communes),
+            communes=", ".join(f"{names(c.code)} ({c.n})" for c in g.communes),
         )
         for g in groups
     ]
 
 
 def _age_cell(r: DemographyRow, v: int | None) -> str:
-    """Businesses have no age (« – »); a masked age is « secret statistique », never a number."""
-    if r.is_business or r.ages_status == "sans_objet":
+    """Businesses have no age, nor a category without professional (« – », sans objet); a masked age is
+    « secret statistique », never a number."""
+    if r.is_business or r.n == 0 or r.ages_status == "sans_objet":
         return "–"
     return fmt.MASKED if r.ages_masked or v is None else fmt.integer(v)
 
@@ -89,21 +115,26 @@ def offer(d: Diagnosis, names: Names) -> OfferView:
         )
     activity = _activity_rows(d, o.activity, names)
     summaries = [
-        f"{a.label} : {a.summary} — taux de professionnels neutralisés : {fmt.share(a.neutralised_rate)}."
+        f"{a.label} : aucun professionnel sur le territoire (sans objet)."
+        if a.n_ps_total == 0
+        else f"{a.label} : {a.summary} — taux de professionnels neutralisés : "
+        f"{fmt.share(a.neutralised_rate)}."
         for a in o.activity
     ]
-    figures = [f for a in o.activity for f in (a.patients_per_ps, *a.acts)]
-    ratio_notes = list(dict.fromkeys(f.reason for f in figures if f.masked and f.reason))
+    figures = [f for a in o.activity if a.n_ps_total > 0 for f in (a.patients_per_ps, *a.acts)]
+    ratio_notes = list(dict.fromkeys(f.reason for f in figures if status(f) == "masked" and f.reason))
     return OfferView(
         demography=demography,
         demography_source=f"{o.demography_source} ({o.demography_period})",
-        professions=[a.label for a in o.activity],
+        professions=[
+            ProfessionKey(short=SHORT.get(a.profession, a.label), label=a.label) for a in o.activity
+        ],
         activity=activity,
         summaries=summaries,
         ratio_notes=ratio_notes,
-        patients=[_ratio(a.label, a.patients_per_ps, a.label) for a in o.activity],
+        patients=[_ratio(a, a.patients_per_ps, a.label, whole=True) for a in o.activity],
         acts=[
-            _ratio(a.label, f, f"{a.label} — {f.label}" + (f" ({f.detail})" if f.detail else ""))
+            _ratio(a, f, f"{a.label} — {f.label}" + (f" ({f.detail})" if f.detail else ""))
             for a in o.activity
             for f in a.acts
         ],
@@ -111,6 +142,7 @@ def offer(d: Diagnosis, names: Names) -> OfferView:
         structures=_structures(o.structures, names),
         centres=_structures(o.centres_de_sante, names),
         structures_source=f"{o.structures_source} ({o.structures_period})",
+        densities=viewcharts.densities(o.demography, d.territory.population),
     )
 
 
@@ -137,8 +169,9 @@ def _activity_rows(d: Diagnosis, activity: list[ProfessionActivity], names: Name
 
 
 def aci(d: Diagnosis) -> AciView:
-    """Size band and annual envelope of the ACI, with the dated amendments."""
+    """Size band and annual envelope of the ACI, from verified amounts only, with their reference."""
     a = d.aci
+    verified = [m for m in a.missions if all(ln.verified for ln in m.lines)]
     missions = [
         AciMissionView(
             label=m.label,
@@ -146,23 +179,28 @@ def aci(d: Diagnosis) -> AciView:
             total=fmt.euros(m.total),
             lines=[AciLineView(label=ln.volet_label, amount=fmt.euros(ln.amount)) for ln in m.lines],
         )
-        for m in a.missions
+        for m in verified
     ]
+    notes = [ln.note for m in verified for ln in m.lines if ln.note]
+    reference = notes[0] if notes and all(n == notes[0] for n in notes) else a.schedule
+    # Later dated rows are printed only when checked against their instrument, with its date in words.
     amendments = [
-        f"{ln.instrument} (à partir du {ln.valid_from}) — {ln.mission_label}, {ln.volet_label} : "
-        f"{fmt.euros(ln.amount)}"
-        + ("" if ln.verified else " (montant à vérifier)")
-        + (f" — {ln.note}" if ln.note else "")
+        f"{ln.instrument}, à partir du {fmt.date_long(dt.date.fromisoformat(ln.valid_from))} — "
+        f"{ln.mission_label}, {ln.volet_label} : {fmt.euros(ln.amount)}"
+        + (f" ({ln.note})" if ln.note else "")
         for ln in a.amendments
+        if ln.verified and ln.amount is not None
     ]
+    size_range = a.size_label.split("(", 1)[1].rstrip(")") if "(" in a.size_label else a.size_label
     return AciView(
         population=fmt.integer(a.population),
         size=a.size if a.size is not None else "non déterminée",
-        size_label=a.size_label,
+        size_label=size_range,
         thresholds=" / ".join(fmt.integer(t) for t in a.thresholds),
         warning=a.warning,
         schedule=a.schedule,
         missions=missions,
-        total=fmt.euros(a.total),
+        total=fmt.euros(sum(m.total for m in verified)),
+        reference=reference,
         amendments=amendments,
     )

@@ -168,10 +168,11 @@ def test_aci_envelope_by_size(
         "qualite",
         "accompagnement",
     }
-    # Avenant 2 rows are dated data, flagged unverified; the crisis mission is only known for size 3.
-    crisis = [a for a in aci["amendments"] if a["mission"] == "crises"]
-    assert crisis and all(not a["verified"] for a in aci["amendments"])
-    assert all((a["amount"] is not None) == (size == 3) for a in crisis)
+    # Only amounts read in the published instrument are kept (V0170): every line is verified and names it;
+    # the unverified Avenant 2 rows are gone.
+    lines = [line for m in aci["missions"] for line in m["lines"]] + aci["amendments"]
+    assert all(line["verified"] and "SSAS1924409A" in line["note"] for line in lines)
+    assert aci["amendments"] == []
 
 
 def test_aci_warning_near_threshold(agg_url: str, database_url: str) -> None:

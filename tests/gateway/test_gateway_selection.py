@@ -169,3 +169,34 @@ async def test_project_name_limit(http, gateway, doubles, selectable):
     assert doubles.report.bodies[-1][1]["name"] == "é" * 120
     status, _, body = await _post(http, url, {"communes": ["01001"], "name": "x" * 121})
     assert status == 400 and body["code"] == "invalid_name" and body["limit"] == 120
+
+
+async def test_report_takes_targeted_ald_validated_as_the_diagnosis(http, gateway, doubles, selectable):
+    a = selectable[4001]
+    # POST and GET: normalised (trimmed, lower-cased, unique, sorted) and passed to the report service
+    async with http.post(
+        f"{gateway}/api/v1/report.pdf", json={"communes": [a], "ald": ["ALD_08", " ald_05", "ald_08"]}
+    ) as r:
+        assert r.status == 200 and (await r.read()).startswith(b"%PDF")
+    what, body = doubles.report.bodies[-1]
+    assert what == "report.pdf" and body["ald"] == ["ald_05", "ald_08"] and body["communes"] == [a]
+    async with http.get(f"{gateway}/api/v1/report.pdf?communes={a}&ald=ald_08") as r:
+        assert r.status == 200
+    assert doubles.report.bodies[-1][1]["ald"] == ["ald_08"]
+    # another ALD set is another report: not served from the first one's cache entry
+    async with http.get(f"{gateway}/api/v1/report.pdf?communes={a}&ald=ald_05") as r:
+        assert r.status == 200
+    assert doubles.report.bodies[-1][1]["ald"] == ["ald_05"]
+    # refused as on the diagnosis: unknown id, malformed id; and only the PDF takes `ald`
+    before = sum(doubles.report.calls.values())
+    status, _, problem = await _post(
+        http, f"{gateway}/api/v1/report.pdf", {"communes": [a], "ald": ["ald_12"]}
+    )
+    assert status == 422 and problem["code"] == "unknown_indicator"
+    async with http.get(f"{gateway}/api/v1/report.pdf?communes={a}&ald=ald-08;") as r:
+        assert r.status == 400
+    async with http.get(f"{gateway}/api/v1/export.csv?communes={a}&ald=ald_08") as r:
+        assert r.status == 400 and msgspec.json.decode(await r.read())["code"] == "unknown_parameter"
+    status, _, _ = await _post(http, f"{gateway}/api/v1/project", {"communes": [a], "ald": ["ald_08"]})
+    assert status == 400
+    assert sum(doubles.report.calls.values()) == before

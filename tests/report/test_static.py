@@ -46,9 +46,19 @@ def test_templates_folder_holds_only_templates():
 
 def test_fonts_are_bundled_with_their_licences():
     renderer = Renderer(max_parallel=1, max_queued=0, timeout_s=5)
-    assert set(renderer.families) == {"Liberation Sans", "DejaVu Sans"}
+    assert set(renderer.families) == {
+        "Liberation Sans",
+        "DejaVu Sans",
+        "Noto Color Emoji",
+        "Noto Sans Symbols2",
+    }
     assert (FONTS_DIR / "LICENSE-LiberationSans.txt").read_text().count("SIL") >= 1
     assert "Bitstream" in (FONTS_DIR / "LICENSE-DejaVuSans.txt").read_text()
+    assert "SIL OPEN FONT LICENSE Version 1.1" in (FONTS_DIR / "LICENSE-Noto.txt").read_text()
+    # the template's fallback chain names exactly the bundled families
+    template = (TEMPLATES_DIR / "report.typ").read_text()
+    for family in renderer.families:
+        assert f'"{family}"' in template, family
 
 
 @pytest.mark.asyncio(loop_scope="session")
