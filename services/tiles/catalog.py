@@ -8,6 +8,7 @@ ends of every range to keep them honest).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import msgspec
 
@@ -146,3 +147,26 @@ TILESETS: dict[str, Tileset] = {
         Tileset("finess", "Établissements FINESS (regroupés jusqu'à z8)", (FINESS_CLUSTERS, FINESS)),
     )
 }
+
+
+def tilejson_fields(name: str, version: str | None, credits: str) -> dict[str, Any]:
+    """What the TileJSON and the PMTiles metadata of a tileset say alike (so they cannot disagree)."""
+    tileset = TILESETS[name]
+    return {
+        "name": name,
+        "description": tileset.description,
+        "version": version or "unbuilt",
+        "attribution": credits,
+        "bounds": list(BOUNDS),
+        "center": list(CENTER),
+        "vector_layers": [
+            {
+                "id": layer.id,
+                "description": layer.description,
+                "fields": layer.fields,
+                "minzoom": layer.minzoom,
+                "maxzoom": layer.maxzoom,
+            }
+            for layer in tileset.layers
+        ],
+    }
