@@ -23,7 +23,7 @@ from .normalise import normalise, normalise_ald, split_codes
 from .relays import RELAYS, Ask, Relay
 from .schemas import DiagnosisBody, Limits, Meta, ReportBody, SearchResult
 from .settings import SETTINGS
-from .tilecache import TILE_CACHE, cacheable, replay, tile_key
+from .tilecache import TILE_CACHE, bypasses_cache, cacheable, replay, tile_key
 from .upstream import UPSTREAMS
 
 routes = web.RouteTableDef()
@@ -238,6 +238,8 @@ async def project_import(request: web.Request) -> web.Response:
 
 async def proxy_tiles(request: web.Request) -> web.StreamResponse:
     """Tiles, TileJSON and the style from the tiles service; versioned tiles from memory when already seen."""
+    if bypasses_cache(request):
+        return await request.app[UPSTREAMS]["tiles"].proxy(request, request.app[SETTINGS].tiles_timeout_s)
     cache = request.app[TILE_CACHE]
     key = tile_key(request)
     found = cache.get(key) if request.method == "GET" else None

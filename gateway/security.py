@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from services.common.http import SHARED_EXPOSED
 from services.common.logs import request_id_var
 from services.common.web import REQUEST_ID_HEADER
 
@@ -57,7 +58,7 @@ def security_headers(
         h.setdefault("Content-Security-Policy", csp)
         if _is_shared(request.path):
             h["Access-Control-Allow-Origin"] = "*"
-            h["Access-Control-Expose-Headers"] = "ETag, Content-Encoding"
+            h["Access-Control-Expose-Headers"] = SHARED_EXPOSED
             h["Cross-Origin-Resource-Policy"] = "cross-origin"
         elif request.path.startswith("/api/"):
             h.add("Vary", "Origin")

@@ -1,7 +1,10 @@
 """In-process cache of versioned tiles: answers marked `immutable` by the tiles service (URLs carrying the
 data version) are kept in a byte-bounded LRU, so a map view's repeated tiles cost no hop to the tiles service.
 
-Keyed by path, query and whether the client takes gzip (the tiles service varies on Accept-Encoding).
+Keyed by path, the version parameter `v` and whether the client takes gzip (the tiles service varies on
+Accept-Encoding): any other parameter (a portal's `?key=`) is ignored by the tiles service, so it must
+not split the cache either. PMTiles archives are not kept here (range requests; the file is on the
+tiles pod already).
 """
 
 from __future__ import annotations
@@ -32,7 +35,12 @@ class TileEntry(msgspec.Struct, frozen=True):
 def tile_key(request: web.Request) -> str:
     """Cache key of a tile request."""
     gz = accepts_gzip(request.headers.get("Accept-Encoding", ""))
-    return f"{request.rel_url.path_qs}|{'gz' if gz else 'id'}"
+    return f"{request.rel_url.path}?v={request.query.get('v', '')}|{'gz' if gz else 'id'}"
+
+
+def bypasses_cache(request: web.Request) -> bool:
+    """Archives and range requests go straight to the tiles service (a kept 200 must not answer a Range)."""
+    return request.path.endswith(".pmtiles") or "Range" in request.headers
 
 
 def cacheable(status: int, headers: Mapping[str, str], body: bytes) -> TileEntry | None:

@@ -19,7 +19,7 @@ from aiohttp import web
 from yarl import URL
 
 from services.common.errors import UpstreamTimeout
-from services.common.http import UpstreamProblem, problem_fields, read_capped
+from services.common.http import TILE_REQUEST_HEADERS, UpstreamProblem, problem_fields, read_capped
 from services.common.logs import request_id_var
 from services.common.web import REQUEST_ID_HEADER
 
@@ -45,8 +45,6 @@ HOP_BY_HOP = frozenset(
         "Date",
     )
 )
-# What a browser may send that matters to a tile/style answer; everything else stays at the gateway.
-_FORWARDED_REQUEST = ("Accept", "Accept-Encoding", "If-None-Match", "If-Modified-Since")
 _ENC = msgspec.json.Encoder()
 _DEFAULT_RETRY_AFTER_S = 2  # an upstream 503 without Retry-After, a refused connection
 _WHOLE_BODY = 256 * 1024  # at most this much is relayed in one piece; larger or unsized bodies are streamed
@@ -199,7 +197,7 @@ class Upstream:
         `keep(status, headers, body)` sees every answer relayed in one piece (to cache versioned tiles).
         """
         assert self.session is not None
-        headers = {h: request.headers[h] for h in _FORWARDED_REQUEST if h in request.headers}
+        headers = {h: request.headers[h] for h in TILE_REQUEST_HEADERS if h in request.headers}
         headers.setdefault("Accept-Encoding", "identity")
         headers[REQUEST_ID_HEADER] = request_id_var.get()
         url = self.base.with_path(request.rel_url.path).with_query(request.rel_url.query)

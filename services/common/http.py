@@ -18,6 +18,18 @@ import msgspec
 from .errors import ServiceError
 
 _PROBLEM = msgspec.json.Decoder(dict[str, Any])
+# Headers a page on another origin may read from a tile, style or PMTiles answer (a PMTiles reader checks
+# the validator and the range it got back); sent by the tiles service and by the gateway.
+SHARED_EXPOSED = "ETag, Content-Length, Content-Encoding, Content-Range, Accept-Ranges"
+# Request headers worth relaying to the tiles service: conditional and range requests.
+TILE_REQUEST_HEADERS = (
+    "Accept",
+    "Accept-Encoding",
+    "If-None-Match",
+    "If-Modified-Since",
+    "Range",
+    "If-Range",
+)
 
 
 @functools.lru_cache(maxsize=256)

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from ..common.db import POOL, database_ready, pg_ctx
 from ..common.errors import Unavailable
+from ..common.http import SHARED_EXPOSED
 from ..common.web import METRICS, base_app
 from .routes import routes
 from .settings import SETTINGS, Settings
@@ -21,7 +22,7 @@ log = logging.getLogger("rezone.tiles")
 _CORS = {
     "Access-Control-Allow-Origin": "*",
     "Cross-Origin-Resource-Policy": "cross-origin",
-    "Access-Control-Expose-Headers": "ETag, Content-Length, Content-Encoding",
+    "Access-Control-Expose-Headers": SHARED_EXPOSED,
 }
 
 

@@ -164,3 +164,17 @@ TILESETS: dict[str, Tileset] = {
         Tileset("finess", "Établissements FINESS (regroupés jusqu'à z8)", (FINESS_CLUSTERS, FINESS)),
     )
 }
+
+
+def tilejson_fields(name: str, version: str | None, credits: str) -> dict[str, Any]:
+    """What the TileJSON and the PMTiles metadata of a tileset say alike (so they cannot disagree)."""
+    tileset = TILESETS[name]
+    return {
+        "name": name,
+        "description": tileset.description,
+        "version": version or "unbuilt",
+        "attribution": credits,
+        "bounds": list(BOUNDS),
+        "center": list(CENTER),
+        "vector_layers": tileset.vector_layers(),
+    }

@@ -9,10 +9,11 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from ..common.errors import BadRequest, NotFound
+from ..common.errors import NotFound
 from ..common.http import accepts_gzip, etag_matches
 from .cache import Tile
-from .catalog import BOUNDS, CENTER, TILESETS
+from .catalog import TILESETS, tilejson_fields
+from .layout import archive_path
 from .settings import SETTINGS
 from .store import STORE
 from .style import style
@@ -21,13 +22,6 @@ MVT = "application/vnd.mapbox-vector-tile"
 IMMUTABLE = "public, max-age=31536000, immutable"
 _ENC = msgspec.json.Encoder()
 routes = web.RouteTableDef()
-
-
-def _check_query(request: web.Request, allowed: frozenset[str]) -> None:
-    # Unknown parameters would multiply cache keys at every proxy: refuse them.
-    unknown = set(request.query) - allowed
-    if unknown:
-        raise BadRequest(f"paramètre(s) inconnu(s) : {', '.join(sorted(unknown))}")
 
 
 def base_url(request: web.Request) -> str:
@@ -41,6 +35,8 @@ def base_url(request: web.Request) -> str:
 
 TILE_PATH = r"/tiles/{tileset}/{z:\d{1,2}}/{x:\d{1,8}}/{y:\d{1,8}}.mvt"
 TILEJSON_PATH = "/tiles/{tileset}.json"
+PMTILES_PATH = "/tiles/{tileset}.pmtiles"
+CATALOG_PATHS = ("/tiles/", "/tiles/catalog")
 STYLE_PATH = "/styles/rezone.json"
 
 
@@ -56,8 +52,8 @@ async def get_tile(request: web.Request) -> web.Response:
         raise NotFound(f"zoom {z} hors de [{tileset.minzoom}, {tileset.maxzoom}] pour {tileset.name}")
     if x >= 1 << z or y >= 1 << z:
         raise NotFound(f"tuile {z}/{x}/{y} hors de la grille (0..{(1 << z) - 1})")
-    if request.query_string:
-        _check_query(request, frozenset({"v"}))
+    # Portals and proxies append their own parameters (`?key=`): only `v` means anything here, the rest is
+    # ignored, and the gateway keys its cache on `v` alone (gateway/tilecache.py).
     store = request.app[STORE]
     tile = await store.get(tileset.name, z, x, y)
     current = request.query.get("v") == store.version and store.version is not None
@@ -101,17 +97,11 @@ def tilejson(name: str, base: str, version: str | None, attribution: str) -> dic
     query = f"?v={version}" if version else ""
     return {
         "tilejson": "3.0.0",
-        "name": name,
-        "description": tileset.description,
-        "version": version or "unbuilt",
-        "attribution": attribution,
+        **tilejson_fields(name, version, attribution),
         "scheme": "xyz",
         "tiles": [f"{base}/tiles/{name}/{{z}}/{{x}}/{{y}}.mvt{query}"],
         "minzoom": tileset.minzoom,
         "maxzoom": tileset.maxzoom,
-        "bounds": list(BOUNDS),
-        "center": list(CENTER),
-        "vector_layers": tileset.vector_layers(),
     }
 
 
@@ -121,8 +111,6 @@ async def get_tilejson(request: web.Request) -> web.Response:
     name = request.match_info["tileset"]
     if name not in TILESETS:
         raise NotFound(f"jeu de tuiles inconnu : {name}")
-    if request.query_string:
-        _check_query(request, frozenset())
     store = request.app[STORE]
     return _json_document(request, tilejson(name, base_url(request), store.version, store.attribution))
 
@@ -130,12 +118,69 @@ async def get_tilejson(request: web.Request) -> web.Response:
 @routes.get(STYLE_PATH)
 async def get_style(request: web.Request) -> web.Response:
     """The default MapLibre style."""
-    if request.query_string:
-        _check_query(request, frozenset())
     store = request.app[STORE]
     return _json_document(request, style(base_url(request), store.version, store.group_colours))
 
 
+def catalog(base: str, version: str | None) -> dict[str, Any]:
+    """Every tileset with its TileJSON and archive URLs (as Martin's `/catalog`, pg_tileserv's index)."""
+    query = f"?v={version}" if version else ""
+    return {
+        "version": version or "unbuilt",
+        "style": f"{base}{STYLE_PATH}",
+        "tilesets": [
+            {
+                "name": name,
+                "description": tileset.description,
+                "tilejson": f"{base}/tiles/{name}.json",
+                "pmtiles": f"{base}/tiles/{name}.pmtiles{query}",
+                "minzoom": tileset.minzoom,
+                "maxzoom": tileset.maxzoom,
+                "layers": [layer.id for layer in tileset.layers],
+            }
+            for name, tileset in TILESETS.items()
+        ],
+    }
+
+
+@routes.get(CATALOG_PATHS[0])
+@routes.get(CATALOG_PATHS[1])
+async def get_catalog(request: web.Request) -> web.Response:
+    """The catalogue of tilesets."""
+    return _json_document(request, catalog(base_url(request), request.app[STORE].version))
+
+
+@routes.get(PMTILES_PATH)
+async def get_pmtiles(request: web.Request) -> web.StreamResponse:
+    """The PMTiles archive of a tileset for the current version, with HTTP range requests and an ETag.
+
+    aiohttp's FileResponse answers `Range` (206), `If-Range`, `If-None-Match` and HEAD itself. With `?v=`
+    naming the current version the archive is immutable; without it, the short cache (it changes at the
+    next load).
+    """
+    name = request.match_info["tileset"]
+    if name not in TILESETS:
+        raise NotFound(f"jeu de tuiles inconnu : {name}")
+    store = request.app[STORE]
+    if store.version is None or store.pyramid_maxzoom < 0:
+        raise NotFound("aucune archive PMTiles construite pour la version courante des tuiles")
+    path = archive_path(store.pyramid_dir, store.version, name)
+    if not path.is_file():
+        raise NotFound(f"le jeu de tuiles {name} est vide : pas d'archive")
+    current = request.query.get("v") == store.version
+    cache = IMMUTABLE if current else request.app[SETTINGS].short_cache_control
+    return web.FileResponse(
+        path,
+        headers={
+            "Cache-Control": cache,
+            "Content-Type": "application/vnd.pmtiles",
+            "Content-Disposition": f'inline; filename="rezone-{name}-{store.version}.pmtiles"',
+        },
+    )
+
+
+@routes.options(PMTILES_PATH)
+@routes.options(CATALOG_PATHS[1])
 @routes.options(TILE_PATH)
 @routes.options(TILEJSON_PATH)
 @routes.options(STYLE_PATH)

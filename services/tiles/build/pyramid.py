@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from pmtiles.tile import Compression, TileType, zxy_to_tileid
+from pmtiles.tile import Compression, TileType, tileid_to_zxy, zxy_to_tileid
 from pmtiles.writer import write
 
 from .. import queries
-from ..catalog import BOUNDS, CENTER, PYRAMID_MAXZOOM, TILESETS, attribution
+from ..catalog import BOUNDS, CENTER, PYRAMID_MAXZOOM, TILESETS, attribution, tilejson_fields
 from ..layout import DONE, archive_path
 
 log = logging.getLogger("rezone.tiles.build")
@@ -47,6 +47,12 @@ def candidate_tiles(extents: list[tuple[float, float, float, float]], z: int) ->
 def gzip_tile(raw: bytes) -> bytes:
     """Deterministic gzip (mtime 0) so that identical tiles give identical archives and ETags."""
     return gzip.compress(raw, compresslevel=9, mtime=0)
+
+
+def tile_zoom(tile_id: int) -> int:
+    """Zoom of a PMTiles tile id."""
+    z: int = tileid_to_zxy(tile_id)[0]
+    return z
 
 
 def pyramid_complete(pyramid_dir: Path, version: str, maxzoom: int = PYRAMID_MAXZOOM) -> bool:
@@ -100,12 +106,13 @@ async def build_pyramid(
         if not by_id:  # nothing to show (no CPTS loaded yet): no archive, the service answers 204
             continue
         tileset = TILESETS[name]
+        # The TileJSON fields a PMTiles reader shows (name, attribution, vector_layers: the same values as
+        # /tiles/<name>.json), with the archive's own zoom range: deeper zooms are overzoomed by the client.
         metadata = {
-            "name": name,
-            "description": tileset.description,
-            "attribution": credits,
-            "version": version,
-            "vector_layers": tileset.vector_layers(),
+            **tilejson_fields(name, version, credits),
+            "format": "pbf",
+            "minzoom": min(tile_zoom(t) for t in by_id),
+            "maxzoom": max(tile_zoom(t) for t in by_id),
         }
         with write(archive_path(pyramid_dir, version, name)) as writer:
             for tile_id in sorted(by_id):  # ascending ids: a clustered archive
