@@ -21,7 +21,7 @@ from .catalogue import CATALOGUE
 from .errors import CommuneNotFound, InvalidCommuneCode, InvalidParameter, UnknownParameter
 from .normalise import normalise, normalise_ald, split_codes
 from .relays import RELAYS, Ask, Relay
-from .schemas import DiagnosisBody, Limits, Meta, ReportBody, SearchResult
+from .schemas import DiagnosisBody, Limits, Meta, ReportBody, ReportPdfBody, SearchResult
 from .settings import SETTINGS
 from .tilecache import TILE_CACHE, bypasses_cache, cacheable, replay, tile_key
 from .upstream import UPSTREAMS
@@ -117,7 +117,7 @@ def _relay_handlers(relay: Relay) -> tuple[Handler, Handler]:
             request,
             relay,
             body.communes,
-            ald=body.ald if isinstance(body, DiagnosisBody) else None,
+            ald=body.ald if isinstance(body, DiagnosisBody | ReportPdfBody) else None,
             name=body.name if isinstance(body, ReportBody) else None,
         )
 

@@ -30,6 +30,10 @@ INSERT INTO ref.indicators (id, section, label, definition, numerator_label, den
 VALUES ('retino_diab', 'prevention', 'Dépistage de la rétinopathie diabétique',
         'Patients diabétiques ayant eu un examen du fond d''œil en deux ans, parmi les patients diabétiques',
         'Patients diabétiques dépistés', 'Patients diabétiques', 'pct', 'dcir', 9001);
+-- Its linked group (docs/methodology.md §2.2): the diabetic patients are a population of their own, not a
+-- sum of age bands, and the numerator is nested in no other.
+INSERT INTO api.indicator_links (indicator_id, frame, within, contains, num_parents)
+VALUES ('retino_diab', NULL, NULL, NULL, '{}');
 """
 DCIR_FILE = "dcir_indicateurs-2023-07-2024-06.csv"
 

@@ -12,11 +12,12 @@ from .helpers import post
     [
         ("/v1/diagnosis", {"communes": ["x1234", "04028"]}, 400, "invalid_commune_code"),
         ("/v1/diagnosis", {"communes": ["2A0041"]}, 400, "invalid_commune_code"),
-        ("/v1/diagnosis", {"communes": ["20004"]}, 422, "unknown_commune"),  # well-formed, no such commune
+        ("/v1/diagnosis", {"communes": ["20004"]}, 400, "invalid_commune_code"),  # Corsica is 2A/2B
+        ("/v1/diagnosis", {"communes": ["01999"]}, 422, "unknown_commune"),  # well-formed, no such commune
         ("/v1/summary", {"communes": ["2C001"]}, 400, "invalid_commune_code"),
         ("/v1/diagnosis", {"communes": []}, 400, "empty_selection"),
         ("/v1/summary", {"communes": []}, 400, "empty_selection"),
-        ("/v1/diagnosis", {"communes": ["99999", "04028"]}, 422, "unknown_commune"),
+        ("/v1/diagnosis", {"communes": ["99999", "04028"]}, 400, "invalid_commune_code"),  # no département 99
         ("/v1/diagnosis", {"communes": ["75056"]}, 422, "unknown_commune"),  # Paris: by arrondissement only
         ("/v1/diagnosis", {"communes": ["04028"], "ald": ["ald_12"]}, 422, "unknown_indicator"),
         ("/v1/diagnosis", {"communes": ["04028"], "ald": ["pop_ald"]}, 422, "unknown_indicator"),

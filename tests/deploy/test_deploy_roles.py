@@ -126,7 +126,7 @@ CAN = {
     ],
     "rezone_tiles": [
         "SELECT tiles.version()",
-        "SELECT tiles.tile('communes', 8, 130, 90)",
+        "SELECT tiles.tile_layers(ARRAY['communes'], 8, 130, 90)",
         "SELECT count(*) FROM ref.data_sources",
     ],
     "rezone_gateway": [

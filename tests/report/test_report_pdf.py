@@ -211,7 +211,7 @@ async def test_same_input_same_bytes(http, report_url):
         ({"communes": ["1304"]}, 400, "invalid_commune_code"),
         ({"communes": []}, 400, "empty_selection"),
         ({"communes": [f"13{i:03d}" for i in range(1, 102)]}, 422, "too_many_communes"),
-        ({"communes": ["99999"]}, 422, "unknown_commune"),
+        ({"communes": ["01999"]}, 422, "unknown_commune"),
         ({"communes": ["75056"]}, 422, "unknown_commune"),  # Paris is selected by arrondissement
         ({"communes": SMALL, "date": "31/01/2025"}, 400, "invalid_date"),
         ({"communes": SMALL, "name": "a\x00b"}, 400, "invalid_name"),

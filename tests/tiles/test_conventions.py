@@ -35,8 +35,8 @@ def gateway_on_tiles(run_service, tiles_url) -> str:
     )
 
 
-async def _tile_hits(http, base: str) -> float:
-    async with http.get(f"{base}/metrics") as r:
+async def _tile_hits(http, internal: str) -> float:
+    async with http.get(f"{internal}/metrics") as r:
         text = await r.text()
     found = re.search(r'^gateway_cache_requests_total{endpoint="tiles",result="hit"} (\S+)$', text, re.M)
     return float(found.group(1)) if found else 0.0
@@ -79,18 +79,18 @@ async def test_unknown_parameters_are_ignored(http, tiles_url):
         assert r.status == 200
 
 
-async def test_extra_parameters_are_served_from_the_gateway_cache(http, gateway_on_tiles):
+async def test_extra_parameters_are_served_from_the_gateway_cache(http, gateway_on_tiles, run_service):
     version = await _version(http, gateway_on_tiles)
     url = f"{gateway_on_tiles}/tiles/admin/7/65/45.mvt?v={version}"
     async with http.get(url, headers=GZ) as r:
         assert r.status == 200 and r.headers["Cache-Control"].endswith("immutable")
         body = await r.read()
-    hits = await _tile_hits(http, gateway_on_tiles)
+    hits = await _tile_hits(http, run_service.internal(gateway_on_tiles))
     for extra in ("&key=portail-a", "&key=portail-b&session=42"):
         async with http.get(url + extra, headers=GZ) as r:
             assert r.status == 200 and r.headers.get("X-Cache") == "HIT"
             assert await r.read() == body
-    after = await _tile_hits(http, gateway_on_tiles)
+    after = await _tile_hits(http, run_service.internal(gateway_on_tiles))
     assert after == hits + 2
     # The parameter order and an unknown one ahead of `v` do not split the cache either.
     async with http.get(url.replace(f"?v={version}", f"?key=z&v={version}"), headers=GZ) as r:
