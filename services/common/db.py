@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import asyncpg
 from aiohttp import web
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from .errors import Unavailable, UpstreamTimeout
 from .settings import redact_dsn
+from .web import METRICS
 
 POOL = web.AppKey("pool", asyncpg.Pool)
 log = logging.getLogger("rezone.db")
@@ -46,10 +49,33 @@ def pg_ctx(
         await pool.fetchval("SELECT 1")
         log.info("database pool ready", extra={"dsn": redact_dsn(dsn), "max_size": max_size})
         app[POOL] = pool
+        metrics = app.get(METRICS)
+        if metrics is not None:
+            metrics.registry.register(PoolCollector(pool, metrics.service))
         yield
         await pool.close()
 
     return ctx
+
+
+class PoolCollector(Collector):
+    """Gauges of one asyncpg pool, read at scrape time: saturation is `in_use / max` (deploy/prometheus)."""
+
+    def __init__(self, pool: asyncpg.Pool, service: str) -> None:
+        self.pool = pool
+        self.service = service
+
+    def collect(self) -> Iterator[Metric]:  # noqa: D102
+        size, idle = self.pool.get_size(), self.pool.get_idle_size()
+        conns = GaugeMetricFamily(
+            "db_pool_connections", "Open pool connections by state", labels=["service", "state"]
+        )
+        conns.add_metric([self.service, "in_use"], size - idle)
+        conns.add_metric([self.service, "idle"], idle)
+        yield conns
+        limit = GaugeMetricFamily("db_pool_max_connections", "Pool size limit", labels=["service"])
+        limit.add_metric([self.service], self.pool.get_max_size())
+        yield limit
 
 
 @contextlib.asynccontextmanager
