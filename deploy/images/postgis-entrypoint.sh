@@ -6,6 +6,6 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   : "${POSTGRES_PASSWORD_FILE:?POSTGRES_PASSWORD_FILE names the file holding the rezone role password}"
   initdb -D "$PGDATA" -U rezone --pwfile="$POSTGRES_PASSWORD_FILE" -E UTF8 --locale=C.UTF-8 \
     --auth-local=trust --auth-host=scram-sha-256 --no-instructions >/dev/null
-  printf "listen_addresses = '127.0.0.1'\nunix_socket_directories = '/var/run/postgresql'\n" >>"$PGDATA/postgresql.auto.conf"
+  printf "listen_addresses = '127.0.0.1'\nunix_socket_directories = '/tmp'\n" >>"$PGDATA/postgresql.auto.conf"
 fi
 exec postgres -D "$PGDATA" "$@"

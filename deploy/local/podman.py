@@ -1,7 +1,7 @@
 """podman with the project's engine settings (deploy/podman/*.conf): run, wait, stop, clean up by label.
 
-Every container the project starts carries the label `rezone-cpts/stack=<name>`, so that `down` removes exactly
-those (by id), never a container some other user of the machine started.
+Every container the project starts carries the label `rezone-cpts/stack=<name>`, so that `down` removes
+exactly those (by id), never a container some other user of the machine started.
 """
 
 from __future__ import annotations
