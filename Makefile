@@ -2,7 +2,7 @@
 # Each installs what is missing first (Debian packages, .venv, front-end packages).
 PY := .venv/bin/python
 
-.PHONY: run up down dsn load test lint reliability bootstrap bench
+.PHONY: run up down dsn load test lint reliability bootstrap bench lock image prod-up prod-down kube-play kube-down
 
 run:
 	@scripts/bootstrap.sh run
@@ -42,3 +42,29 @@ reliability:
 
 bootstrap:
 	@scripts/bootstrap.sh test
+
+# Hashed dependency locks from pyproject.toml (requirements/*.lock): run after adding or changing a dependency.
+lock:
+	@scripts/lock.sh
+
+# Container images into local podman/buildah storage: the debootstrap base, the project image
+# (deploy/Dockerfile) and the infrastructure images of prod-up (docs/deploy.md, "Images").
+image:
+	@scripts/bootstrap.sh run
+	@deploy/images/build.sh all
+
+# Production-like topology on this machine, from those images (docs/deploy.md, "make prod-up").
+prod-up:
+	@scripts/bootstrap.sh run
+	@$(PY) -m deploy.local.prod up
+
+prod-down:
+	@if [ -x $(PY) ]; then $(PY) -m deploy.local.prod down; fi
+
+# The dev overlay's workloads under `podman kube play` (docs/deploy.md, "podman kube play").
+kube-play:
+	@scripts/bootstrap.sh test
+	@$(PY) -m deploy.local.kubeplay up
+
+kube-down:
+	@if [ -x $(PY) ]; then $(PY) -m deploy.local.kubeplay down; fi

@@ -36,16 +36,20 @@ if [ ${#clean[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${clean[@]}" >/dev/null
 fi
 
-# Python environment, rebuilt only when pyproject.toml changes.
+# Python environment from the hashed lock (requirements/dev.lock, made by `make lock`; the image installs
+# requirements/runtime.lock, resolved together), reinstalled only when the lock or pyproject.toml changes.
 py=python3
 for cand in python3.13 python3.12 python3.11 python3; do
   if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then py="$cand"; break; fi
 done
-stamp=".venv/.stamp-$(sha256sum pyproject.toml | cut -c1-16)"
+stamp=".venv/.stamp-$(cat pyproject.toml requirements/dev.lock | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   [ -x .venv/bin/python ] || "$py" -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e ".[tiles,report,gateway,test]"
+  # Exactly the locked versions, each checked against its hash; then the project itself, without resolving
+  # anything again (--no-deps), so nothing unlocked can slip in.
+  .venv/bin/python -m pip install -q --require-hashes --only-binary=:all: -r requirements/dev.lock
+  .venv/bin/python -m pip install -q --no-deps -e .
   rm -f .venv/.stamp-*; touch "$stamp"
 fi
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import asyncpg
 from aiohttp import web
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from .errors import Unavailable, UpstreamTimeout
 from .settings import redact_dsn
+from .web import METRICS
 
 POOL = web.AppKey("pool", asyncpg.Pool)
 DB_RETRY_AFTER_S = 5
@@ -56,6 +59,9 @@ def pg_ctx(
         )
         app[POOL] = pool
         warm = asyncio.create_task(_warm(pool, dsn, min_size, retry_max_s))
+        metrics = app.get(METRICS)
+        if metrics is not None:
+            metrics.registry.register(PoolCollector(pool, metrics.service))
         yield
         warm.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -88,6 +94,26 @@ async def _warm(pool: asyncpg.Pool, dsn: str, min_size: int, retry_max_s: float)
             held.append(await pool.acquire())
     for conn in held:
         await pool.release(conn)
+
+
+class PoolCollector(Collector):
+    """Gauges of one asyncpg pool, read at scrape time: saturation is `in_use / max` (deploy/prometheus)."""
+
+    def __init__(self, pool: asyncpg.Pool, service: str) -> None:
+        self.pool = pool
+        self.service = service
+
+    def collect(self) -> Iterator[Metric]:  # noqa: D102
+        size, idle = self.pool.get_size(), self.pool.get_idle_size()
+        conns = GaugeMetricFamily(
+            "db_pool_connections", "Open pool connections by state", labels=["service", "state"]
+        )
+        conns.add_metric([self.service, "in_use"], size - idle)
+        conns.add_metric([self.service, "idle"], idle)
+        yield conns
+        limit = GaugeMetricFamily("db_pool_max_connections", "Pool size limit", labels=["service"])
+        limit.add_metric([self.service], self.pool.get_max_size())
+        yield limit
 
 
 @contextlib.asynccontextmanager

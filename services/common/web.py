@@ -6,13 +6,22 @@ import asyncio
 import logging
 import time
 import uuid
+import zlib
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import msgspec
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from .errors import BadRequest, RequestTimeout, ServiceError, UnsupportedMediaType
@@ -63,6 +72,23 @@ class Metrics:
             registry=self.registry,
         )
         self.service = service
+        # CPU, memory, file descriptors and start time of the process, and the Python version: what the
+        # default registry would carry, on each app's own registry (the collectors are stateless readers).
+        self.registry.register(PROCESS_COLLECTOR)
+        self.registry.register(PLATFORM_COLLECTOR)
+
+
+# Access log: every server error, every request slower than this, and a sample of the rest, chosen on the
+# request id so that all services of one request agree (one line per hop or none). At the national rate a
+# line per request would cost more than most handlers; the metrics count every request anyway.
+ACCESS_LOG_SLOW_S = 1.0
+ACCESS_LOG_SAMPLE = 1 / 100
+access_log = logging.getLogger("rezone.access")
+
+
+def sampled(request_id: str, rate: float = ACCESS_LOG_SAMPLE) -> bool:
+    """Whether this request id falls in the sample (a stable hash, the same in every service)."""
+    return zlib.crc32(request_id.encode()) < rate * 0x1_0000_0000
 
 
 METRICS = web.AppKey("metrics", Metrics)
@@ -175,6 +201,19 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
             status = response.status if response is not None else 499  # 499: the client went away
             metrics.requests.labels(metrics.service, route, request.method, str(status)).inc()
             metrics.latency.labels(metrics.service, route).observe(elapsed)
+        status = response.status if response is not None else 499
+        if status >= 500 or elapsed >= ACCESS_LOG_SLOW_S or sampled(rid):
+            access_log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "route": _route_label(request),
+                    "status": status,
+                    "duration_s": round(elapsed, 4),
+                    "sampled": status < 500 and elapsed < ACCESS_LOG_SLOW_S,
+                },
+            )
         request_id_var.reset(token)
 
 

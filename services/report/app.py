@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
-from prometheus_client import Histogram
+from prometheus_client import Gauge, Histogram
 
 from services.common.db import database_ready, pg_ctx
 from services.common.web import METRICS, base_app
@@ -34,12 +34,22 @@ def _aggregate_ctx(settings: Settings) -> Callable[[web.Application], AsyncItera
 
 def _renderer_ctx(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        app[routes.RENDERER] = Renderer(
+        renderer = Renderer(
             max_parallel=settings.max_parallel_renders,
             max_queued=settings.max_queued_renders,
             timeout_s=settings.render_timeout_s,
             pdf_standard=settings.pdf_standard or None,
         )
+        app[routes.RENDERER] = renderer
+        # The render queue, read at scrape time: waiting = compiling + queued; at capacity the next report is
+        # refused with 503 (the saturation alert of deploy/prometheus/rules.yaml).
+        registry = app[METRICS].registry
+        Gauge(
+            "report_renders_waiting", "Reports compiling or queued for a compile slot", registry=registry
+        ).set_function(lambda: renderer.waiting.in_flight)
+        Gauge(
+            "report_renders_capacity", "Compiling + queued reports accepted before 503", registry=registry
+        ).set_function(lambda: renderer.waiting.cap)
         yield
 
     return ctx

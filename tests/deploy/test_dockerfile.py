@@ -1,4 +1,4 @@
-"""Lint-style checks of deploy/Dockerfile (no container engine here: the image is built elsewhere)."""
+"""Static checks of deploy/Dockerfile (`make image` builds it for real; hadolint runs in test_lint.py)."""
 
 from __future__ import annotations
 
@@ -34,17 +34,21 @@ class Stage:
 
 
 def parse() -> list[Stage]:
-    """Stages of the Dockerfile, continuation lines joined and comments dropped."""
+    """Stages of the Dockerfile: continuation lines joined, comments dropped, global ARG defaults set."""
     lines = [line for line in DOCKERFILE.read_text().splitlines() if not line.lstrip().startswith("#")]
     text = re.sub(r"\\\n", " ", "\n".join(lines))
     stages: list[Stage] = []
+    args: dict[str, str] = {}
     for line in text.splitlines():
         if not line.strip():
             continue
         keyword, _, rest = line.strip().partition(" ")
         keyword = keyword.upper()
-        if keyword == "FROM":
-            parts = rest.split()
+        if keyword == "ARG" and not stages:
+            name, _, default = rest.strip().partition("=")
+            args[name] = default
+        elif keyword == "FROM":
+            parts = re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], rest).split()
             stages.append(Stage(parts[0], parts[2] if len(parts) > 2 and parts[1].upper() == "AS" else None))
         else:
             assert stages, f"{keyword} before FROM"
@@ -125,14 +129,37 @@ def test_no_compiler_and_wheels_only() -> None:
 
 
 def test_same_python_dependencies_as_ci() -> None:
-    """The image installs the base dependencies plus the extras `make test` installs, test extra excepted."""
-    bootstrap = (ROOT / "scripts" / "bootstrap.sh").read_text()
-    ci_extras = set(re.search(r"\.\[([\w,]+)\]", bootstrap).group(1).split(",")) - {"test"}
+    """The image installs the hashed runtime lock; `make test` the dev lock resolved against it."""
     build = " ".join(parse()[0].args("RUN"))
-    image_extras = set(re.findall(r"'(\w+)'", re.search(r"for e in \(([^)]*)\)", build).group(1)))
-    assert image_extras == ci_extras
+    assert "--require-hashes" in build and "-r requirements/runtime.lock" in build
+    assert any("requirements/runtime.lock" in c for c in parse()[0].args("COPY"))
+    bootstrap = (ROOT / "scripts" / "bootstrap.sh").read_text()
+    assert "--require-hashes" in bootstrap and "-r requirements/dev.lock" in bootstrap
+    assert "--no-deps -e ." in bootstrap, "the project itself must not resolve anything outside the lock"
+    lock = (ROOT / "requirements" / "runtime.lock").read_text()
+    extras = re.search(r"^# extras: (.+)$", lock, re.M).group(1).split()
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert ci_extras <= project["optional-dependencies"].keys()
+    assert set(extras) == {"tiles", "report", "gateway"} <= project["optional-dependencies"].keys()
+
+
+def test_base_image_is_a_build_argument_with_a_pinned_default() -> None:
+    text = DOCKERFILE.read_text()
+    assert re.search(r"^ARG BASE_IMAGE=\S+@sha256:[0-9a-f]{64}$", text, re.M)
+    assert [line for line in text.splitlines() if line.startswith("FROM")] == [
+        "FROM ${BASE_IMAGE} AS build",
+        "FROM ${BASE_IMAGE}",
+    ], "both stages on the same base: the venv's interpreter path must exist in the runtime"
+
+
+def test_postinstall_tool_is_copied_before_npm_ci() -> None:
+    """package.json's postinstall runs web/tools/precompress.mjs: in the build stage before npm ci."""
+    package = json.loads((ROOT / "web" / "package.json").read_text())
+    tool = re.search(r"node (\S+)", package["scripts"]["postinstall"]).group(1)
+    build = parse()[0]
+    order = [(kw, rest) for kw, rest in build.instructions if kw in ("COPY", "RUN")]
+    npm_at = next(i for i, (kw, rest) in enumerate(order) if kw == "RUN" and "npm ci" in rest)
+    copied_before = " ".join(rest for kw, rest in order[:npm_at] if kw == "COPY")
+    assert f"web/{tool.split('/')[0]}" in copied_before, f"{tool} not copied before npm ci"
 
 
 def test_reference_wheel_matches_the_loader() -> None:

@@ -114,14 +114,23 @@ def test_only_tiles_and_styles_by_get(cache) -> None:
     assert refused.value.code == 403
 
 
-def test_access_log_is_json_with_the_callers_request_id(cache) -> None:
+def test_access_log_is_json_with_the_callers_request_id_and_samples_hits(cache) -> None:
     base, workdir = cache
-    # Another browser's Accept-Encoding than the burst's: same gzip variant, so a hit.
-    _get(base + TILE, **{"X-Request-ID": "deploy-test-rid-1", "Accept-Encoding": "gzip, deflate, br, zstd"})
+    # An origin trip (cold tile) is always logged, with the caller's request id.
+    _get(base + OTHER_TILE.replace("519", "517"), **{"X-Request-ID": "deploy-test-rid-1"})
+    # Hits (another browser's Accept-Encoding than the burst's: same gzip variant) are sampled at 1 %.
+    for i in range(300):
+        _get(
+            base + TILE,
+            **{"X-Request-ID": f"deploy-test-hit-{i}", "Accept-Encoding": "gzip, deflate, br, zstd"},
+        )
     time.sleep(0.2)
     lines = [json.loads(line) for line in (workdir / "access.log").read_text().splitlines()]
     mine = [entry for entry in lines if entry["request_id"] == "deploy-test-rid-1"]
-    assert mine and mine[-1]["cache"] == "HIT" and mine[-1]["path"] == TILE and mine[-1]["status"] == 200
+    assert mine and mine[-1]["cache"] == "MISS" and mine[-1]["status"] == 200
+    hits = [e for e in lines if e["request_id"].startswith("deploy-test-hit-")]
+    assert all(e["cache"] == "HIT" and e["path"] == TILE for e in hits)
+    assert len(hits) <= 15, f"{len(hits)} of 300 hits logged: sampling at 1 % expected"
 
 
 def test_origin_outage_cached_tiles_still_served(cache, origin, run_service) -> None:

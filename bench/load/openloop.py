@@ -1,0 +1,180 @@
+"""Open-loop HTTP/1.1 load: requests leave on a fixed schedule, latency counts from the scheduled send time.
+
+A closed-loop generator (N clients, each waiting for its answer before the next request) slows down with the
+server and so never sees the queue it would have built: coordinated omission. Here the schedule is fixed
+in advance (`rate` requests a second, evenly spaced); a request whose time has come goes out on an idle
+keep-alive connection, or on a new one (up to `max_conns`), and if it has to wait for one, the wait is part
+of its latency.
+
+Clients are many: each new connection binds its own loopback source address (127.0.x.y), so that the
+gateway's per-client rate limit and nginx's per-address connection limit see a population of users, as they
+would in production, instead of one address doing national traffic. Loopback only; every run is bounded by
+its schedule plus the request timeout, and the caller bounds the schedule (≤ 60 s a step).
+
+Several generator processes share the schedule (event i goes to process i mod P): one asyncio loop cannot send
+2,000+ requests a second and read the answers on top of a server on the same two cores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import random
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+# Answers that are not errors: 204 is an empty tile (sea), 304 a revalidated one.
+OK = (200, 204, 304)
+CACHE_CODES = {b"": 0, b"HIT": 1, b"MISS": 2, b"EXPIRED": 3, b"STALE": 4, b"UPDATING": 5, b"REVALIDATED": 6}
+CACHE_NAMES = {v: k.decode() or "-" for k, v in CACHE_CODES.items()}
+# Status recorded for a request that got no HTTP answer (connection refused/reset, timeout).
+NO_ANSWER = 0
+
+
+@dataclass(frozen=True)
+class Request:
+    """One pre-encoded request and the class it is reported under."""
+
+    kind: str
+    data: bytes
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The schedule of one step: event i is sent at `times[i]` seconds and carries request `index[i]`."""
+
+    times: np.ndarray  # float64, seconds from the step start
+    index: np.ndarray  # int32 into the request list
+
+
+def source_addresses(count: int) -> list[str]:
+    """Loopback addresses standing for distinct clients (127.0.1.1 …)."""
+    return [f"127.0.{1 + i // 250}.{1 + i % 250}" for i in range(count)]
+
+
+async def _read(reader: asyncio.StreamReader) -> tuple[int, int, bool]:
+    """Status, cache code (X-Cache-Status, else X-Cache) and whether the server keeps the connection."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    lower = head.lower()
+    cache = 0
+    for name in (b"\r\nx-cache-status: ", b"\r\nx-cache: "):
+        i = lower.find(name)
+        if i >= 0:
+            j = lower.index(b"\r\n", i + 2)
+            cache = CACHE_CODES.get(head[i + len(name) : j].strip().upper(), 0)
+            break
+    keep = b"\r\nconnection: close" not in lower
+    i = lower.find(b"\r\ncontent-length:")
+    if i >= 0:
+        j = lower.index(b"\r\n", i + 2)
+        length = int(head[i + 17 : j])
+        if length and status not in (204, 304):
+            await reader.readexactly(length)
+    elif b"\r\ntransfer-encoding: chunked" in lower:
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    return status, cache, keep
+
+
+async def _run(
+    host: str,
+    port: int,
+    requests: list[Request],
+    plan: Plan,
+    start: float,
+    max_conns: int,
+    sources: list[str],
+) -> np.ndarray:
+    """Execute one process's share of a plan; rows (scheduled s, latency s, status, cache, request index)."""
+    out = np.zeros((len(plan.times), 5), dtype=np.float64)
+    idle: deque[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = deque()
+    slots = asyncio.Semaphore(max_conns)
+    rng = random.Random(port)
+    pending: set[asyncio.Task[None]] = set()
+
+    async def one(row: int, scheduled: float, req: Request) -> None:
+        async with slots:
+            conn = idle.pop() if idle else None
+            status, cache, keep = NO_ANSWER, 0, False
+            try:
+                if conn is None:
+                    conn = await asyncio.wait_for(
+                        asyncio.open_connection(host, port, local_addr=(rng.choice(sources), 0)), 5.0
+                    )
+                reader, writer = conn
+                writer.write(req.data)
+                status, cache, keep = await asyncio.wait_for(_read(reader), req.timeout_s)
+            except (
+                OSError,
+                asyncio.IncompleteReadError,
+                TimeoutError,
+                ValueError,
+                asyncio.LimitOverrunError,
+            ):
+                keep = False
+            done = time.monotonic()
+            if conn is not None:
+                if keep:
+                    idle.append(conn)
+                else:
+                    conn[1].close()
+        out[row] = (scheduled - start, done - scheduled, status, cache, 0)
+
+    for row, (offset, idx) in enumerate(zip(plan.times, plan.index, strict=True)):
+        scheduled = start + float(offset)
+        delay = scheduled - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(one(row, scheduled, requests[int(idx)]))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+    while pending:
+        await asyncio.gather(*list(pending))
+    for _, writer in idle:
+        writer.close()
+    rows = out.copy()
+    rows[:, 4] = plan.index
+    return rows
+
+
+def _worker(args: tuple, queue: mp.Queue) -> None:  # type: ignore[type-arg]
+    host, port, requests, plan, start, max_conns, sources = args
+    queue.put(asyncio.run(_run(host, port, requests, plan, start, max_conns, sources)))
+
+
+def execute(
+    host: str,
+    port: int,
+    requests: list[Request],
+    plan: Plan,
+    *,
+    processes: int = 2,
+    max_conns: int = 512,
+    clients: int = 1000,
+    lead_s: float = 0.5,
+) -> np.ndarray:
+    """Run the plan across `processes` generator processes; all rows, sorted by scheduled time."""
+    start = time.monotonic() + lead_s
+    sources = source_addresses(clients)
+    ctx = mp.get_context("fork")
+    queue: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+    procs = []
+    for k in range(processes):
+        share = Plan(plan.times[k::processes], plan.index[k::processes])
+        args = (host, port, requests, share, start, max(1, max_conns // processes), sources)
+        proc = ctx.Process(target=_worker, args=(args, queue), daemon=True)
+        proc.start()
+        procs.append(proc)
+    parts = [queue.get() for _ in procs]
+    for proc in procs:
+        proc.join(timeout=30)
+    rows = np.concatenate(parts) if parts else np.zeros((0, 5))
+    return rows[np.argsort(rows[:, 0], kind="stable")]

@@ -1,0 +1,323 @@
+"""`make kube-play`: the dev overlay's Deployments, Services and ConfigMaps under `podman kube play`.
+
+    python -m deploy.local.kubeplay up        render, adapt, play; check every probe; print the edge URL
+    python -m deploy.local.kubeplay roll      rolling restart of the gateway Deployment (surge, then drain)
+    python -m deploy.local.kubeplay down      podman kube down + the stand-ins
+
+What podman cannot run is replaced by documented stand-ins (docs/deploy.md, "podman kube play"):
+- CloudNativePG Cluster + Pooler: the PostGIS and PgBouncer containers of `make prod-up` (same images, already
+  loaded; started by this command if absent); the CNPG Secret `rezone-db-app` becomes literal env values.
+- Gateway API (Gateway + HTTPRoutes) and the Services' load balancing: an nginx container routing /tiles/,
+  /styles/ to the tile cache and the rest to the gateway pods, as the HTTPRoutes do.
+- NetworkPolicy, HPA, PDB, the loader Job/CronJob: left out (podman has no such objects; the loader ran in
+  prod-up).
+The adaptations podman's host network needs are mechanical and listed in `adapt()`: one loopback port per
+Deployment (ports of issue 15's range), hostNetwork, hostPath for emptyDir/PVC/ConfigMap file volumes, and the
+probes taken out of the pod (podman would run them with curl inside the image, which has none) and answered
+by this script over HTTP exactly as the kubelet would call them.
+"""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+from . import podman, prod
+from .cluster import free_port
+from .tile_cache import loopback_conf
+
+ROOT = Path(__file__).resolve().parents[2]
+WORK = ROOT / ".data" / "kube"
+STACK = "kube"
+PLAYED = WORK / "played.yaml"
+PORTS = {
+    "edge": 18180,
+    "tile-cache": 18181,
+    "tiles": 18182,
+    "aggregate": 18183,
+    "report": 18184,
+    "gateway": 18185,
+    "gateway-surge": 18186,
+    "redis": 18188,
+}
+PLAY_KINDS = ("Deployment", "ConfigMap", "Service")
+
+
+def render() -> list[dict]:
+    """`kubectl kustomize deploy/overlays/dev`."""
+    kubectl = Path(sys.executable).parent / "kubectl"
+    out = subprocess.run(
+        [str(kubectl), "kustomize", str(ROOT / "deploy" / "overlays" / "dev")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return [d for d in yaml.safe_load_all(out.stdout) if d]
+
+
+def _hostpath(path: Path, uid_gid: str) -> dict:
+    prod._owned_dir(path, uid_gid)
+    return {"hostPath": {"path": str(path), "type": "Directory"}}
+
+
+def adapt(objs: list[dict], gateway_port: int, revision: str = "a") -> tuple[list[dict], dict[str, dict]]:
+    """The played objects, and the probes taken out of each Deployment (by name) for this script to call."""
+    password = prod._secret("db-password")
+    aggregate_password = prod._secret("aggregate-password")
+    pgb = f"127.0.0.1:{prod.PORT['pgbouncer']}"
+    port_of = {**PORTS, "gateway": gateway_port}
+    configs: dict[str, dict] = {}
+    out: list[dict] = []
+    probes: dict[str, dict] = {}
+    for obj in objs:
+        if obj["kind"] not in PLAY_KINDS:
+            continue
+        obj = copy.deepcopy(obj)
+        obj["metadata"].pop("namespace", None)
+        if obj["kind"] == "ConfigMap" and "data" in obj:
+            data = obj["data"]
+            if "DATABASE_URL" in data:  # Pooler stand-in: prod-up's PgBouncer, no TLS on loopback
+                data["DATABASE_URL"] = f"postgresql://{pgb}/rezone"
+                data["PGSSLMODE"] = "disable"
+            for key, value in list(data.items()):
+                if key.endswith("_HOST"):
+                    data[key] = "127.0.0.1"
+                for service in ("tile-cache", "tiles", "aggregate", "report", "redis"):
+                    for port in ("8080", "8081", "8082", "8083", "6379"):
+                        value = value.replace(f"//{service}:{port}", f"//127.0.0.1:{port_of[service]}")
+                data[key] = value
+            configs[obj["metadata"]["name"]] = data
+        if obj["kind"] == "Service":
+            for p in obj["spec"]["ports"]:
+                p["port"] = p["targetPort"] = port_of[obj["metadata"]["name"]]
+        if obj["kind"] == "Deployment":
+            name = obj["metadata"]["name"]
+            obj["metadata"]["name"] = f"{name}-{revision}" if name == "gateway" else name
+            obj["spec"]["replicas"] = 1  # podman plays one pod per Deployment; the roll adds the surge pod
+            spec = obj["spec"]["template"]["spec"]
+            spec["hostNetwork"] = True
+            for key in (
+                "topologySpreadConstraints",
+                "serviceAccountName",
+                "automountServiceAccountToken",
+                "enableServiceLinks",
+            ):
+                spec.pop(key, None)
+            for c in spec["containers"]:
+                probes[name] = {
+                    k: c.pop(k) for k in ("startupProbe", "livenessProbe", "readinessProbe") if k in c
+                }
+                c.pop("lifecycle", None)
+                c["ports"] = [{"name": "http", "containerPort": port_of[name]}]
+                env = []
+                for var in c.get("env", []):
+                    if var["name"] in ("PGUSER", "PGPASSWORD"):  # the CNPG-made Secret, stand-in values
+                        login = prod.AGGREGATE_LOGIN if name == "aggregate" else "rezone"
+                        pw = aggregate_password if name == "aggregate" else password
+                        var = {"name": var["name"], "value": login if var["name"] == "PGUSER" else pw}
+                    env.append(var)
+                prefix = f"REZONE_{name.upper().replace('-', '_')}_"
+                env.append({"name": f"{prefix}PORT", "value": str(port_of[name])})
+                if name == "tiles":
+                    env.append(
+                        {"name": "REZONE_TILES_PUBLIC_URL", "value": f"http://127.0.0.1:{PORTS['edge']}"}
+                    )
+                c["env"] = env
+                if c["image"].startswith("localhost:5001/rezone-cpts/rezone"):
+                    c["image"] = prod.IMAGES["rezone"]
+                if name == "redis":
+                    c["image"] = prod.IMAGES["redis"]
+                    c["args"] = [a if a != "/data" else "/tmp" for a in c["args"]] + [
+                        "--port",
+                        str(PORTS["redis"]),
+                    ]
+                    c["args"][c["args"].index("--protected-mode") + 1] = "yes"
+                if name == "tile-cache":
+                    c["image"] = prod.IMAGES["nginx"]
+                    work = WORK / "tile-cache"
+                    conf = loopback_conf(work, PORTS["tile-cache"], PORTS["tiles"], status_port=free_port())
+                    c["args"] = [
+                        "nginx",
+                        "-e",
+                        "stderr",
+                        "-p",
+                        str(work),
+                        "-c",
+                        str(conf),
+                        "-g",
+                        "daemon off;",
+                    ]
+                    c["volumeMounts"] = [{"name": "work", "mountPath": str(work)}]
+                    spec["volumes"] = [{"name": "work", **_hostpath(work, prod.UIDS["nginx"])}]
+                    for path in work.iterdir():
+                        prod._chown(path, prod.UIDS["nginx"])
+                    continue
+            for vol in spec.get("volumes", []):
+                if "emptyDir" in vol:
+                    vol.pop("emptyDir")
+                    vol.update(
+                        _hostpath(WORK / f"{obj['metadata']['name']}-{vol['name']}", prod.UIDS["rezone"])
+                    )
+                if "persistentVolumeClaim" in vol:  # rezone-data: the pyramid written by prod-up's loader
+                    vol.pop("persistentVolumeClaim")
+                    vol["hostPath"] = {"path": str(prod.DATA / "data"), "type": "Directory"}
+        out.append(obj)
+    return out, probes
+
+
+def _probe(port: int, probe: dict) -> int:
+    path = probe["httpGet"]["path"]
+    with urllib.request.urlopen(
+        f"http://127.0.0.1:{port}{path}", timeout=probe.get("timeoutSeconds", 2)
+    ) as r:
+        return r.status
+
+
+def check_probes(probes: dict[str, dict], ports: dict[str, int], timeout: float = 180) -> dict[str, dict]:
+    """Call every probe as the kubelet would (startup first, then liveness and readiness); the answers."""
+    answers: dict[str, dict] = {}
+    for name, kinds in probes.items():
+        deadline = time.monotonic() + timeout
+        answers[name] = {}
+        for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
+            probe = kinds.get(kind)
+            if not probe or "httpGet" not in probe:
+                answers[name][kind] = "tcp/exec probe: checked by connecting" if probe else "none"
+                continue
+            while True:
+                try:
+                    answers[name][kind] = f"{probe['httpGet']['path']} → {_probe(ports[name], probe)}"
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(1)
+    return answers
+
+
+def _play(objs: list[dict], path: Path) -> None:
+    path.write_text(yaml.safe_dump_all(objs, sort_keys=False))
+    podman.podman("kube", "play", "--network", "host", str(path), timeout=600)
+
+
+def edge_conf(gateway_ports: list[int]) -> Path:
+    """The Gateway API stand-in: HTTPRoutes as nginx locations, the gateway Service as an upstream."""
+    servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in gateway_ports)
+    text = f"""pid /tmp/nginx.pid;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path /tmp/cb; proxy_temp_path /tmp/p; fastcgi_temp_path /tmp/f;
+    uwsgi_temp_path /tmp/u; scgi_temp_path /tmp/s;
+    upstream gateway {{
+{servers}
+        keepalive 32;
+    }}
+    upstream tile_cache {{ server 127.0.0.1:{PORTS["tile-cache"]}; keepalive 32; }}
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    proxy_next_upstream error timeout http_502 http_503;
+    server {{
+        listen 127.0.0.1:{PORTS["edge"]};
+        location ~ ^/(metrics|readyz|healthz)$ {{ return 404; }}
+        location ~ ^/(tiles|styles)/ {{ proxy_pass http://tile_cache; }}
+        location / {{ proxy_pass http://gateway; proxy_read_timeout 35s; }}
+    }}
+}}
+"""
+    path = WORK / "edge" / "nginx.conf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def up() -> int:
+    """Data tier (prod-up's), the played workloads, the edge stand-in; every probe answered."""
+    t0 = time.perf_counter()
+    if not (podman.running("rezone-prod-postgres") and podman.running("rezone-prod-pgbouncer")):
+        prod.up()
+    down(keep_data_tier=True)
+    WORK.mkdir(parents=True, exist_ok=True)
+    objs, probes = adapt(render(), PORTS["gateway"])
+    _play(objs, PLAYED)
+    podman.run(
+        "rezone-kube-edge",
+        prod.IMAGES["nginx"],
+        ["nginx", "-e", "stderr", "-c", "/etc/rezone-edge/nginx.conf", "-g", "daemon off;"],
+        stack=STACK,
+        user=prod.UIDS["nginx"],
+        volumes=[f"{edge_conf([PORTS['gateway']]).parent}:/etc/rezone-edge:ro"],
+    )
+    answers = check_probes(probes, PORTS)
+    for name, found in answers.items():
+        print(f"[kube] {name}: {found}", flush=True)
+    podman.wait_http(f"http://127.0.0.1:{PORTS['edge']}/api/v1/meta", "rezone-kube-edge", 60)
+    print(
+        f"[kube] played {PLAYED} in {time.perf_counter() - t0:.1f} s; edge http://127.0.0.1:{PORTS['edge']}/"
+    )
+    return 0
+
+
+def roll() -> int:
+    """Rolling restart of the gateway (maxSurge 1, maxUnavailable 0), as the Deployment's strategy says.
+
+    New pod up and ready → old pod out of the Service (nginx reload: in-flight requests finish on it) →
+    the preStop pause → SIGTERM (aiohttp's graceful stop) with the pod's grace period.
+    """
+    t0 = time.perf_counter()
+    old = (
+        "gateway-a"
+        if podman.podman("pod", "exists", "gateway-a-pod", check=False).returncode == 0
+        else "gateway-b"
+    )
+    new, new_port = (
+        ("gateway-b", PORTS["gateway-surge"]) if old == "gateway-a" else ("gateway-a", PORTS["gateway"])
+    )
+    old_port = PORTS["gateway"] if old == "gateway-a" else PORTS["gateway-surge"]
+    objs = render()
+    played, probes = adapt([o for o in objs if o["kind"] != "Service"], new_port, revision=new[-1])
+    only = [o for o in played if o["kind"] == "ConfigMap" or o["metadata"]["name"] == new]
+    _play(only, WORK / f"{new}.yaml")
+    check_probes({"gateway": probes["gateway"]}, {"gateway": new_port})
+    print(f"[kube] {new} ready on :{new_port} ({time.perf_counter() - t0:.1f} s)", flush=True)
+    edge_conf([new_port])
+    podman.podman("exec", "rezone-kube-edge", "nginx", "-s", "reload")
+    grace = 40
+    time.sleep(10)  # preStop sleep: endpoints withdrawn, in-flight requests on the old pod finish
+    podman.podman("pod", "stop", "--time", str(grace), f"{old}-pod", timeout=grace + 30)
+    podman.podman("pod", "rm", "--force", f"{old}-pod", check=False)
+    print(f"[kube] {old} (:{old_port}) drained and stopped; roll done in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def down(keep_data_tier: bool = True) -> int:
+    """Remove the played pods and the edge stand-in (prod-up's data tier stays, `make prod-down` stops it)."""
+    for path in [PLAYED, WORK / "gateway-a.yaml", WORK / "gateway-b.yaml"]:
+        if path.exists():
+            podman.podman("kube", "down", str(path), check=False)
+    for pod in ("gateway-a-pod", "gateway-b-pod"):
+        podman.podman("pod", "rm", "--force", pod, check=False)
+    podman.remove(STACK)
+    return 0
+
+
+def main() -> int:
+    """Entry point."""
+    commands = {"up": up, "roll": roll, "down": down}
+    command = sys.argv[1] if len(sys.argv) > 1 else "up"
+    if command not in commands:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return commands[command]()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
