@@ -14,6 +14,7 @@ from ..common.db import POOL, database_ready, pg_ctx
 from ..common.errors import Unavailable
 from ..common.http import SHARED_EXPOSED
 from ..common.web import METRICS, base_app
+from .glyphs import GLYPHS, Glyphs
 from .routes import routes
 from .settings import SETTINGS, Settings
 from .store import STORE, TileMetrics, TileStore
@@ -80,6 +81,7 @@ def create_app(settings: Settings) -> web.Application:
         body_timeout_s=settings.body_timeout_s,
     )
     app[SETTINGS] = settings
+    app[GLYPHS] = Glyphs(Path(settings.glyphs_dir or Path(__file__).resolve().parents[2] / "web" / "glyphs"))
     app.cleanup_ctx.append(
         pg_ctx(
             settings.database_url,

@@ -13,6 +13,7 @@ from ..common.errors import NotFound
 from ..common.http import accepts_gzip, etag_matches
 from .cache import Tile
 from .catalog import TILESETS, tilejson_fields
+from .glyphs import GLYPHS
 from .layout import archive_path
 from .settings import SETTINGS
 from .store import STORE
@@ -38,6 +39,7 @@ TILEJSON_PATH = "/tiles/{tileset}.json"
 PMTILES_PATH = "/tiles/{tileset}.pmtiles"
 CATALOG_PATHS = ("/tiles/", "/tiles/catalog")
 STYLE_PATH = "/styles/rezone.json"
+GLYPH_PATH = r"/tiles/glyphs/{version:[0-9a-f]{12}}/{fontstack}/{start:\d{1,5}}-{end:\d{1,5}}.pbf"
 
 
 @routes.get(TILE_PATH)
@@ -119,7 +121,21 @@ async def get_tilejson(request: web.Request) -> web.Response:
 async def get_style(request: web.Request) -> web.Response:
     """The default MapLibre style."""
     store = request.app[STORE]
-    return _json_document(request, style(base_url(request), store.version, store.group_colours))
+    glyphs = request.app[GLYPHS].url(base_url(request))
+    return _json_document(request, style(base_url(request), store.version, store.group_colours, glyphs))
+
+
+@routes.get(GLYPH_PATH)
+async def get_glyphs(request: web.Request) -> web.StreamResponse:
+    """One glyph range (SDF PBF) of a font stack; gzip when accepted; immutable (the URL names the fonts)."""
+    info = request.match_info
+    glyphs = request.app[GLYPHS]
+    path = glyphs.path(info["fontstack"], int(info["start"]), int(info["end"]))
+    if info["version"] != glyphs.version or path is None:
+        raise NotFound(f"glyphes inconnus : {info['fontstack']} {info['start']}-{info['end']}")
+    return web.FileResponse(
+        path, headers={"Cache-Control": IMMUTABLE, "Content-Type": "application/x-protobuf"}
+    )
 
 
 def catalog(base: str, version: str | None) -> dict[str, Any]:
@@ -184,6 +200,7 @@ async def get_pmtiles(request: web.Request) -> web.StreamResponse:
 @routes.options(TILE_PATH)
 @routes.options(TILEJSON_PATH)
 @routes.options(STYLE_PATH)
+@routes.options(GLYPH_PATH)
 async def preflight(request: web.Request) -> web.Response:
     """CORS preflight (a page sending If-None-Match itself triggers one)."""
     return web.Response(

@@ -14,6 +14,7 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
 
     port: int = 8081
     pyramid_dir: str = ".data/tiles"
+    glyphs_dir: str = ""  # the glyph PBFs web/tools/glyphs.mjs writes; empty: web/glyphs of this checkout
     cache_mb: int = 256  # LRU of tiles built on request (gzip bytes)
     pool_max: int = 4  # about the database's cores: more would only queue inside PostgreSQL
     version_poll_s: float = 30.0  # how soon a new load (new tiles version) is picked up

@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 from aiohttp import web
-from pmtiles.reader import MemorySource, all_tiles
+from pmtiles.reader import MmapSource, all_tiles
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from ..common.concurrency import SingleFlight
@@ -75,7 +75,8 @@ class TileMetrics:
 
 
 def load_pyramid(pyramid_dir: Path, version: str) -> tuple[dict[Key, Tile], int] | None:
-    """Every tile of the version's archives as (tileset, z, x, y) → Tile, and the pyramid max zoom.
+    """The tiles of the version's archives up to the in-memory max zoom as (tileset, z, x, y) → Tile, and that
+    zoom (deeper tiles, in the archives for download, come from the LRU and PostGIS like any cold tile).
 
     None when the version has no complete pyramid (not built yet, or built into another directory).
     """
@@ -88,10 +89,12 @@ def load_pyramid(pyramid_dir: Path, version: str) -> tuple[dict[Key, Tile], int]
         path = archive_path(pyramid_dir, version, name)
         if not path.exists():  # a tileset with no feature at all has no archive
             continue
-        # pmtiles ships no annotations on its reader functions.
-        get_bytes = MemorySource(path.read_bytes())  # type: ignore[no-untyped-call]
-        for (z, x, y), data in all_tiles(get_bytes):  # type: ignore[no-untyped-call]
-            tiles[(name, z, x, y)] = Tile(bytes(data), -1)
+        with path.open("rb") as f:
+            # pmtiles ships no annotations on its reader functions. Tiles come in tile id order, so by zoom.
+            for (z, x, y), data in all_tiles(MmapSource(f)):  # type: ignore[no-untyped-call]
+                if z > maxzoom:
+                    break
+                tiles[(name, z, x, y)] = Tile(bytes(data), -1)
     return tiles, maxzoom
 
 

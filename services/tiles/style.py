@@ -1,7 +1,8 @@
-"""The MapLibre style at /styles/rezone.json: our two sources only; no basemap, no glyph or sprite server.
+"""The MapLibre style at /styles/rezone.json: our two sources and our own glyphs; no basemap, no sprite.
 
-Labels are drawn by MapLibre GL JS (≥ 5.11) from local fonts, because the style has no `glyphs` URL: the
-`text-font` names are used as CSS font families (weight read from the name), so nothing leaves for a CDN.
+Labels use the glyph PBFs this service serves (services/tiles/glyphs.py), built from the fonts the
+repository bundles: every MapLibre client (GL JS 4 to 6, Native) draws them and nothing leaves for a CDN.
+No icon is drawn (FINESS points are circles), so there is no sprite.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-FONT = ["Noto Sans Regular", "DejaVu Sans", "Arial", "sans-serif"]
-FONT_BOLD = ["Noto Sans Bold", "DejaVu Sans Bold", "Arial Bold", "sans-serif"]
+# Fonts of web/tools/glyphs.mjs (one each: a stack would be a glyph request per stack the server can't merge).
+FONT = ["DejaVu Sans Book"]
+FONT_BOLD = ["DejaVu Sans Bold"]
 _STATE = ["boolean", ["feature-state", "selected"], False]
 _HOVER = ["boolean", ["feature-state", "hover"], False]
 
@@ -22,12 +24,14 @@ def _group_colour(colours: Mapping[str, str]) -> list[Any]:
     return expr + ["#777777"]
 
 
-def style(base_url: str, version: str | None, colours: Mapping[str, str]) -> dict[str, Any]:
-    """The style document; `base_url` is the public origin of this service (proxy headers honoured).
+def style(
+    base_url: str, version: str | None, colours: Mapping[str, str], glyphs: str | None = None
+) -> dict[str, Any]:
+    """The style document; `base_url` is the public origin (REZONE_PUBLIC_URL), `glyphs` the glyph template.
 
     `colours` are the FINESS group colours of ref.finess_groups; the web legend reads them back from here.
     """
-    return {
+    doc: dict[str, Any] = {
         "version": 8,
         "name": "Rézone CPTS",
         "metadata": {
@@ -181,3 +185,6 @@ def style(base_url: str, version: str | None, colours: Mapping[str, str]) -> dic
             },
         ],
     }
+    if glyphs is not None:
+        doc["glyphs"] = glyphs
+    return doc

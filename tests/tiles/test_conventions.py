@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import subprocess
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from services.tiles.catalog import TILESETS
-from tests.tiles.conftest import decode
+from tests.tiles.conftest import decode, lonlat_to_tile
 
 ROOT = Path(__file__).resolve().parents[2]
 PMTILES_JS = ROOT / "web" / "node_modules" / "pmtiles"
@@ -129,18 +131,32 @@ const archive = new PMTiles(new FetchSource(url));
 const header = await archive.getHeader();
 const metadata = await archive.getMetadata();
 const tile = await archive.getZxy(Number(z), Number(x), Number(y));
-console.log(JSON.stringify({header, metadata, tile: tile ? tile.data.byteLength : null}));
+const data = tile ? Buffer.from(tile.data).toString("base64") : null;
+console.log(JSON.stringify({header, metadata, tile: data}));
 """
+
+
+async def _deepest_tile(http, base: str, name: str) -> tuple[int, int, int]:
+    """A tile at the tileset's maxzoom that has features: Lyon for the areas, a FINESS point at z14."""
+    maxzoom = TILESETS[name].maxzoom
+    x, y = lonlat_to_tile(4.835, 45.76, 12)
+    if name != "finess":
+        return (maxzoom, *lonlat_to_tile(4.835, 45.76, maxzoom))
+    async with http.get(f"{base}/tiles/finess/12/{x}/{y}.mvt") as r:
+        point = decode(await r.read())["finess"]["features"][0]["geometry"]["coordinates"]
+    scale = 2 ** (maxzoom - 12)
+    return maxzoom, x * scale + int(point[0] * scale / 4096), y * scale + int(point[1] * scale / 4096)
 
 
 @pytest.mark.skipif(not PMTILES_ESM.exists(), reason="web/node_modules missing: run scripts/bootstrap.sh")
 @pytest.mark.parametrize("name", list(TILESETS))
 async def test_archive_opens_in_the_pmtiles_reader(http, gateway_on_tiles, name):
-    """The npm `pmtiles` reader (node) reads header, metadata and a tile by byte ranges from the gateway."""
+    """The npm `pmtiles` reader (node) reads header, metadata and a tile at maxzoom by byte ranges from the
+    gateway: the archive is complete to the TileJSON's maxzoom, FINESS popup fields included."""
     version = await _version(http, gateway_on_tiles)
     async with http.get(f"{gateway_on_tiles}/tiles/{name}.json") as r:
         tilejson = await r.json()
-    z, x, y = (9, 262, 184) if TILESETS[name].minzoom > 6 else (6, 32, 22)
+    z, x, y = await _deepest_tile(http, gateway_on_tiles, name)
     url = f"{gateway_on_tiles}/tiles/{name}.pmtiles?v={version}"
     out = subprocess.run(
         ["node", "--input-type=module", "-e", _READER % PMTILES_ESM.as_uri(), url, str(z), str(x), str(y)],
@@ -157,6 +173,29 @@ async def test_archive_opens_in_the_pmtiles_reader(http, gateway_on_tiles, name)
         assert metadata[field] == tilejson[field], field
     assert metadata["version"] == version
     assert metadata["minzoom"] == header["minZoom"] >= tilejson["minzoom"]
-    assert metadata["maxzoom"] == header["maxZoom"] <= tilejson["maxzoom"]
-    if name != "cpts":
-        assert read["tile"], f"no tile {z}/{x}/{y} in {name}"
+    assert metadata["maxzoom"] == header["maxZoom"] == tilejson["maxzoom"]
+    assert [header["minLon"], header["minLat"], header["maxLon"], header["maxLat"]] == tilejson["bounds"]
+    assert read["tile"], f"no tile {z}/{x}/{y} in {name}"
+    layers = decode(base64.b64decode(read["tile"]))
+    expected = {layer["id"] for layer in tilejson["vector_layers"] if layer["maxzoom"] >= z}
+    assert layers and set(layers) <= expected
+    for layer_id, layer in layers.items():
+        fields = next(v["fields"] for v in tilejson["vector_layers"] if v["id"] == layer_id)
+        assert set(layer["features"][0]["properties"]) <= set(fields), layer_id
+    if name == "finess":  # what the popup shows
+        props = layers["finess"]["features"][0]["properties"]
+        assert {"nom", "finess", "categorie", "adresse", "groupe"} <= set(props), props
+
+
+async def test_glyphs_through_the_gateway_are_immutable_and_cached(http, gateway_on_tiles):
+    """The style's glyph URL works through the gateway (the public origin) and is kept by its tile cache."""
+    async with http.get(f"{gateway_on_tiles}/styles/rezone.json") as r:
+        style = await r.json()
+    font = style["layers"][-1]["layout"]["text-font"][0]
+    url = style["glyphs"].replace("{fontstack}", quote(font)).replace("{range}", "0-255")
+    bodies = []
+    for _ in range(2):
+        async with http.get(url, headers=GZ) as r:
+            assert r.status == 200 and r.headers["Cache-Control"].endswith("immutable")
+            bodies.append((await r.read(), r.headers.get("X-Cache")))
+    assert bodies[0][0] == bodies[1][0] and bodies[1][1] == "HIT"

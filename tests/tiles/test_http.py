@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import re
+from urllib.parse import quote
 
 import pytest
 
@@ -186,7 +188,36 @@ async def test_style_uses_only_our_sources(http, tiles_url):
     async with http.get(f"{tiles_url}/styles/rezone.json", headers=spoof) as resp:
         assert resp.status == 200
         style = await resp.json()
-    assert style["version"] == 8 and "glyphs" not in style and "sprite" not in style
+    assert style["version"] == 8 and "sprite" not in style  # no icon is drawn
+    # Our own glyphs under the configured origin, never the spoofed one, in a URL naming the font sources.
+    assert re.fullmatch(
+        re.escape(f"{tiles_url}/tiles/glyphs/") + r"[0-9a-f]{12}/\{fontstack\}/\{range\}\.pbf",
+        style["glyphs"],
+    ), style["glyphs"]
+    fonts = {font for layer in style["layers"] for font in layer.get("layout", {}).get("text-font", [])}
+    template = style["glyphs"].replace("{range}", "0-255")
+    for font in fonts:
+        async with http.get(
+            template.replace("{fontstack}", quote(font)), headers={"Accept-Encoding": "gzip"}
+        ) as r:
+            assert r.status == 200, font
+            assert r.headers["Cache-Control"].endswith("immutable")
+            assert r.headers["Access-Control-Allow-Origin"] == "*"
+            assert (
+                r.headers["Content-Encoding"] == "gzip"
+                and r.headers["Content-Type"] == "application/x-protobuf"
+            )
+            pbf = gzip.decompress(await r.read())
+        assert font.encode() in pbf and len(pbf) > 10_000  # the fontstack name and 'A'…'é' bitmaps
+    # A stack falls back to its first font we have; a range off the 256 grid, another digest: 404.
+    async with http.get(template.replace("{fontstack}", quote("Open Sans Regular,DejaVu Sans Bold"))) as r:
+        assert r.status == 200
+    for bad in (("0-255", "1-256"), ("0-255", "65536-65791")):
+        async with http.get(template.replace("{fontstack}", quote(min(fonts))).replace(*bad)) as r:
+            assert r.status == 404, bad
+    wrong = re.sub(r"/glyphs/[0-9a-f]{12}/", "/glyphs/000000000000/", template)
+    async with http.get(wrong.replace("{fontstack}", quote(min(fonts)))) as r:
+        assert r.status == 404
     assert {s["url"] for s in style["sources"].values()} == {
         f"{tiles_url}/tiles/admin.json",
         f"{tiles_url}/tiles/finess.json",
