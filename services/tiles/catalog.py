@@ -46,8 +46,9 @@ GROUPS = (
     "cds",
     "cpts",
 )
-# Above this zoom tiles are built on request; at and below it they come from the pre-built pyramid (z10:
-# ~1,400 tiles a tileset, ~10 s of build; deeper would add 4x the tiles for tiles that cost < 10 ms each).
+# The service holds the pre-built tiles up to this zoom in memory (z10: ~1,400 tiles a tileset); deeper ones
+# are in the archives (complete to each tileset's maxzoom, for download) and built on request, cached in the
+# LRU: holding z11-z14 too would cost ~3x the memory for tiles that cost < 10 ms each.
 PYRAMID_MAXZOOM = 10
 
 
