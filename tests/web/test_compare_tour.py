@@ -87,6 +87,10 @@ def test_compare_two_perimeters(
     expect(page.locator("#compare-close")).to_be_focused()
     page.screenshot(path=shots / f"{size}-dialog.png")
     no_axe(page, "#compare-dialog")
+    overflowing = dialog.locator(".table-wrap").evaluate_all(
+        "els => els.filter((e) => e.scrollWidth > e.clientWidth + 1).length"
+    )
+    assert overflowing == 0, f"{overflowing} comparison table(s) scroll sideways at {size}"
     sum_a = api_get(gateway_url, f"/api/v1/territory/summary?communes={','.join(A_CODES)}")
     sum_b = api_get(gateway_url, f"/api/v1/territory/summary?communes={','.join(b_codes)}")
     row = dialog.locator("tr[data-row=population]")

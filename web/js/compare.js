@@ -101,8 +101,10 @@ function table(title, rows) {
   return h("section", { class: "block" }, h("h3", {}, title), h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": `${title} : comparaison` },
     h("table", { class: "data compact compare-table" },
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Indicateur"),
-        h("th", { scope: "col", class: "num" }, "Périmètre A"), h("th", { scope: "col", class: "num" }, "Périmètre B"),
-        h("th", { scope: "col", class: "num" }, "Écart B − A"))),
+        // « Périmètre » and « Écart » give way on a phone (compare.css) but stay in the accessible name.
+        h("th", { scope: "col", class: "num" }, h("span", { class: "long" }, "Périmètre "), "A"),
+        h("th", { scope: "col", class: "num" }, h("span", { class: "long" }, "Périmètre "), "B"),
+        h("th", { scope: "col", class: "num" }, h("span", { class: "long" }, "Écart "), "B − A"))),
       h("tbody", {}, rows.map((r) => h("tr", { dataset: { row: r.key, section: r.section } },
         h("th", { scope: "row" }, r.label),
         h("td", { class: "num a" }, shown(r.a, r.unit)),

@@ -59,7 +59,10 @@ export class Tour {
     const last = this.step === STEPS.length - 1;
     for (const el of document.querySelectorAll(".tour-target")) el.classList.remove("tour-target");
     const target = document.getElementById(step.target);
-    if (target && target.offsetParent !== null) target.classList.add("tour-target");
+    if (target && target.offsetParent !== null) {
+      target.classList.add("tour-target");
+      target.scrollIntoView({ block: "nearest" });
+    }
     this.dialog.dataset.step = String(this.step + 1);
     fill(this.dialog,
       h("div", { class: "dialog-head" },
