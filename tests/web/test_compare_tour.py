@@ -140,6 +140,24 @@ def test_compare_two_perimeters(
     ]
     assert any(r[3] == "secret statistique" or r[4] == "secret statistique" for r in rows.values())
     assert all(r[5] == "" for r in rows.values() if "secret statistique" in (r[3], r[4]))
+    titles = {
+        "access": "Accès aux soins",
+        "prevention": "Prévention",
+        "vaccination": "Prévention – vaccination",
+    }
+    checked = 0
+    for section in SECTIONS:
+        by_id = {i["id"]: i for i in diag_a[section]}
+        for ind_b in diag_b[section]:
+            ind_a, line = by_id[ind_b["id"]], rows[(titles[section], ind_b["label"])]
+            if ind_a["status"] == ind_b["status"] == "publie":
+                checked += 1
+                assert float(line[5].replace(",", ".")) == round(ind_b["value"] - ind_a["value"], 1), line
+            else:
+                assert line[5] == "", line
+    assert checked > 0
+    # Spreadsheets read "-1,5" as a number, not "−1,5" (Intl's French minus sign).
+    assert not any("\u2212" in cell for r in rows.values() for cell in r[3:]), "U+2212 in a value"
     assert any(line.startswith("# Périmètre A : 04084 04121") for line in lines)
     assert "# données de démonstration" in raw.decode("utf-8-sig")
 

@@ -114,7 +114,8 @@ function table(title, rows) {
 
 // CSV: the dialect of the server's export (docs/report.md): UTF-8 with BOM, ";", CRLF, decimal comma.
 const FORMULA = ["=", "+", "-", "@", "\t", "\r"];
-const DEC = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 1, useGrouping: false });
+// Plain "-" and "," with no grouping: Intl's French minus sign (U+2212) would make spreadsheets read text.
+const csvNumber = (x) => String(round1(x)).replace(".", ",");
 
 function csvField(value) {
   let text = String(value ?? "");
@@ -126,14 +127,14 @@ function csvValue(c) {
   if (!c) return "non calculé";
   if (c.status === "secret") return "secret statistique";
   if (c.status === "sans_objet") return "sans objet";
-  return DEC.format(c.value) + (c.partial ? "*" : "");
+  return csvNumber(c.value) + (c.partial ? "*" : "");
 }
 
 export function compareCsv(rows, A, B) {
   const unit = { pct: "%", per100: "pour 100", ratio: "ratio", count: "nombre" };
   const lines = [["Rubrique", "Indicateur", "Unité", "Périmètre A", "Périmètre B", "Écart B − A"]];
   for (const r of rows) {
-    lines.push([r.section, r.label, unit[r.unit] || r.unit, csvValue(r.a), csvValue(r.b), r.difference === null ? "" : DEC.format(r.difference)]);
+    lines.push([r.section, r.label, unit[r.unit] || r.unit, csvValue(r.a), csvValue(r.b), r.difference === null ? "" : csvNumber(r.difference)]);
   }
   const notes = [
     `# Rézone CPTS — comparaison de deux périmètres — version des données ${B.diagnosis.data_version}`,
