@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from pathlib import Path
 
 from playwright.sync_api import Page
 
@@ -20,3 +21,23 @@ def api_get(base: str, path: str) -> dict:
     """A JSON GET against the gateway (to compare what the page shows with what the API says)."""
     with urllib.request.urlopen(base + path, timeout=30) as resp:
         return json.loads(resp.read())
+
+
+AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: Page, include: list[str]) -> list[dict]:
+    """Serious and critical axe-core violations inside the `include` selectors (npm axe-core).
+
+    The script goes in through the DevTools protocol (`evaluate`), which the page's CSP does not restrict.
+    """
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;true")
+    result = page.evaluate(
+        "(include) => axe.run({include: include.map((s) => [s])}, {resultTypes: ['violations']})", include
+    )
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

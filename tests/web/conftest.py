@@ -33,6 +33,9 @@ document.addEventListener('securitypolicyviolation', (e) => {
 });
 """
 
+# The key and value of web/js/tour.js (SEEN_KEY): a returning visitor.
+_TOUR_SEEN = "try { localStorage.setItem('rezone.visite-guidee', 'vue'); } catch (e) {}"
+
 
 @pytest.fixture(scope="session")
 def stack(run_service) -> dict[str, str]:
@@ -101,12 +104,17 @@ class PageLog:
 
 @pytest.fixture
 def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
-    """`open_page(url, viewport=…, downloads=True)`: a fresh context per call (no shared storage or cache)."""
+    """`open_page(url, viewport=…, tour=False)`: a fresh context per call (no shared storage or cache).
+
+    The first-visit tour is marked as seen unless `tour=True` (tests/web/test_compare_tour.py drives it).
+    """
     contexts: list[BrowserContext] = []
 
-    def make(url: str, viewport: dict | None = None) -> Page:
+    def make(url: str, viewport: dict | None = None, tour: bool = False) -> Page:
         context = browser.new_context(viewport=viewport or VIEWPORT, accept_downloads=True, locale="fr-FR")
         context.add_init_script(_RECORDER)
+        if not tour:
+            context.add_init_script(_TOUR_SEEN)
         contexts.append(context)
         page = context.new_page()
         page.rezone_log = PageLog(page)  # type: ignore[attr-defined]

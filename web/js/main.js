@@ -3,6 +3,7 @@
 
 import * as api from "./api.js";
 import { byId, debounce, fill, h, status } from "./dom.js";
+import { Compare } from "./compare.js";
 import { DocDialog } from "./docs.js";
 import { Downloads, runImport } from "./downloads.js";
 import { renderFurther } from "./further.js";
@@ -14,6 +15,7 @@ import { SelectionView } from "./selection-view.js";
 import { communeLabel, readLocation, Selection, shareUrl, writeLocation } from "./state.js";
 import { SummaryBar } from "./summary.js";
 import { setupTabs } from "./tabs.js";
+import { Tour } from "./tour.js";
 
 const DETAIL_CONCURRENCY = 4;
 const TITLE = document.title;
@@ -46,6 +48,9 @@ function withMap(fn) {
   mapQueue.push(fn);
   return false;
 }
+
+new Compare(selection, { onReference: (codes) => withMap((m) => m.setReference(codes)) });
+const tour = new Tour(byId("tour-open"));
 
 const legend = new FinessLegend((enabled, showCpts) => withMap((m) => m.setFiness(enabled, showCpts)));
 
@@ -338,6 +343,7 @@ if (initial.codes.length > selection.limit) {
   notice(`Le lien contient ${initial.codes.length} communes : seules les ${selection.limit} premières sont reprises (limite d'un projet).`);
 }
 if (initial.name) byId("project-name").value = initial.name;
+tour.maybeShow();
 summaryBar.empty();
 emptyReport(byId("report-view"));
 renderFurther(byId("further-view"), null);

@@ -5,10 +5,11 @@
 import * as maplibregl from "../node_modules/maplibre-gl/dist/maplibre-gl.mjs";
 import { h } from "./dom.js";
 import { GROUP_BY_KEY, GROUPS } from "./legend.js";
+import { PERIMETER_COLOURS } from "./perimeters.js";
 
 const FRANCE = [[-5.3, 41.2], [9.7, 51.2]];
 const COMMUNES_MIN_ZOOM = 8; // the tiles carry commune polygons from z8 (docs/tiles.md)
-const SELECTED = "#1f4e9c";
+const SELECTED = PERIMETER_COLOURS.selection;
 
 function firstLayerOf(style, sourceLayer) {
   return style.layers.find((l) => l["source-layer"] === sourceLayer);
@@ -28,6 +29,8 @@ export class RezoneMap {
     this.ids = new Map(); // code -> feature id, learnt from the tiles
     this.selected = new Map(); // feature id -> code currently drawn as selected
     this.wanted = new Set(); // codes of the selection
+    this.reference = new Set(); // codes of the kept perimeter A of a comparison (compare.js)
+    this.referenced = new Map(); // feature id -> code currently drawn as reference
     this.points = { type: "FeatureCollection", features: [] };
     this.hoverId = null;
     this.ready = false;
@@ -109,6 +112,15 @@ export class RezoneMap {
         "line-color": SELECTED,
         "line-width": ["case", ["boolean", ["feature-state", "selected"], false], 2.2,
           ["boolean", ["feature-state", "hover"], false], 1.2, 0],
+      },
+    }, beforeLabels);
+    // Perimeter A of a comparison: a dashed outline of its own colour, so that it reads without colour too.
+    this.map.addLayer({
+      id: "rz-communes-reference", type: "line", source: this.source, "source-layer": "communes", minzoom: COMMUNES_MIN_ZOOM,
+      paint: {
+        "line-color": PERIMETER_COLOURS.reference,
+        "line-width": ["case", ["boolean", ["feature-state", "reference"], false], 3, 0],
+        "line-dasharray": [2, 1],
       },
     }, beforeLabels);
     if (!layerOf("cpts", "line")) {
@@ -293,12 +305,36 @@ export class RezoneMap {
       }
     }
     this.map.getSource("rz-selection")?.setData(this.points);
+    this.applyReference();
+  }
+
+  /** Perimeter A of a comparison (codes), drawn as a dashed outline; an empty list removes it. */
+  setReference(codes) {
+    this.reference = new Set(codes);
+    this.applyReference();
+  }
+
+  applyReference() {
+    if (!this.ready) return;
+    for (const [id, code] of this.referenced) {
+      if (!this.reference.has(code)) {
+        this.map.setFeatureState(this.featureRef(id), { reference: false });
+        this.referenced.delete(id);
+      }
+    }
+    for (const code of this.reference) {
+      const id = this.ids.get(code);
+      if (id !== undefined && !this.referenced.has(id)) {
+        this.map.setFeatureState(this.featureRef(id), { reference: true });
+        this.referenced.set(id, code);
+      }
+    }
   }
 
   /** Codes added by search or restored from a URL have no feature id yet: read it from the loaded tiles. */
   resolveIds() {
     if (!this.ready) return;
-    const missing = [...this.wanted].filter((c) => !this.ids.has(c));
+    const missing = [...new Set([...this.wanted, ...this.reference])].filter((c) => !this.ids.has(c));
     if (!missing.length) return;
     const found = this.map.querySourceFeatures(this.source, {
       sourceLayer: "communes", filter: ["in", ["get", "code"], ["literal", missing]],
