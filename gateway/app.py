@@ -20,7 +20,13 @@ from .cache import CACHE, SEARCH_CACHE, RedisTier, SelectionCache, entry_lru
 from .catalogue import CATALOGUE, CatalogueHolder, catalogue_ctx, catalogue_ready
 from .metrics import GW_METRICS, GatewayMetrics
 from .prewarm import prewarm_ctx
-from .ratelimit import SharedLimiter, add_headers, limiter_ctx, shared_rate_limit_middleware
+from .ratelimit import (
+    SharedLimiter,
+    add_headers,
+    limiter_ctx,
+    parse_api_keys,
+    shared_rate_limit_middleware,
+)
 from .resilience import CircuitBreaker, TokenBuckets, shedding_middleware
 from .routes import proxy_tiles, routes
 from .security import preflight, security_headers
@@ -113,6 +119,7 @@ def create_app(settings: Settings) -> web.Application:
         gm.redis_errors.inc,
         settings.redis_url if settings.rate_shared else "",
         settings.redis_timeout_s,
+        parse_api_keys(settings.api_keys),
     )
     app.middlewares.append(
         shared_rate_limit_middleware(limiter, settings.trust_forwarded, gm.rate_limited.inc)

@@ -11,6 +11,7 @@ rather than failing open — a flood during a Redis outage is still bounded, at 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import math
 import time
@@ -21,16 +22,39 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from .errors import RateLimited
+from .errors import RateLimited, UnknownApiKey
 from .resilience import CircuitBreaker, TokenBuckets, client_of
 
 if TYPE_CHECKING:
-    from limits import WindowStats
+    from limits import RateLimitItem, WindowStats
     from limits.aio.strategies import FixedWindowRateLimiter
 
 log = logging.getLogger(__name__)
 
 POLICY = "api"
+KEY_HEADER = "X-API-Key"
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A regional tool's key: its name (the budget's identity) and its own quota per window."""
+
+    name: str
+    quota: int
+
+
+def parse_api_keys(spec: str) -> dict[str, ApiKey]:
+    """`name:sha256-hex:quota,…` (REZONE_GATEWAY_API_KEYS): the operator configures hashes, never keys."""
+    keys = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        name, digest, quota = item.split(":")
+        keys[digest.lower()] = ApiKey(name, int(quota))
+    return keys
+
+
+def key_digest(key: str) -> str:
+    """What the operator configures for a key: its SHA-256, hex (`printf %s KEY | sha256sum`)."""
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -55,6 +79,7 @@ class SharedLimiter:
         on_error: Callable[[], None],
         redis_url: str = "",
         timeout_s: float = 0.25,
+        keys: dict[str, ApiKey] | None = None,
     ) -> None:
         from limits import RateLimitItemPerSecond  # optional dependency (extra `gateway`)
 
@@ -62,6 +87,12 @@ class SharedLimiter:
         self.window_s = max(1, round(burst / rate_per_s))
         self.item = RateLimitItemPerSecond(self.limit, self.window_s)
         self.local, self.on_error = local, on_error
+        self.keys = keys or {}
+        # A key's quota spread over the same window, locally as in Redis.
+        self.key_items = {k.name: RateLimitItemPerSecond(k.quota, self.window_s) for k in self.keys.values()}
+        self.key_buckets = {
+            k.name: TokenBuckets(k.quota / self.window_s, k.quota) for k in self.keys.values()
+        }
         self.redis_url, self.timeout_s = redis_url, timeout_s
         # Redis down: stop trying for a while instead of paying its timeout on every request.
         self.breaker = CircuitBreaker(3, 10.0)
@@ -82,16 +113,24 @@ class SharedLimiter:
         )
         self.strategy = FixedWindowRateLimiter(storage)
 
-    async def _shared(self, strategy: FixedWindowRateLimiter, client: str) -> tuple[bool, WindowStats]:
-        allowed = await strategy.hit(self.item, POLICY, client)
-        return allowed, await strategy.get_window_stats(self.item, POLICY, client)
+    @staticmethod
+    async def _shared(
+        strategy: FixedWindowRateLimiter, item: RateLimitItem, client: str
+    ) -> tuple[bool, WindowStats]:
+        allowed = await strategy.hit(item, POLICY, client)
+        return allowed, await strategy.get_window_stats(item, POLICY, client)
 
-    async def decide(self, client: str) -> Decision:
-        """Count this request against the client's budget: shared when Redis answers, local otherwise."""
+    async def decide(self, client: str, key: ApiKey | None = None) -> Decision:
+        """Count this request against its budget (the key's, else the client address's): shared when Redis
+        answers, local otherwise."""
+        item, local, limit = self.item, self.local, self.limit
+        if key is not None:
+            client = "key:" + key.name
+            item, local, limit = self.key_items[key.name], self.key_buckets[key.name], key.quota
         strategy = self.strategy
         if strategy is not None and self.breaker.allow():
             try:
-                allowed, stats = await asyncio.wait_for(self._shared(strategy, client), self.timeout_s)
+                allowed, stats = await asyncio.wait_for(self._shared(strategy, item, client), self.timeout_s)
             except Exception as exc:  # any Redis trouble: this replica's own bucket decides
                 self.breaker.failure()
                 self.on_error()
@@ -99,11 +138,21 @@ class SharedLimiter:
             else:
                 self.breaker.success()
                 reset = max(0, math.ceil(stats.reset_time - time.time()))
-                return Decision(allowed, self.limit, self.window_s, stats.remaining, reset)
-        wait = self.local.take(client)
-        left, full_in = self.local.left(client)
+                return Decision(allowed, limit, self.window_s, stats.remaining, reset)
+        wait = local.take(client)
+        left, full_in = local.left(client)
         reset = math.ceil(wait if wait > 0 else full_in)
-        return Decision(wait <= 0, self.limit, self.window_s, left, reset)
+        return Decision(wait <= 0, limit, self.window_s, left, reset)
+
+    def key_of(self, request: web.Request) -> ApiKey | None:
+        """The request's API key (optional: none for the public map); a key sent but unknown is refused."""
+        sent = request.headers.get(KEY_HEADER)
+        if sent is None:
+            return None
+        key = self.keys.get(key_digest(sent))
+        if key is None:
+            raise UnknownApiKey(f"clé {KEY_HEADER} inconnue ; l'API publique n'en demande aucune")
+        return key
 
 
 def headers(d: Decision) -> dict[str, str]:
@@ -126,7 +175,7 @@ def shared_rate_limit_middleware(
     async def limit(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not request.path.startswith("/api/") or request.method == "OPTIONS":
             return await handler(request)
-        d = await limiter.decide(client_of(request, trust_forwarded))
+        d = await limiter.decide(client_of(request, trust_forwarded), limiter.key_of(request))
         request[DECISION] = d
         if not d.allowed:
             on_limited()

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 
 from deploy.local.cluster import free_port
+from gateway.ratelimit import key_digest
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -65,3 +66,21 @@ async def test_redis_down_falls_back_to_each_replica(http, start_gateway, double
         metrics = await r.text()
     errors = re.search(r"^gateway_redis_errors_total (\S+)$", metrics, re.M)
     assert errors and float(errors[1]) >= 1
+
+
+async def test_api_key_has_its_own_quota(http, start_gateway, doubles, redis_url):
+    keys = f"region-bretagne:{key_digest('s3cret-bzh')}:12"
+    gw = start_gateway(doubles, redis_url=redis_url, api_keys=keys, **TIGHT)
+    url = f"{gw}{SEARCH}"
+    with_key = {"X-Forwarded-For": "10.16.3.5", "X-API-Key": "s3cret-bzh"}
+    statuses = []
+    for _ in range(13):
+        async with http.get(url, headers=with_key) as r:
+            statuses.append(r.status)
+            policy = r.headers["RateLimit-Policy"]
+    assert statuses == [200] * 12 + [429] and policy == '"api";q=12;w=6'
+    # the key's budget is not the address's: the same address without a key still has its own 6
+    status, headers, _ = await _get(http, url, "10.16.3.5")
+    assert status == 200 and headers["RateLimit-Policy"] == '"api";q=6;w=6'
+    async with http.get(url, headers={"X-Forwarded-For": "10.16.3.6", "X-API-Key": "wrong"}) as r:
+        assert r.status == 401 and (await r.json(content_type=None))["code"] == "unknown_api_key"
