@@ -20,7 +20,14 @@ from .cache import CACHE, SEARCH_CACHE, RedisTier, SelectionCache, entry_lru
 from .catalogue import CATALOGUE, CatalogueHolder, catalogue_ctx, catalogue_ready
 from .metrics import GW_METRICS, GatewayMetrics
 from .prewarm import prewarm_ctx
-from .resilience import CircuitBreaker, TokenBuckets, rate_limit_middleware, shedding_middleware
+from .ratelimit import (
+    SharedLimiter,
+    add_headers,
+    limiter_ctx,
+    parse_api_keys,
+    shared_rate_limit_middleware,
+)
+from .resilience import CircuitBreaker, TokenBuckets, shedding_middleware
 from .routes import proxy_tiles, routes
 from .security import preflight, security_headers
 from .settings import SETTINGS, Settings, split_list
@@ -105,12 +112,17 @@ def create_app(settings: Settings) -> web.Application:
     app[GW_METRICS] = gm
     shed, inflight = shedding_middleware(settings.max_inflight, gm.shed.inc)
     app.middlewares.append(shed)
+    limiter = SharedLimiter(
+        settings.rate_per_s,
+        settings.rate_burst,
+        TokenBuckets(settings.rate_per_s, settings.rate_burst),
+        gm.redis_errors.inc,
+        settings.redis_url if settings.rate_shared else "",
+        settings.redis_timeout_s,
+        parse_api_keys(settings.api_keys),
+    )
     app.middlewares.append(
-        rate_limit_middleware(
-            TokenBuckets(settings.rate_per_s, settings.rate_burst),
-            settings.trust_forwarded,
-            gm.rate_limited.inc,
-        )
+        shared_rate_limit_middleware(limiter, settings.trust_forwarded, gm.rate_limited.inc)
     )
     app[SETTINGS] = settings
     app[CATALOGUE] = CatalogueHolder()
@@ -159,7 +171,9 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(catalogue_ctx)
     app.cleanup_ctx.append(_upstreams_ctx)
     app.cleanup_ctx.append(_redis_ctx)
+    app.cleanup_ctx.append(limiter_ctx(limiter))
     app.cleanup_ctx.append(prewarm_ctx)
+    app.on_response_prepare.append(add_headers)
     app.on_response_prepare.append(
         security_headers(settings.frame_ancestors, split_list(settings.cors_origins))
     )

@@ -42,6 +42,12 @@ class RateLimited(ServiceError):
     status, code, title = 429, "rate_limited", "Trop de requêtes"
 
 
+class UnknownApiKey(ServiceError):
+    """An API key was sent that the operator did not configure (the public API needs none)."""
+
+    status, code, title = 401, "unknown_api_key", "Clé d'API inconnue"
+
+
 class Overloaded(Unavailable):
     """The gateway sheds load: too many requests in flight."""
 

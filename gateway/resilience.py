@@ -1,11 +1,10 @@
-"""Circuit breaker per upstream, in-flight cap (shedding) and per-client rate limit of the API.
+"""Circuit breaker per upstream, in-flight cap (shedding) and the per-replica token bucket of the API.
 
 Each takes an injectable clock so tests drive time instead of sleeping.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 
@@ -14,7 +13,7 @@ from aiohttp.typedefs import Handler, Middleware
 
 from services.common.concurrency import InflightCap
 
-from .errors import Overloaded, RateLimited
+from .errors import Overloaded
 
 CLOSED, HALF_OPEN, OPEN = 0, 1, 2
 
@@ -94,6 +93,11 @@ class TokenBuckets:
             self._forget_idle(now)
         return (1.0 - tokens) / self.rate
 
+    def left(self, client: str) -> tuple[int, float]:
+        """Whole tokens left after the last take, and the seconds until the bucket is full again."""
+        tokens = self._buckets.get(client, (self.burst, 0.0))[0]
+        return int(tokens), (self.burst - tokens) / self.rate
+
     def _forget_idle(self, now: float) -> None:
         # A bucket that would be full again carries no information: dropping it changes nothing.
         full_after = self.burst / self.rate
@@ -132,22 +136,3 @@ def client_of(request: web.Request, trust_forwarded: bool) -> str:
         if forwarded:
             return forwarded.rsplit(",", 1)[-1].strip()
     return request.remote or "-"
-
-
-def rate_limit_middleware(
-    buckets: TokenBuckets, trust_forwarded: bool, on_limited: Callable[[], None]
-) -> Middleware:
-    """429 + Retry-After once a client has spent its API budget; tiles, styles and the page are exempt."""
-
-    @web.middleware
-    async def limit(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith("/api/") and request.method != "OPTIONS":
-            wait = buckets.take(client_of(request, trust_forwarded))
-            if wait > 0:
-                on_limited()
-                raise RateLimited(
-                    "trop de requêtes pour ce client, réessayez plus tard", retry_after=math.ceil(wait)
-                )
-        return await handler(request)
-
-    return limit

@@ -55,6 +55,11 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     max_inflight: int = 256
     rate_per_s: float = 20.0
     rate_burst: int = 40
+    # With a Redis URL, one budget per client across every replica (gateway/ratelimit.py); false: per replica.
+    rate_shared: bool = True
+    # Regional tools' API keys with their own quota per window: `name:sha256-hex:quota,…` (never the keys
+    # themselves); sent as X-API-Key, never required.
+    api_keys: str = ""
     # Behind a trusted proxy, the client is the last address of X-Forwarded-For (the one our proxy appended).
     trust_forwarded: bool = False
 
