@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from pathlib import Path
 
 from playwright.sync_api import Page
 
@@ -20,3 +21,26 @@ def api_get(base: str, path: str) -> dict:
     """A JSON GET against the gateway (to compare what the page shows with what the API says)."""
     with urllib.request.urlopen(base + path, timeout=30) as resp:
         return json.loads(resp.read())
+
+
+AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def assert_accessible(page: Page, step: str, artifacts: Path | None = None) -> list[dict]:
+    """axe-core (from web/node_modules, injected through the DevTools protocol, which the page's CSP does not
+    govern) on the page as it is now: no serious or critical violation. Returns the minor/moderate ones."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
+    result = page.evaluate(
+        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})"
+        ".then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))})))",
+        AXE_TAGS,
+    )
+    if artifacts is not None:
+        artifacts.mkdir(parents=True, exist_ok=True)
+        (artifacts / f"axe-{step}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False))
+    grave = [v for v in result if v["impact"] in ("serious", "critical")]
+    assert grave == [], f"{step}: {json.dumps(grave, ensure_ascii=False, indent=1)}"
+    return result
