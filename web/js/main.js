@@ -242,7 +242,6 @@ selection.addEventListener("change", (e) => {
   byId("zoom-selection").disabled = n === 0;
   if (reason === "update") return;
   byId("zoom-parts").hidden = true; // its buttons framed the previous selection
-  if (["restore", "import"].includes(reason)) status(selectionStatus, "");
   if (reason === "add") queueDetails(codes.filter((c) => !selection.get(c)?.bbox));
   // A restored selection can hold 100 communes: its names come with the diagnosis, so the positions (one
   // request per commune) wait for it and do not eat the rate-limit budget before the figures.

@@ -26,7 +26,7 @@ function territoryTable(d) {
         h("td", {}, c.cpts ? `${c.cpts.nom} (${cptsStatus(c.cpts.statut)})` : "–")));
     }
   }
-  return h("div", { class: "table-wrap" }, h("table", { class: "data territory" },
+  return h("div", { class: "table-wrap", tabindex: "0" }, h("table", { class: "data territory" },
     h("thead", {}, h("tr", {}, ["Commune", "Code commune", "Population", "QPV", "Zonage médecin (ZIP / ZAC)", "CPTS existante"]
       .map((label, i) => h("th", { scope: "col", class: i === 2 || i === 3 ? "num" : null }, label)))),
     h("tbody", {}, rows),
@@ -99,14 +99,14 @@ function activityBlock(p, namer, notes) {
   return h("div", { class: "activity" },
     h("h4", {}, p.label),
     h("p", {}, p.summary),
-    h("div", { class: "table-wrap" }, h("table", { class: "data compact per-commune" },
+    h("div", { class: "table-wrap", tabindex: "0" }, h("table", { class: "data compact per-commune" },
       h("caption", {}, `Professionnels par commune – ${p.label}`),
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Commune"), h("th", { scope: "col", class: "num" }, "Professionnels"), h("th", { scope: "col" }, "Pris en compte"))),
       h("tbody", {}, p.communes.map((c) => h("tr", {},
         h("th", { scope: "row" }, namer(c.code)),
         h("td", { class: "num" }, int(c.n_ps)),
         h("td", {}, c.n_ps === 0 ? "sans activité" : c.counted ? "oui" : "non (moins de 5)")))))),
-    h("div", { class: "table-wrap" }, ratioTable(p, { notes })));
+    h("div", { class: "table-wrap", tabindex: "0" }, ratioTable(p, { notes })));
 }
 
 function structuresByCommune(groups) {
@@ -128,7 +128,7 @@ const BLOCKS = {
 };
 
 export function sourcesList(sources) {
-  return h("div", { class: "table-wrap" }, h("table", { class: "data compact" },
+  return h("div", { class: "table-wrap", tabindex: "0" }, h("table", { class: "data compact" },
     h("caption", { class: "visually-hidden" }, "Sources des données et millésimes"),
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Partie du diagnostic"), h("th", { scope: "col" }, "Source"), h("th", { scope: "col" }, "Millésime"))),
     h("tbody", {}, sources.map((src) => h("tr", {},

@@ -93,7 +93,7 @@ export function indicatorTable(indicators, { caption, compact = false, definitio
         compact && !ind.masked ? h("span", { class: "sub delta" }, diff(c?.difference, ind.unit)) : null)),
       compact ? null : cmps.map((c) => h("td", { class: "num diff-col" }, ind.masked ? "–" : diff(c?.difference, ind.unit))));
   });
-  return h("div", { class: "table-wrap" },
+  return h("div", { class: "table-wrap", tabindex: "0" },
     h("table", { class: ["data", compact && "compact"] },
       caption ? h("caption", {}, caption) : null, h("thead", {}, head), h("tbody", {}, rows)),
     sourceLine(indicators));
