@@ -11,8 +11,8 @@ export const PAGE_TITLES = {
   sources: "Sources des données",
 };
 
-// RGAA 4.1 criteria that the browser tests check at every step of the journey, at 390, 768, 1440 and 2560 px
-// (tests/web: axe-core, keyboard paths, reflow). Only these are claimed; the rest awaits a human audit.
+// RGAA 4.1 criteria that the browser tests check at every step of the journey
+// (tests/web: axe-core at 390 px, keyboard paths, reflow). Only these are claimed; the rest awaits a human audit.
 const CHECKED = [
   ["1.2", "Images de décoration ignorées par les technologies d'assistance (logo)"],
   ["3.2", "Contraste du texte et de son arrière-plan suffisant"],
@@ -32,7 +32,7 @@ function accessibility() {
   return [
     h("p", {}, h("strong", {}, "État de conformité : partiellement conforme"), " au référentiel général d'amélioration de l'accessibilité (RGAA 4.1) : aucun audit complet par une personne experte n'a encore été mené."),
     h("h3", {}, "Résultat de l'audit automatisé"),
-    h("p", {}, "À chaque étape du parcours (recherche, sélection, panneaux, rapport, téléchargements, documentation), aux tailles d'écran 390 × 844, 768 × 1024, 1440 × 900 et 2560 × 1440 : 0 erreur grave ou critique détectée par axe-core (règles WCAG 2.2 niveaux A et AA)."),
+    h("p", {}, "À chaque étape du parcours (recherche, sélection, panneaux, rapport, téléchargements, documentation), sur un écran de téléphone (390 × 844) : 0 erreur grave ou critique détectée par axe-core (règles WCAG 2.2 niveaux A et AA)."),
     h("h3", {}, "Critères vérifiés par les tests"),
     h("table", { class: "data compact criteria" },
       h("caption", {}, "Critères RGAA vérifiés automatiquement"),
