@@ -29,7 +29,10 @@ SEED = [
 ]  # fmt: skip
 # Ajaccio (Corse-du-Sud, Corse) and Saint-Denis (La Réunion): two régions, two départements, two projections.
 OVERSEAS = ["2A004", "97411"]
-INTERNAL = ["à vérifier", "montant à vérifier", "attesté par un contrat", "source presse", "Taille 3 (Taille"]
+INTERNAL = [
+    "à vérifier", "à confirmer", "montant à vérifier", "attesté par un contrat", "source presse",
+    "Taille 3 (Taille",
+]  # fmt: skip
 ISO_DATE = re.compile(r"\b(19|20)\d\d-\d\d-\d\d\b")
 _cache: dict[tuple, tuple[Diagnosis, bytes]] = {}
 _lock = asyncio.Lock()

@@ -26,13 +26,15 @@ def api_get(base: str, path: str) -> dict:
 AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
 
 
-def axe_violations(page: Page, include: list[str]) -> list[dict]:
-    """Serious and critical axe-core violations inside the `include` selectors (npm axe-core).
-
-    The script goes in through the DevTools protocol (`evaluate`), which the page's CSP does not restrict.
-    """
+def _inject_axe(page: Page) -> None:
+    """axe-core goes in through the DevTools protocol (`evaluate`), which the page's CSP does not restrict."""
     if not page.evaluate("typeof window.axe === 'object'"):
         page.evaluate(AXE.read_text(encoding="utf-8") + "\n;true")
+
+
+def axe_violations(page: Page, include: list[str]) -> list[dict]:
+    """Serious and critical axe-core violations inside the `include` selectors (npm axe-core)."""
+    _inject_axe(page)
     result = page.evaluate(
         "(include) => axe.run({include: include.map((s) => [s])}, {resultTypes: ['violations']})", include
     )
@@ -41,3 +43,23 @@ def axe_violations(page: Page, include: list[str]) -> list[dict]:
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def assert_accessible(page: Page, step: str, artifacts: Path | None = None) -> list[dict]:
+    """axe-core on the whole page as it is now: no serious or critical violation; returns the lesser ones."""
+    _inject_axe(page)
+    result = page.evaluate(
+        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})"
+        ".then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))})))",
+        AXE_TAGS,
+    )
+    if artifacts is not None:
+        artifacts.mkdir(parents=True, exist_ok=True)
+        (artifacts / f"axe-{step}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False))
+    grave = [v for v in result if v["impact"] in ("serious", "critical")]
+    assert grave == [], f"{step}: {json.dumps(grave, ensure_ascii=False, indent=1)}"
+    return result

@@ -7,6 +7,7 @@ the page's CSP); `assert_clean(page)` fails the test on any of them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -45,15 +46,17 @@ def stack(run_service) -> dict[str, str]:
     tiles = run_service("services.tiles", {"REZONE_PUBLIC_URL": f"http://127.0.0.1:{gateway_port}"})
     aggregate = run_service("services.aggregate")
     report = run_service("services.report", {"REZONE_REPORT_AGGREGATE_URL": aggregate})
-    gateway = run_service(
-        "gateway",
-        {
-            "REZONE_GATEWAY_PORT": str(gateway_port),
-            "REZONE_GATEWAY_TILES_URL": tiles,
-            "REZONE_GATEWAY_AGGREGATE_URL": aggregate,
-            "REZONE_GATEWAY_REPORT_URL": report,
-        },
-    )
+    gateway_env = {
+        "REZONE_GATEWAY_PORT": str(gateway_port),
+        "REZONE_GATEWAY_TILES_URL": tiles,
+        "REZONE_GATEWAY_AGGREGATE_URL": aggregate,
+        "REZONE_GATEWAY_REPORT_URL": report,
+    }
+    # REZONE_TEST_WEB_DIR serves another web/ tree (e.g. main's, extracted with `git archive`) to the same
+    # tests: how docs/web.md shows that each defect test fails before its fix.
+    if os.environ.get("REZONE_TEST_WEB_DIR"):
+        gateway_env["REZONE_GATEWAY_WEB_DIR"] = os.environ["REZONE_TEST_WEB_DIR"]
+    gateway = run_service("gateway", gateway_env)
     return {"tiles": tiles, "aggregate": aggregate, "report": report, "gateway": gateway}
 
 

@@ -49,7 +49,7 @@ def test_search_and_exports_with_articles(
 def test_old_code_in_a_shared_link_replaced_in_one_click(open_page, gateway_url: str) -> None:
     page = open_page(f"{gateway_url}/#c=74011,76351")
     page.rezone_log.expected_http_errors.append("/api/v1/territory")  # type: ignore[attr-defined]
-    status = page.locator("#selection-status")
+    status = page.locator("#feedback")
     expect(status).to_contain_text("74011 Annecy-le-Vieux a fusionné dans 74010 Annecy", timeout=30_000)
     assert chip_codes(page) == {"76351"}
     page.locator("#accept-successors").click()
@@ -70,7 +70,7 @@ def test_old_code_in_a_project_file_replaced_in_one_click(
     page = open_page(f"{gateway_url}/")
     page.locator("#import-file").set_input_files(project)
     page.get_by_role("button", name="Charger").click()
-    status = page.locator("#selection-status")
+    status = page.locator("#feedback")
     expect(status).to_contain_text("74011 Annecy-le-Vieux a fusionné dans 74010 Annecy", timeout=30_000)
     expect(page.locator("#chips li.chip")).to_have_count(1)
     page.locator("#accept-successors").click()

@@ -2,6 +2,7 @@
 
 import { byId, fill, h } from "./dom.js";
 import { SIGLES, STRUCTURES } from "./glossary.js";
+import { PAGE_TITLES, pageContent } from "./pages.js";
 import { sourcesList } from "./report-view.js";
 
 const TITLES = {
@@ -9,6 +10,7 @@ const TITLES = {
   structures: "Glossaire des structures",
   indicateurs: "Glossaire des indicateurs",
   donnees: "Actualisation des données",
+  ...PAGE_TITLES,
 };
 
 function definitionList(pairs) {
@@ -42,7 +44,7 @@ function vintages(d, meta) {
     h("h3", {}, "Règles de secret statistique"),
     d ? h("ul", {}, d.secrecy_rules.map((r) => h("li", {}, r.text)))
       : h("p", { class: "empty" }, "Les règles de secret statistique accompagnent le diagnostic : ajoutez une commune à votre projet pour les afficher."),
-    h("p", { class: "note" }, `Version des données : ${known.data_version}.`),
+    // data_version is a hash for caches and URLs: it says nothing to a reader, so it is not shown.
   ];
 }
 
@@ -74,7 +76,8 @@ export class DocDialog {
 
   render() {
     const d = this.getDiagnosis();
-    const content = {
+    const page = pageContent(this.kind, d || this.getMeta());
+    const content = page ? () => page : {
       sigles: () => definitionList(SIGLES),
       structures: () => definitionList(STRUCTURES),
       indicateurs: () => indicators(d),
@@ -85,6 +88,6 @@ export class DocDialog {
 
   /** New data to show (the meta answer arrived after the dialog was opened). */
   refresh() {
-    if (this.dialog.open && this.kind === "donnees") this.render();
+    if (this.dialog.open && ["donnees", "sources"].includes(this.kind)) this.render();
   }
 }

@@ -32,6 +32,29 @@ export function cptsStatus(statut) {
   return CPTS_STATUS[statut] || String(statut || "").replaceAll("_", " ");
 }
 
+const LONG_DATE = new Intl.DateTimeFormat("fr-FR", { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
+
+/** "2021-12-20" (as the API sends dates) → "20 décembre 2021": no ISO date ever reaches the prose. */
+export function frenchDate(iso) {
+  const d = iso ? new Date(`${String(iso).slice(0, 10)}T00:00:00Z`) : null;
+  return d && !Number.isNaN(d.getTime()) ? LONG_DATE.format(d) : String(iso ?? "");
+}
+
+/**
+ * "1 234 habitants", "1 234* habitants" (some communes without population), and never "0* habitants": a
+ * territory whose communes all lack an INSEE population (Mayotte) reads « population non disponible ».
+ */
+export function populationText(population, partial) {
+  if (partial && !population) return "population non disponible";
+  return `${int(population)}${partial ? "*" : ""} habitants`;
+}
+
+/** What the numerator of an indicator counts, in words: "passages", "consommateurs", "femmes"… */
+export function numeratorNoun(ind) {
+  const first = String(ind.numerator_label || "").split(/\s/)[0];
+  return first ? first.toLocaleLowerCase("fr") : "cas";
+}
+
 export function plural(n, one, many) {
   return `${int(n)} ${n > 1 ? many : one}`;
 }
@@ -72,7 +95,10 @@ export function figure(fig, unit, notes) {
   const text = rate(fig.value, unit);
   if (fig.partial) {
     notes?.partial(fig);
-    return h("span", { class: "partial" }, text, h("abbr", { title: "Valeur partielle : des communes sont neutralisées" }, "*"));
+    // A title is not read by every screen reader: the meaning of "*" is also said in (hidden) words.
+    return h("span", { class: "partial" }, text,
+      h("abbr", { title: "Valeur partielle : des communes sont neutralisées", "aria-hidden": "true" }, "*"),
+      h("span", { class: "visually-hidden" }, " (valeur partielle : communes neutralisées, détail sous le tableau)"));
   }
   return h("span", {}, text);
 }
@@ -86,8 +112,11 @@ export function comparator(cmp, unit, notes) {
   const text = rate(cmp.value, unit);
   if (!cmp.weighted) return h("span", {}, text);
   const parts = cmp.weights.map((w) => `${w.code} ${w.weight === null ? "?" : DEC1.format(w.weight * 100) + " %"}`);
-  return h("span", { class: "weighted", title: `Moyenne pondérée par le territoire : ${parts.join(", ")}` },
-    text, h("abbr", { title: "Comparaison pondérée (territoire sur plusieurs unités)" }, "†"));
+  // Not a hover-only title: a disclosure that a keyboard, a finger and a screen reader open alike.
+  return h("details", { class: "weighted" },
+    h("summary", {}, text, h("abbr", { "aria-hidden": "true" }, "†"),
+      h("span", { class: "visually-hidden" }, " (comparaison pondérée : afficher les poids)")),
+    h("span", { class: "weights" }, `Moyenne pondérée par le territoire : ${parts.join(", ")}`));
 }
 
 /** A count that the API may mask (null): never printed as 0. */

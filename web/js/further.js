@@ -2,7 +2,7 @@
 // current selection, and useful links (plain links: nothing is fetched from elsewhere).
 
 import { fill, h } from "./dom.js";
-import { euros, int } from "./format.js";
+import { euros, frenchDate, int } from "./format.js";
 
 const PHASES = [
   ["1re phase – Émergence", ["Émergence du projet", "Prise de contact avec l'Assurance Maladie et l'ARS (réponse sous 15 jours)", "Présentation en réunion collective"],
@@ -58,7 +58,8 @@ function aciBlock(aci) {
       h("tbody", {}, aci.missions.flatMap((m) => [
         h("tr", { class: "group-row" }, h("th", { scope: "rowgroup", colspan: "2" }, m.label, m.optional ? " (optionnelle)" : " (socle)"),
           h("td", { class: "num" }, euros(m.total))),
-        ...m.lines.map((l) => h("tr", {}, h("td", {}, ""), h("td", {}, l.volet_label, l.verified ? null : h("span", { class: "badge" }, "à vérifier")),
+        // Only amounts read in the published instrument are shown (an unverified one is left out, not flagged).
+        ...m.lines.filter((l) => l.verified !== false).map((l) => h("tr", {}, h("td", {}, ""), h("td", {}, l.volet_label),
           h("td", { class: "num" }, euros(l.amount)))),
       ])),
       h("tfoot", {}, h("tr", {}, h("th", { scope: "row", colspan: "2" }, "Total maximal"), h("td", { class: "num" }, euros(aci.total))))),
@@ -66,10 +67,9 @@ function aciBlock(aci) {
       h("h3", {}, "Évolutions par avenant"),
       h("table", { class: "data compact" },
         h("thead", {}, h("tr", {}, ["Texte", "En vigueur le", "Mission", "Volet", "Montant"].map((t) => h("th", { scope: "col" }, t)))),
-        h("tbody", {}, aci.amendments.map((l) => h("tr", {},
-          h("td", {}, l.instrument), h("td", {}, l.valid_from), h("td", {}, l.mission_label),
-          h("td", {}, l.volet_label, l.note ? h("span", { class: "definition" }, l.note) : null,
-            l.verified ? null : h("span", { class: "badge" }, "à vérifier")),
+        h("tbody", {}, aci.amendments.filter((l) => l.verified !== false).map((l) => h("tr", {},
+          h("td", {}, l.instrument), h("td", {}, frenchDate(l.valid_from)), h("td", {}, l.mission_label),
+          h("td", {}, l.volet_label, l.note ? h("span", { class: "definition" }, l.note) : null),
           h("td", { class: "num" }, euros(l.amount))))))] : null,
     h("p", { class: "note" }, "Montants annuels maximaux : le versement dépend des moyens mis en œuvre (volet fixe) et des résultats obtenus (volet variable), selon le contrat signé avec l'Assurance Maladie et l'ARS."),
   ];

@@ -12,8 +12,10 @@ import { Panels } from "./panels.js";
 import { emptyReport, renderReport } from "./report-view.js";
 import { CommuneSearch } from "./search.js";
 import { SelectionView } from "./selection-view.js";
+import { setupSheet } from "./sheet.js";
 import { communeLabel, readLocation, Selection, shareUrl, writeLocation } from "./state.js";
 import { SummaryBar } from "./summary.js";
+import { partOf, territoryParts } from "./parts.js";
 import { setupTabs } from "./tabs.js";
 import { Tour } from "./tour.js";
 
@@ -22,7 +24,8 @@ const TITLE = document.title;
 
 const selection = new Selection();
 const initial = readLocation();
-const selectionStatus = byId("selection-status");
+// Search, map clicks and selection changes all speak through one live region (always visible, never stale).
+const selectionStatus = byId("feedback");
 const mapStatus = byId("map-status");
 let mapView = initial.view;
 let diagnosis = null;
@@ -51,6 +54,7 @@ function withMap(fn) {
 
 new Compare(selection, { onReference: (codes) => withMap((m) => m.setReference(codes)) });
 const tour = new Tour(byId("tour-open"));
+const sheet = setupSheet(byId("sidebar"), byId("panel-toggle"), byId("sheet-handle"), () => withMap((m) => m.resize()));
 
 const legend = new FinessLegend((enabled, showCpts) => withMap((m) => m.setFiness(enabled, showCpts)));
 
@@ -62,7 +66,7 @@ import("./map.js").then(({ RezoneMap }) => {
       const label = `${entry.nom} (${entry.departement.code})`;
       const text = { added: `${label} ajoutée au projet.`, removed: `${label} retirée du projet.`,
         limit: limitMessage() }[outcome];
-      status(mapStatus, text, outcome === "limit" ? "warning" : "info");
+      status(selectionStatus, text, outcome === "limit" ? "warning" : "info");
     },
     onStatus: (text, kind) => status(mapStatus, text, kind),
     onMove: (view) => { mapView = view; writeLocation(selection.codes, mapView); },
@@ -144,7 +148,7 @@ async function loadDetail(code) {
       return;
     }
     selection.update(code, { nom: d.nom, departement: d.departement, cpts: d.cpts || null, center: d.center, bbox: d.bbox });
-    if (toReveal.delete(code)) withMap((m) => m.reveal(selection.get(code), selection.entries));
+    if (toReveal.delete(code)) withMap((m) => m.reveal(selection.get(code), partOf(selection.entries, code)));
   } catch (err) {
     if (err.status === 404 || err.code === "unknown_commune") {
       selection.remove(code);
@@ -241,7 +245,7 @@ selection.addEventListener("change", (e) => {
   byId("downloads").hidden = n === 0;
   byId("zoom-selection").disabled = n === 0;
   if (reason === "update") return;
-  if (["restore", "import", "clear"].includes(reason)) status(byId("search-status"), "");
+  byId("zoom-parts").hidden = true; // its buttons framed the previous selection
   if (reason === "add") queueDetails(codes.filter((c) => !selection.get(c)?.bbox));
   // A restored selection can hold 100 communes: its names come with the diagnosis, so the positions (one
   // request per commune) wait for it and do not eat the rate-limit budget before the figures.
@@ -261,7 +265,7 @@ selection.addEventListener("change", (e) => {
 
 // Buttons ----------------------------------------------------------------------------------------------------
 
-byId("start-add").addEventListener("click", () => search.focus());
+byId("start-add").addEventListener("click", () => { sheet.open(); search.focus(); });
 
 byId("reset-selection").addEventListener("click", () => {
   const previous = selection.entries;
@@ -288,9 +292,20 @@ byId("share-link").addEventListener("click", async () => {
   }
 });
 
+// A territory in several far-apart pieces (974 + 93, 04 + 78): fit the largest piece, offer the others.
+function zoomToSelection() {
+  const parts = territoryParts(selection.entries);
+  const box = byId("zoom-parts");
+  box.hidden = parts.length < 2;
+  fill(box, parts.length < 2 ? null : [h("span", { class: "zoom-parts-label" }, "Autres parties du territoire :"),
+    parts.slice(1).map((p) => h("button", { type: "button", class: "button small", onclick: () => withMap((m) => m.zoomTo(p.entries)) },
+      `${p.label} (${p.entries.length})`))]);
+  return parts.length ? withMap((m) => m.zoomTo(parts[0].entries)) : false;
+}
+
 byId("zoom-selection").addEventListener("click", () => {
   showTab("tab-carte");
-  if (!withMap((m) => m.zoomTo(selection.entries))) status(mapStatus, "Carte ou position des communes en cours de chargement…");
+  if (!zoomToSelection()) status(mapStatus, "Carte ou position des communes en cours de chargement…");
 });
 
 byId("import-file").addEventListener("change", (e) => {
@@ -315,7 +330,7 @@ byId("import-button").addEventListener("click", async () => {
     status(importStatus, "");
     input.value = "";
     byId("import-filename").textContent = "aucun fichier choisi";
-    setTimeout(() => withMap((m) => m.zoomTo(selection.entries)), 800);
+    setTimeout(zoomToSelection, 800);
   } catch (err) {
     status(importStatus, `Import impossible : ${err.message}`, "error");
   }
@@ -362,7 +377,7 @@ if (initial.codes.length) {
     const waitForPositions = () => {
       if (selection.entries.every((e) => e.bbox || !selection.has(e.code))) {
         selection.removeEventListener("change", waitForPositions);
-        withMap((m) => m.zoomTo(selection.entries));
+        zoomToSelection();
       }
     };
     selection.addEventListener("change", waitForPositions);

@@ -170,7 +170,7 @@ export function demographyTable(rows) {
     const star = () => (r.ages_partial ? h("abbr", { title: `Âges comptés sur ${r.ages_n} professionnel(s) : communes neutralisées` }, "*") : null);
     return [h("td", { class: "num" }, int(r.n_60plus), star()), h("td", { class: "num" }, int(r.n_65plus), star())];
   };
-  return h("div", {}, h("div", { class: "table-wrap" }, h("table", { class: "data compact" },
+  return h("div", {}, h("div", { class: "table-wrap", tabindex: "0" }, h("table", { class: "data compact" },
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Catégorie"), h("th", { scope: "col", class: "num" }, "Effectif"),
       h("th", { scope: "col", class: "num" }, "+60 ans"), h("th", { scope: "col", class: "num" }, "dont +65 ans"))),
     h("tbody", {}, rows.map((r) => h("tr", { class: r.parent ? "sub-row" : null, dataset: { category: r.category } },

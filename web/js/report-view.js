@@ -2,7 +2,7 @@
 
 import { ageChart } from "./charts.js";
 import { fill, h } from "./dom.js";
-import { cptsStatus, int } from "./format.js";
+import { cptsStatus, int, populationText } from "./format.js";
 import { demographyTable, makeNamer, structureTable } from "./panels.js";
 import { indicatorBlock, Notes, ratioTable } from "./tables.js";
 
@@ -26,14 +26,14 @@ function territoryTable(d) {
         h("td", {}, c.cpts ? `${c.cpts.nom} (${cptsStatus(c.cpts.statut)})` : "–")));
     }
   }
-  return h("div", { class: "table-wrap" }, h("table", { class: "data territory" },
+  return h("div", { class: "table-wrap", tabindex: "0" }, h("table", { class: "data territory" },
     h("thead", {}, h("tr", {}, ["Commune", "Code commune", "Population", "QPV", "Zonage médecin (ZIP / ZAC)", "CPTS existante"]
       .map((label, i) => h("th", { scope: "col", class: i === 2 || i === 3 ? "num" : null }, label)))),
     h("tbody", {}, rows),
     h("tfoot", {}, h("tr", {},
       h("th", { scope: "row" }, "Totaux"),
       h("td", {}, `${t.commune_count} commune(s)`),
-      h("td", { class: "num" }, `${int(t.population)}${t.population_partial ? "*" : ""} habitants`),
+      h("td", { class: "num" }, populationText(t.population, t.population_partial)),
       h("td", { class: "num" }, `${int(t.qpv_count)} QPV`),
       h("td", {}, `${t.zonage_count} sur ${t.commune_count}`),
       h("td", {}, "")))));
@@ -47,7 +47,7 @@ export function renderReport(root, d, { onPdf } = {}) {
   fill(root,
     h("header", { class: "report-head" },
       h("h2", {}, "Rapport sur votre projet de communauté professionnelle territoriale de santé"),
-      h("p", {}, `Généré en ligne le ${DATE.format(new Date())} – ${t.commune_count} commune(s), ${int(t.population)} habitants.`),
+      h("p", {}, `Généré en ligne le ${DATE.format(new Date())} – ${t.commune_count} commune(s), ${populationText(t.population, t.population_partial)}.`),
       d.demo ? h("p", { class: "demo-inline" }, "Données de démonstration : les chiffres de santé de ce rapport sont synthétiques.") : null,
       onPdf ? h("button", { type: "button", class: "button primary", onclick: onPdf }, "Télécharger ce rapport en PDF") : null),
 
@@ -99,14 +99,14 @@ function activityBlock(p, namer, notes) {
   return h("div", { class: "activity" },
     h("h4", {}, p.label),
     h("p", {}, p.summary),
-    h("div", { class: "table-wrap" }, h("table", { class: "data compact per-commune" },
+    h("div", { class: "table-wrap", tabindex: "0" }, h("table", { class: "data compact per-commune" },
       h("caption", {}, `Professionnels par commune – ${p.label}`),
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Commune"), h("th", { scope: "col", class: "num" }, "Professionnels"), h("th", { scope: "col" }, "Pris en compte"))),
       h("tbody", {}, p.communes.map((c) => h("tr", {},
         h("th", { scope: "row" }, namer(c.code)),
         h("td", { class: "num" }, int(c.n_ps)),
         h("td", {}, c.n_ps === 0 ? "sans activité" : c.counted ? "oui" : "non (moins de 5)")))))),
-    h("div", { class: "table-wrap" }, ratioTable(p, { notes })));
+    h("div", { class: "table-wrap", tabindex: "0" }, ratioTable(p, { notes })));
 }
 
 function structuresByCommune(groups) {
@@ -117,13 +117,24 @@ function structuresByCommune(groups) {
     g.communes.filter((c) => c.n > 0).map((c) => `${c.nom} (${int(c.n)})`).join(", "))));
 }
 
+// The part of the diagnosis each source feeds, in words (ref.data_sources.block holds the internal key).
+const BLOCKS = {
+  population: "Population",
+  territoire: "Territoire (zonages, QPV, CPTS)",
+  indicateurs: "Indicateurs des missions",
+  offre: "Démographie des professionnels",
+  activite: "Activité des professionnels",
+  structures: "Structures de soins",
+};
+
 export function sourcesList(sources) {
-  return h("table", { class: "data compact" },
-    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Bloc"), h("th", { scope: "col" }, "Source"), h("th", { scope: "col" }, "Millésime"))),
+  return h("div", { class: "table-wrap", tabindex: "0" }, h("table", { class: "data compact" },
+    h("caption", { class: "visually-hidden" }, "Sources des données et millésimes"),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Partie du diagnostic"), h("th", { scope: "col" }, "Source"), h("th", { scope: "col" }, "Millésime"))),
     h("tbody", {}, sources.map((src) => h("tr", {},
-      h("th", { scope: "row" }, src.block),
+      h("th", { scope: "row" }, BLOCKS[src.block] || "Autres données"),
       h("td", {}, src.label, src.is_demo ? h("span", { class: "badge demo" }, "données de démonstration") : null),
-      h("td", {}, src.vintage)))));
+      h("td", {}, src.vintage))))));
 }
 
 export function emptyReport(root) {

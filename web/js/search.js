@@ -21,7 +21,7 @@ export class CommuneSearch {
     this.onPick = onPick;
     this.input = byId("search-input");
     this.list = byId("search-results");
-    this.statusEl = byId("search-status");
+    this.statusEl = byId("feedback");
     this.hits = [];
     this.active = -1;
     this.controller = null;

@@ -6,6 +6,8 @@ import { cptsStatus } from "./format.js";
 import { communeLabel } from "./state.js";
 
 const DEP_COLLATOR = new Intl.Collator("fr", { numeric: true });
+// Beyond this many communes the chips start folded by département (« grouper / dégrouper » of the original).
+const FOLD_FROM = 20;
 
 /** Alerts we can tell at once from the selection itself, before the diagnosis answers. */
 export function localAlerts(entries) {
@@ -61,9 +63,20 @@ export class SelectionView {
     this.alertsEl = byId("alerts");
     this.limitEl = byId("selection-limit");
     this.serverAlerts = null;
+    this.folded = new Set(); // départements whose chips are folded
+    this.autoFold = true; // until the user chooses, long selections fold and short ones unfold
+    this.grouping = byId("chips-grouping");
     this.chips.addEventListener("click", (e) => {
       const button = e.target.closest("button[data-remove]");
       if (button) this.remove(button.dataset.remove, button);
+      const toggle = e.target.closest("button[data-fold]");
+      if (toggle) this.fold(toggle.dataset.fold, !this.folded.has(toggle.dataset.fold));
+    });
+    this.grouping.addEventListener("click", () => {
+      const group = this.grouping.getAttribute("aria-pressed") !== "true";
+      this.autoFold = false;
+      this.folded = group ? new Set(this.depCodes()) : new Set();
+      this.render();
     });
   }
 
@@ -76,6 +89,17 @@ export class SelectionView {
     this.onRemove(code);
     const target = nextCode && this.chips.querySelector(`button[data-remove="${nextCode}"]`);
     (target || byId("search-input")).focus();
+  }
+
+  depCodes() {
+    return [...new Set(this.selection.entries.map((e) => e.departement?.code || "?"))];
+  }
+
+  fold(dep, folded) {
+    this.autoFold = false;
+    if (folded) this.folded.add(dep); else this.folded.delete(dep);
+    this.render();
+    this.chips.querySelector(`button[data-fold="${dep}"]`)?.focus();
   }
 
   setServerAlerts(alerts) {
@@ -97,10 +121,18 @@ export class SelectionView {
     }
     const ordered = [...groups.entries()].sort((a, b) => DEP_COLLATOR.compare(a[0], b[0]));
     const title = (key, dep) => (key === "?" ? "Chargement…" : `${dep?.nom || "Département"} (${key})`);
-    fill(this.chips, ordered.map(([key, group]) => h("div", { class: "chip-group", role: "group", "aria-label": title(key, group.dep) },
-      h("p", { class: "chip-group-title" }, title(key, group.dep),
-        h("span", { class: "chip-count" }, ` · ${group.items.length}`)),
-      h("ul", { class: "chip-list" }, group.items
+    if (this.autoFold) this.folded = n > FOLD_FROM ? new Set(groups.keys()) : new Set();
+    const allFolded = ordered.every(([key]) => this.folded.has(key));
+    this.grouping.hidden = n < 2;
+    this.grouping.setAttribute("aria-pressed", String(allFolded));
+    this.grouping.textContent = allFolded ? "Dégrouper" : "Grouper";
+    fill(this.chips, ordered.map(([key, group]) => h("div", { class: "chip-group", role: "group", "aria-label": title(key, group.dep),
+      dataset: { dep: key } },
+      h("p", { class: "chip-group-title" },
+        h("button", { type: "button", class: "chip-fold", dataset: { fold: key }, "aria-expanded": String(!this.folded.has(key)),
+          "aria-controls": `chips-${key}` }, title(key, group.dep),
+        h("span", { class: "chip-count" }, ` · ${group.items.length} commune${group.items.length > 1 ? "s" : ""}`))),
+      h("ul", { class: "chip-list", id: `chips-${key}`, hidden: this.folded.has(key) }, group.items
         .sort((a, b) => (a.nom || a.code).localeCompare(b.nom || b.code, "fr"))
         .map((e) => h("li", { class: ["chip", e.pending && "pending"], dataset: { code: e.code } },
           h("span", { class: "chip-name" }, e.nom || e.code),

@@ -2,7 +2,7 @@
 // of professionals on demand.
 
 import { byId, fill, h } from "./dom.js";
-import { int } from "./format.js";
+import { int, populationText } from "./format.js";
 
 export class SummaryBar {
   constructor() {
@@ -38,12 +38,12 @@ export class SummaryBar {
   show(summary) {
     this.line.removeAttribute("aria-busy");
     this.line.dataset.state = "ready";
-    const population = `${int(summary.population)}${summary.population_partial ? "*" : ""} habitants`;
+    const population = populationText(summary.population, summary.population_partial);
     fill(this.line,
       h("strong", {}, population), " – ",
       h("strong", {}, `${int(summary.professionals)} prof. de santé libéraux`), " – ",
       h("strong", {}, `${int(summary.structures)} structure(s) de soins`));
-    if (summary.population_partial) {
+    if (summary.population_partial && summary.population) {
       this.line.append(h("span", { class: "hint" }, " (* population inconnue pour une partie des communes)"));
     }
     fill(this.families, summary.families.map((f) => h("li", {}, h("strong", {}, int(f.n)), ` ${f.label}`)));

@@ -2,7 +2,7 @@
 // and the differences, with their footnotes ("secret statistique" reasons, "*" and the neutralised communes).
 
 import { h } from "./dom.js";
-import { comparator, dec1, diff, figure, int } from "./format.js";
+import { comparator, dec1, diff, figure, int, numeratorNoun } from "./format.js";
 
 const LEVELS = [["departement", "Dép."], ["region", "Rég."], ["france", "Fr."]];
 
@@ -47,7 +47,7 @@ export class Notes {
     for (const reason of this.plains) out.push(h("p", { class: "note" }, reason));
     if (this.weighted) {
       out.push(h("p", { class: "note" }, h("strong", {}, "† Comparaison pondérée"),
-        " : le territoire s'étend sur plusieurs départements ou régions ; la valeur de comparaison est la moyenne de leurs taux pondérée par la part du territoire dans chacun (détail au survol)."));
+        " : le territoire s'étend sur plusieurs départements ou régions ; la valeur de comparaison est la moyenne de leurs taux pondérée par la part du territoire dans chacun (touchez ou activez une valeur marquée † pour voir les poids)."));
     }
     return out;
   }
@@ -69,7 +69,7 @@ function sourceLine(items) {
 function territoryCell(ind, notes) {
   const cell = h("td", { class: "num ter" }, figure(ind, ind.unit, notes));
   if (!ind.masked && ind.numerator !== null && ind.numerator !== undefined) {
-    cell.append(h("span", { class: "sub" }, `${int(ind.numerator)} pat.`));
+    cell.append(h("span", { class: "sub" }, `${int(ind.numerator)} ${numeratorNoun(ind)}`));
   }
   return cell;
 }
@@ -93,7 +93,7 @@ export function indicatorTable(indicators, { caption, compact = false, definitio
         compact && !ind.masked ? h("span", { class: "sub delta" }, diff(c?.difference, ind.unit)) : null)),
       compact ? null : cmps.map((c) => h("td", { class: "num diff-col" }, ind.masked ? "–" : diff(c?.difference, ind.unit))));
   });
-  return h("div", { class: "table-wrap" },
+  return h("div", { class: "table-wrap", tabindex: "0" },
     h("table", { class: ["data", compact && "compact"] },
       caption ? h("caption", {}, caption) : null, h("thead", {}, head), h("tbody", {}, rows)),
     sourceLine(indicators));
