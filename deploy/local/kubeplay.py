@@ -12,9 +12,9 @@ What podman cannot run is replaced by documented stand-ins (docs/deploy.md, "pod
 - NetworkPolicy, HPA, PDB, the loader Job/CronJob: left out (podman has no such objects; the loader ran in
   prod-up).
 The adaptations podman's host network needs are mechanical and listed in `adapt()`: one loopback port per
-Deployment (ports of issue 15's range), hostNetwork, hostPath for emptyDir/PVC/ConfigMap file volumes, and the
-probes taken out of the pod (podman would run them with curl inside the image, which has none) and answered
-by this script over HTTP exactly as the kubelet would call them.
+Deployment (19180–19188, next to prod-up's), hostNetwork, hostPath for emptyDir/PVC/ConfigMap file volumes,
+and the probes taken out of the pod (podman would run them with curl inside the image, which has none) and
+answered by this script over HTTP exactly as the kubelet would call them.
 """
 
 from __future__ import annotations
@@ -37,14 +37,14 @@ WORK = ROOT / ".data" / "kube"
 STACK = "kube"
 PLAYED = WORK / "played.yaml"
 PORTS = {
-    "edge": 18180,
-    "tile-cache": 18181,
-    "tiles": 18182,
-    "aggregate": 18183,
-    "report": 18184,
-    "gateway": 18185,
-    "gateway-surge": 18186,
-    "redis": 18188,
+    "edge": 19180,
+    "tile-cache": 19181,
+    "tiles": 19182,
+    "aggregate": 19183,
+    "report": 19184,
+    "gateway": 19185,
+    "gateway-surge": 19186,
+    "redis": 19188,
 }
 PLAY_KINDS = ("Deployment", "ConfigMap", "Service")
 
