@@ -11,12 +11,13 @@
     tiles, aggregate, report, gateway → PgBouncer :26150 (transaction mode) → PostgreSQL/PostGIS :26151
     nginx exporter :19155 (stub_status :19151 + nginx's log stream on UDP :19156)
 
-Every container: podman, host network, loopback ports 19150–19179 and 26150–26152 (outside the 18000–18400 /
-25000–25400 slots of `make run`, so that a developer's stack and this topology never collide), read-only
-root, /tmp on tmpfs, all capabilities dropped, the manifests' uids. Worker counts (REZONE_PROD_WORKERS, e.g.
-"gateway=2,tiles=2") default to the CPU count for gateway, tiles and aggregate and half of it for report.
-The loader runs first as a one-off container (what the Job does), directly against PostgreSQL, like the Job
-against `rezone-db-rw`.
+Every container: podman, host network, loopback ports 19150–19179, 19190–19194 and 26150–26152 (outside the
+18000–18400 / 25000–25400 slots of `make run`, so that a developer's stack and this topology never collide),
+read-only root, /tmp on tmpfs, all capabilities dropped, the manifests' uids. Worker counts
+(REZONE_PROD_WORKERS, e.g. "gateway=2,tiles=2") default to the CPU count for gateway, tiles and aggregate
+and report (least-connections balancing sends the cheap project and CSV requests to the worker that is not
+compiling a PDF). The loader runs first as a one-off container (what the Job does), directly against
+PostgreSQL, like the Job against `rezone-db-rw`.
 """
 
 from __future__ import annotations
@@ -252,7 +253,8 @@ def up() -> int:
         },
     )
     for i in range(counts["gateway"]):
-        podman.wait_http(f"http://127.0.0.1:{PORT['gateway'] + i}/readyz", f"rezone-prod-gateway-{i}", 180)
+        internal = PORT["gateway_internal"] + i  # the detailed readiness; the public one says the status only
+        podman.wait_http(f"http://127.0.0.1:{internal}/readyz", f"rezone-prod-gateway-{i}", 180)
     podman.wait_http(f"http://127.0.0.1:{PORT['exporter']}/readyz", "rezone-prod-nginx-exporter", 60)
     podman.wait_http(edge_url() + "/api/v1/meta", "rezone-prod-nginx", 60)
     _step(f"edge ready on {edge_url()}/ (gateway × {counts['gateway']}; `make prod-down` stops it)", t0)

@@ -34,6 +34,7 @@ PORT = {
     "tiles": 19165,
     "aggregate": 19170,
     "report": 19175,
+    "gateway_internal": 19190,  # the gateways' /metrics and detailed /readyz at 19190, 19191, …
     "pgbouncer": 26150,
     "postgres": 26151,
     "redis": 26152,
@@ -43,9 +44,9 @@ AGGREGATE_LOGIN = "rezone_aggregate"
 
 
 def workers() -> dict[str, int]:
-    """Worker processes per service: as many as cores (report: half), overridable by REZONE_PROD_WORKERS."""
+    """Worker processes per service: as many as cores, overridable by REZONE_PROD_WORKERS."""
     cpus = os.cpu_count() or 2
-    counts = {"gateway": cpus, "tiles": cpus, "aggregate": cpus, "report": max(1, cpus // 2)}
+    counts = {"gateway": cpus, "tiles": cpus, "aggregate": cpus, "report": cpus}
     for item in filter(None, os.environ.get("REZONE_PROD_WORKERS", "").split(",")):
         name, _, count = item.partition("=")
         if name not in counts or not count.isdigit() or not 1 <= int(count) <= 5:
@@ -180,6 +181,7 @@ def _service_env(service: str, port: int, password: str, aggregate_password: str
             "REZONE_GATEWAY_TRUST_FORWARDED": "true",
             "REZONE_GATEWAY_READY_UPSTREAMS": "",
             "REZONE_GATEWAY_POOL_MAX": "3",
+            "REZONE_GATEWAY_INTERNAL_PORT": str(port - PORT["gateway"] + PORT["gateway_internal"]),
             "REDIS_URL": f"redis://127.0.0.1:{PORT['redis']}/0",
         }
     return env
