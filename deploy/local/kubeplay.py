@@ -311,11 +311,8 @@ def roll() -> int:
     the preStop pause → SIGTERM (aiohttp's graceful stop) with the pod's grace period.
     """
     t0 = time.perf_counter()
-    old = (
-        "gateway-a"
-        if podman.podman("pod", "exists", "gateway-a-pod", check=False).returncode == 0
-        else "gateway-b"
-    )
+    pods = podman.podman("pod", "ps", "--format", "{{.Name}}").stdout.split()
+    old = "gateway-a" if any(p.startswith("gateway-a-pod") for p in pods) else "gateway-b"  # 4.3: <x>-pod-0
     new, new_port = (
         ("gateway-b", PORTS["gateway-surge"]) if old == "gateway-a" else ("gateway-a", PORTS["gateway"])
     )
@@ -327,11 +324,12 @@ def roll() -> int:
     check_probes({"gateway": probes["gateway"]})
     print(f"[kube] {new} ready on :{new_port} ({time.perf_counter() - t0:.1f} s)", flush=True)
     edge_conf([new_port])
-    podman.podman("exec", "rezone-kube-edge", "nginx", "-s", "reload")
+    podman.podman("exec", "rezone-kube-edge", "nginx", "-c", "/etc/rezone-edge/nginx.conf", "-s", "reload")
     grace = 40
     time.sleep(10)  # preStop sleep: endpoints withdrawn, in-flight requests on the old pod finish
-    podman.podman("pod", "stop", "--time", str(grace), f"{old}-pod", timeout=grace + 30)
-    podman.podman("pod", "rm", "--force", f"{old}-pod", check=False)
+    for pod in (p for p in pods if p.startswith(f"{old}-pod")):
+        podman.podman("pod", "stop", "--time", str(grace), pod, timeout=grace + 30)
+        podman.podman("pod", "rm", "--force", pod, check=False)
     print(f"[kube] {old} (:{old_port}) drained and stopped; roll done in {time.perf_counter() - t0:.1f} s")
     return 0
 
@@ -341,8 +339,9 @@ def down(keep_data_tier: bool = True) -> int:
     for path in [PLAYED, WORK / "gateway-a.yaml", WORK / "gateway-b.yaml"]:
         if path.exists():
             podman.podman("kube", "down", str(path), check=False)
-    for pod in ("gateway-a-pod", "gateway-b-pod"):
-        podman.podman("pod", "rm", "--force", pod, check=False)
+    for pod in podman.podman("pod", "ps", "--format", "{{.Name}}", check=False).stdout.split():
+        if pod.startswith(("gateway-a-pod", "gateway-b-pod")):
+            podman.podman("pod", "rm", "--force", pod, check=False)
     podman.remove(STACK)
     return 0
 
