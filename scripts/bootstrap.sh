@@ -20,6 +20,7 @@ if [ "$profile" = test ]; then
   want fonts-dejavu-core
   want redis-server  # tests/gateway: a private Redis on a free port for the shared-cache tests
   want nginx-light  # tests/deploy: the tile cache's nginx.conf run for real
+  want prometheus  # tests/deploy/test_monitoring.py: promtool check rules
 fi
 # npm from Debian may be absent while a newer node/npm is installed another way: keep the one we have.
 if command -v npm >/dev/null 2>&1; then need_debs=("${need_debs[@]/npm}"); need_debs=("${need_debs[@]/nodejs}"); fi

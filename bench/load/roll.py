@@ -26,7 +26,7 @@ def main() -> int:
     """Entry point."""
     parser = argparse.ArgumentParser(prog="python -m bench.load.roll")
     parser.add_argument("--dsn", required=True)
-    parser.add_argument("--target", default="http://127.0.0.1:18180")
+    parser.add_argument("--target", default="http://127.0.0.1:19180")
     parser.add_argument("--rate", type=float, default=150.0)
     parser.add_argument("--seconds", type=float, default=60.0)
     args = parser.parse_args()

@@ -8,11 +8,11 @@ cd "$(dirname "$0")/../.."
 export CONTAINERS_CONF="$PWD/deploy/podman/containers.conf" CONTAINERS_STORAGE_CONF="$PWD/deploy/podman/storage.conf"
 what="${1:-all}"
 base="${BASE_IMAGE:-rezone-cpts/debian-base:bookworm}"
-for tool in podman buildah debootstrap; do
+for tool in podman buildah debootstrap catatonit; do
   command -v "$tool" >/dev/null || {
-    echo "image: installing podman buildah debootstrap runc (Debian)" >&2
+    echo "image: installing podman buildah debootstrap runc catatonit (Debian)" >&2
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman buildah debootstrap runc >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman buildah debootstrap runc catatonit >/dev/null
     break
   }
 done

@@ -1,6 +1,6 @@
 #!/bin/sh
 # First start: initdb (owner role `rezone`, SCRAM on TCP, trust only on the container's own socket), then
-# exec postgres with the settings passed as arguments ("$@", e.g. -c port=25151 -c shared_buffers=512MB).
+# exec postgres with the settings passed as arguments ("$@", e.g. -c port=26151 -c shared_buffers=512MB).
 set -eu
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   : "${POSTGRES_PASSWORD_FILE:?POSTGRES_PASSWORD_FILE names the file holding the rezone role password}"

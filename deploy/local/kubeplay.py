@@ -12,17 +12,19 @@ What podman cannot run is replaced by documented stand-ins (docs/deploy.md, "pod
 - NetworkPolicy, HPA, PDB, the loader Job/CronJob: left out (podman has no such objects; the loader ran in
   prod-up).
 The adaptations podman's host network needs are mechanical and listed in `adapt()`: one loopback port per
-Deployment (ports of issue 15's range), hostNetwork, hostPath for emptyDir/PVC/ConfigMap file volumes, and the
-probes taken out of the pod (podman would run them with curl inside the image, which has none) and answered
-by this script over HTTP exactly as the kubelet would call them.
+Deployment (19180–19188, next to prod-up's), hostNetwork, hostPath for emptyDir/PVC/ConfigMap file volumes,
+and the probes taken out of the pod (podman would run them with curl inside the image, which has none) and
+answered by this script over HTTP exactly as the kubelet would call them.
 """
 
 from __future__ import annotations
 
 import copy
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -37,16 +39,17 @@ WORK = ROOT / ".data" / "kube"
 STACK = "kube"
 PLAYED = WORK / "played.yaml"
 PORTS = {
-    "edge": 18180,
-    "tile-cache": 18181,
-    "tiles": 18182,
-    "aggregate": 18183,
-    "report": 18184,
-    "gateway": 18185,
-    "gateway-surge": 18186,
-    "redis": 18188,
+    "edge": 19180,
+    "tile-cache": 19181,
+    "tiles": 19182,
+    "aggregate": 19183,
+    "report": 19184,
+    "gateway": 19185,
+    "gateway-surge": 19186,
+    "redis": 19188,
 }
 PLAY_KINDS = ("Deployment", "ConfigMap", "Service")
+INTERNAL = 10  # a gateway pod's internal port (/metrics, detailed /readyz): its public port + 10
 
 
 def render() -> list[dict]:
@@ -88,7 +91,12 @@ def adapt(objs: list[dict], gateway_port: int, revision: str = "a") -> tuple[lis
                 data["PGSSLMODE"] = "disable"
             for key, value in list(data.items()):
                 if key.endswith("_HOST"):
-                    data[key] = "127.0.0.1"
+                    value = "127.0.0.1"
+                if key.startswith("REZONE_") and key.endswith("_PORT"):
+                    # podman 4.3 lets envFrom win over a container's env (Kubernetes: env wins), so the
+                    # per-pod port is set in env only.
+                    del data[key]
+                    continue
                 for service in ("tile-cache", "tiles", "aggregate", "report", "redis"):
                     for port in ("8080", "8081", "8082", "8083", "6379"):
                         value = value.replace(f"//{service}:{port}", f"//127.0.0.1:{port_of[service]}")
@@ -115,7 +123,20 @@ def adapt(objs: list[dict], gateway_port: int, revision: str = "a") -> tuple[lis
                     k: c.pop(k) for k in ("startupProbe", "livenessProbe", "readinessProbe") if k in c
                 }
                 c.pop("lifecycle", None)
-                c["ports"] = [{"name": "http", "containerPort": port_of[name]}]
+                own = port_of[name]
+                numbers = {"http": own, "redis": own, "internal": own + INTERNAL}
+                for probe in probes[name].values():  # named ports → this pod's loopback ports
+                    for how in ("httpGet", "tcpSocket"):
+                        if how in probe:
+                            probe[how]["port"] = numbers[probe[how]["port"]]
+                    if "exec" in probe:
+                        # podman names it <pod>-<container>, the pod <deployment>-pod[-N] (version-dependent)
+                        probe["exec"]["container"] = (f"{obj['metadata']['name']}-pod", c["name"])
+                        if probe["exec"]["command"][0] == "redis-cli":  # the port moved off 6379
+                            probe["exec"]["command"][1:1] = ["-p", str(port_of[name])]
+                # Host network: the process listens on its loopback port itself; a containerPort would make
+                # podman ask for a port mapping, which only bridge networking has.
+                c.pop("ports", None)
                 env = []
                 for var in c.get("env", []):
                     if var["name"] in ("PGUSER", "PGPASSWORD"):  # the CNPG-made Secret, stand-in values
@@ -125,6 +146,8 @@ def adapt(objs: list[dict], gateway_port: int, revision: str = "a") -> tuple[lis
                     env.append(var)
                 prefix = f"REZONE_{name.upper().replace('-', '_')}_"
                 env.append({"name": f"{prefix}PORT", "value": str(port_of[name])})
+                if name == "gateway":
+                    env.append({"name": f"{prefix}INTERNAL_PORT", "value": str(numbers["internal"])})
                 if name == "tiles":
                     env.append(
                         {"name": "REZONE_TILES_PUBLIC_URL", "value": f"http://127.0.0.1:{PORTS['edge']}"}
@@ -142,6 +165,7 @@ def adapt(objs: list[dict], gateway_port: int, revision: str = "a") -> tuple[lis
                 if name == "tile-cache":
                     c["image"] = prod.IMAGES["nginx"]
                     work = WORK / "tile-cache"
+                    work.mkdir(parents=True, exist_ok=True)
                     conf = loopback_conf(work, PORTS["tile-cache"], PORTS["tiles"], status_port=free_port())
                     c["args"] = [
                         "nginx",
@@ -172,30 +196,44 @@ def adapt(objs: list[dict], gateway_port: int, revision: str = "a") -> tuple[lis
     return out, probes
 
 
-def _probe(port: int, probe: dict) -> int:
-    path = probe["httpGet"]["path"]
-    with urllib.request.urlopen(
-        f"http://127.0.0.1:{port}{path}", timeout=probe.get("timeoutSeconds", 2)
-    ) as r:
-        return r.status
+def _probe(probe: dict) -> str:
+    """One probe, as the kubelet runs it: HTTP GET (2xx/3xx), TCP connect, or the command in the container."""
+    timeout = probe.get("timeoutSeconds", 2)
+    if "httpGet" in probe:
+        get = probe["httpGet"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{get['port']}{get['path']}", timeout=timeout) as r:
+            return f"GET :{get['port']}{get['path']} → {r.status}"
+    if "tcpSocket" in probe:
+        socket.create_connection(("127.0.0.1", probe["tcpSocket"]["port"]), timeout=timeout).close()
+        return f"TCP :{probe['tcpSocket']['port']} → connected"
+    cmd = probe["exec"]["command"]
+    pod, container = probe["exec"]["container"]
+    names = podman.podman("ps", "--format", "{{.Names}}").stdout.split()
+    found = [n for n in names if n.startswith(pod) and n.endswith(f"-{container}")]
+    if not found:
+        raise OSError(f"no running container of pod {pod}")
+    res = podman.podman("exec", found[0], *cmd, check=False, timeout=timeout + 5)
+    if res.returncode != 0:
+        raise OSError(f"{' '.join(cmd)} → exit {res.returncode}: {res.stderr.strip()}")
+    return f"exec {' '.join(cmd)} → {res.stdout.strip() or 'exit 0'}"
 
 
-def check_probes(probes: dict[str, dict], ports: dict[str, int], timeout: float = 180) -> dict[str, dict]:
-    """Call every probe as the kubelet would (startup first, then liveness and readiness); the answers."""
+def check_probes(probes: dict[str, dict], timeout: float = 180) -> dict[str, dict]:
+    """Call every probe as the kubelet would (startup first, then readiness and liveness); the answers."""
     answers: dict[str, dict] = {}
     for name, kinds in probes.items():
         deadline = time.monotonic() + timeout
         answers[name] = {}
         for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
             probe = kinds.get(kind)
-            if not probe or "httpGet" not in probe:
-                answers[name][kind] = "tcp/exec probe: checked by connecting" if probe else "none"
+            if not probe:
+                answers[name][kind] = "none"
                 continue
             while True:
                 try:
-                    answers[name][kind] = f"{probe['httpGet']['path']} → {_probe(ports[name], probe)}"
+                    answers[name][kind] = _probe(probe)
                     break
-                except OSError:
+                except (OSError, urllib.error.URLError):
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(1)
@@ -256,7 +294,7 @@ def up() -> int:
         user=prod.UIDS["nginx"],
         volumes=[f"{edge_conf([PORTS['gateway']]).parent}:/etc/rezone-edge:ro"],
     )
-    answers = check_probes(probes, PORTS)
+    answers = check_probes(probes)
     for name, found in answers.items():
         print(f"[kube] {name}: {found}", flush=True)
     podman.wait_http(f"http://127.0.0.1:{PORTS['edge']}/api/v1/meta", "rezone-kube-edge", 60)
@@ -273,11 +311,8 @@ def roll() -> int:
     the preStop pause → SIGTERM (aiohttp's graceful stop) with the pod's grace period.
     """
     t0 = time.perf_counter()
-    old = (
-        "gateway-a"
-        if podman.podman("pod", "exists", "gateway-a-pod", check=False).returncode == 0
-        else "gateway-b"
-    )
+    pods = podman.podman("pod", "ps", "--format", "{{.Name}}").stdout.split()
+    old = "gateway-a" if any(p.startswith("gateway-a-pod") for p in pods) else "gateway-b"  # 4.3: <x>-pod-0
     new, new_port = (
         ("gateway-b", PORTS["gateway-surge"]) if old == "gateway-a" else ("gateway-a", PORTS["gateway"])
     )
@@ -286,14 +321,15 @@ def roll() -> int:
     played, probes = adapt([o for o in objs if o["kind"] != "Service"], new_port, revision=new[-1])
     only = [o for o in played if o["kind"] == "ConfigMap" or o["metadata"]["name"] == new]
     _play(only, WORK / f"{new}.yaml")
-    check_probes({"gateway": probes["gateway"]}, {"gateway": new_port})
+    check_probes({"gateway": probes["gateway"]})
     print(f"[kube] {new} ready on :{new_port} ({time.perf_counter() - t0:.1f} s)", flush=True)
     edge_conf([new_port])
-    podman.podman("exec", "rezone-kube-edge", "nginx", "-s", "reload")
+    podman.podman("exec", "rezone-kube-edge", "nginx", "-c", "/etc/rezone-edge/nginx.conf", "-s", "reload")
     grace = 40
     time.sleep(10)  # preStop sleep: endpoints withdrawn, in-flight requests on the old pod finish
-    podman.podman("pod", "stop", "--time", str(grace), f"{old}-pod", timeout=grace + 30)
-    podman.podman("pod", "rm", "--force", f"{old}-pod", check=False)
+    for pod in (p for p in pods if p.startswith(f"{old}-pod")):
+        podman.podman("pod", "stop", "--time", str(grace), pod, timeout=grace + 30)
+        podman.podman("pod", "rm", "--force", pod, check=False)
     print(f"[kube] {old} (:{old_port}) drained and stopped; roll done in {time.perf_counter() - t0:.1f} s")
     return 0
 
@@ -303,8 +339,9 @@ def down(keep_data_tier: bool = True) -> int:
     for path in [PLAYED, WORK / "gateway-a.yaml", WORK / "gateway-b.yaml"]:
         if path.exists():
             podman.podman("kube", "down", str(path), check=False)
-    for pod in ("gateway-a-pod", "gateway-b-pod"):
-        podman.podman("pod", "rm", "--force", pod, check=False)
+    for pod in podman.podman("pod", "ps", "--format", "{{.Name}}", check=False).stdout.split():
+        if pod.startswith(("gateway-a-pod", "gateway-b-pod")):
+            podman.podman("pod", "rm", "--force", pod, check=False)
     podman.remove(STACK)
     return 0
 

@@ -4,206 +4,51 @@
     python -m deploy.local.prod down     stop and remove the containers (data under .data/prod is kept)
     python -m deploy.local.prod status   the containers and the edge URL
 
-    nginx :18150 (edge: header/connection limits)  ─┬─ /tiles/, /styles/ → tile cache :18152 → tiles × N
-                                                    └─ the rest → gateway × N ── Redis :25152
-    gateway → tile cache :18152, aggregate Service :18153 (nginx, round robin) → aggregate × N,
-              report Service :18154 → report × N
-    tiles, aggregate, report, gateway → PgBouncer :25150 (transaction mode) → PostgreSQL/PostGIS :25151
-    nginx exporter :18155 (stub_status :18151 + nginx's log stream on UDP :18156)
+    nginx :19150 (edge: header/connection limits)  ─┬─ /tiles/, /styles/ → tile cache :19152 → tiles × N
+                                                    └─ the rest → gateway × N ── Redis :26152
+    gateway → tile cache :19152, aggregate Service :19153 (nginx, round robin) → aggregate × N,
+              report Service :19154 → report × N
+    tiles, aggregate, report, gateway → PgBouncer :26150 (transaction mode) → PostgreSQL/PostGIS :26151
+    nginx exporter :19155 (stub_status :19151 + nginx's log stream on UDP :19156)
 
-Every container: podman, host network, loopback ports of issue 15's range, read-only root, /tmp on tmpfs, all
-capabilities dropped, the manifests' uids. Worker counts (REZONE_PROD_WORKERS, e.g. "gateway=2,tiles=2")
-default to the CPU count for gateway, tiles and aggregate and half of it for report. The loader runs first as
-a one-off container (what the Job does), directly against PostgreSQL, like the Job against `rezone-db-rw`.
+Every container: podman, host network, loopback ports 19150–19179, 19190–19194 and 26150–26152 (outside the
+18000–18400 / 25000–25400 slots of `make run`, so that a developer's stack and this topology never collide),
+read-only root, /tmp on tmpfs, all capabilities dropped, the manifests' uids. Worker counts
+(REZONE_PROD_WORKERS, e.g. "gateway=2,tiles=2") default to the CPU count for gateway, tiles and aggregate
+and report (least-connections balancing sends the cheap project and CSV requests to the worker that is not
+compiling a PDF). The loader runs first as a one-off container (what the Job does), directly against
+PostgreSQL, like the Job against `rezone-db-rw`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import re
-import secrets
 import sys
 import time
-from pathlib import Path
 
 import asyncpg
 
 from . import podman
-from .tile_cache import CONF as TILE_CACHE_CONF
-from .tile_cache import _rewrite
+from .prodconf import (
+    AGGREGATE_LOGIN,
+    DATA,
+    IMAGES,
+    PORT,
+    ROOT,
+    UIDS,
+    _chown,
+    _owned_dir,
+    _secret,
+    _service_env,
+    edge_url,
+    nginx_conf,
+    pgbouncer_ini,
+    workers,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / ".data" / "prod"
 STACK = "prod"
-IMAGES = {
-    "rezone": "rezone-cpts/rezone:dev",
-    "nginx": "rezone-cpts/nginx:dev",
-    "pgbouncer": "rezone-cpts/pgbouncer:dev",
-    "redis": "rezone-cpts/redis:dev",
-    "postgis": "rezone-cpts/postgis:dev",
-}
-PORT = {
-    "edge": 18150,
-    "status": 18151,
-    "tile_cache": 18152,
-    "aggregate_lb": 18153,
-    "report_lb": 18154,
-    "exporter": 18155,
-    "exporter_syslog": 18156,
-    "gateway": 18160,  # workers at 18160, 18161, …
-    "tiles": 18165,
-    "aggregate": 18170,
-    "report": 18175,
-    "pgbouncer": 25150,
-    "postgres": 25151,
-    "redis": 25152,
-}
-UIDS = {"rezone": "10001:10001", "postgres": "999:999", "nginx": "101:101", "pgbouncer": "10003:10003"}
-AGGREGATE_LOGIN = "rezone_aggregate"
-
-
-def workers() -> dict[str, int]:
-    """Worker processes per service: as many as cores (report: half), overridable by REZONE_PROD_WORKERS."""
-    cpus = os.cpu_count() or 2
-    counts = {"gateway": cpus, "tiles": cpus, "aggregate": cpus, "report": max(1, cpus // 2)}
-    for item in filter(None, os.environ.get("REZONE_PROD_WORKERS", "").split(",")):
-        name, _, count = item.partition("=")
-        if name not in counts or not count.isdigit() or not 1 <= int(count) <= 5:
-            raise SystemExit(f"REZONE_PROD_WORKERS: {item!r} (services {sorted(counts)}, 1-5 each)")
-        counts[name] = int(count)
-    return counts
-
-
-def edge_url() -> str:
-    """The public URL of the topology."""
-    return f"http://127.0.0.1:{PORT['edge']}"
-
-
-def _secret(name: str) -> str:
-    path = DATA / "secrets" / name
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path.write_text(secrets.token_urlsafe(24))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
-def _chown(path: Path, uid_gid: str) -> None:
-    """Hand a path to the container's uid (we run as root; a non-root user owns what it made already)."""
-    if os.geteuid() == 0:
-        uid, gid = (int(x) for x in uid_gid.split(":"))
-        os.chown(path, uid, gid)
-
-
-def _owned_dir(path: Path, uid_gid: str) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    _chown(path, uid_gid)
-    return path
-
-
-def nginx_conf(counts: dict[str, int]) -> str:
-    """The shipped tile-cache configuration (container paths kept) plus deploy/local/edge.nginx.conf."""
-    text = TILE_CACHE_CONF.read_text()
-    tiles = "\n".join(f"        server 127.0.0.1:{PORT['tiles'] + i};" for i in range(counts["tiles"]))
-    text = _rewrite(text, "        server tiles:8081;", tiles)
-    text = _rewrite(text, "listen 8080;", f"listen 127.0.0.1:{PORT['tile_cache']} backlog=4096;")
-    text = _rewrite(text, "listen 127.0.0.1:8081;", f"listen 127.0.0.1:{PORT['status']};")
-    text = _rewrite(
-        text, "syslog:server=127.0.0.1:5140", f"syslog:server=127.0.0.1:{PORT['exporter_syslog']}"
-    )
-    text = _rewrite(text, "worker_connections 4096;", "worker_connections 8192;")
-    edge = (ROOT / "deploy" / "local" / "edge.nginx.conf").read_text()
-    values = {
-        "EDGE_PORT": PORT["edge"],
-        "TILE_CACHE_PORT": PORT["tile_cache"],
-        "AGGREGATE_PORT": PORT["aggregate_lb"],
-        "REPORT_PORT": PORT["report_lb"],
-        "EXPORTER_PORT": PORT["exporter_syslog"],
-    }
-    for service in ("gateway", "aggregate", "report"):
-        values[f"{service.upper()}_SERVERS"] = "\n".join(
-            f"    server 127.0.0.1:{PORT[service] + i} max_fails=1 fail_timeout=5s;"
-            for i in range(counts[service])
-        )
-    for key, value in values.items():
-        edge = _rewrite(edge, "{{" + key + "}}", str(value), count=edge.count("{{" + key + "}}") or 1)
-    if "{{" in edge:
-        unfilled = re.findall(r"{{\w+}}", edge)
-        raise RuntimeError(f"unfilled placeholder in edge.nginx.conf: {unfilled}")
-    closing = text.rstrip().rfind("}")
-    return text[:closing] + "\n" + edge + "}\n"
-
-
-def pgbouncer_ini(password: str, aggregate_password: str) -> tuple[str, str]:
-    """pgbouncer.ini and userlist.txt."""
-    ini = f"""[databases]
-rezone = host=127.0.0.1 port={PORT["postgres"]} dbname=rezone
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = {PORT["pgbouncer"]}
-unix_socket_dir =
-auth_type = scram-sha-256
-auth_file = /etc/rezone-pgbouncer/userlist.txt
-pool_mode = transaction
-; asyncpg prepares every statement: PgBouncer >= 1.21 tracks protocol-level prepared statements per client
-; and re-prepares them on whichever server connection runs the transaction (docs/deploy.md).
-max_prepared_statements = 200
-; statement_timeout arrives as a start-up parameter (services.common.db.pg_ctx); asyncpg's command_timeout
-; still bounds every query. `role` is deliberately not ignored (the aggregate login has its own role).
-ignore_startup_parameters = statement_timeout
-max_client_conn = 2000
-default_pool_size = 20
-reserve_pool_size = 5
-reserve_pool_timeout = 2
-server_idle_timeout = 300
-query_wait_timeout = 5
-query_timeout = 15
-admin_users = rezone
-stats_users = rezone
-logfile =
-pidfile =
-log_connections = 0
-log_disconnections = 0
-"""
-    users = f'"rezone" "{password}"\n"{AGGREGATE_LOGIN}" "{aggregate_password}"\n'
-    return ini, users
-
-
-def _service_env(service: str, port: int, password: str, aggregate_password: str) -> dict[str, str]:
-    prefix = f"REZONE_{service.upper()}_"
-    user, pw = ("rezone", password)
-    env = {f"{prefix}HOST": "127.0.0.1", f"{prefix}PORT": str(port), f"{prefix}LOG_LEVEL": "INFO"}
-    if service == "aggregate":
-        # As in Kubernetes: its own login (member of rezone_reader only), no `role` start-up parameter.
-        user, pw = AGGREGATE_LOGIN, aggregate_password
-        env[f"{prefix}DB_ROLE"] = ""
-        env[f"{prefix}POOL_MAX"] = "6"
-    env["DATABASE_URL"] = f"postgresql://{user}:{pw}@127.0.0.1:{PORT['pgbouncer']}/rezone"
-    if service == "tiles":
-        env |= {
-            "REZONE_TILES_PYRAMID_DIR": "/data/tiles",
-            "REZONE_TILES_PUBLIC_URL": edge_url(),
-            "REZONE_TILES_CACHE_MB": "64",
-        }
-    if service == "report":
-        env |= {
-            "REZONE_REPORT_AGGREGATE_URL": f"http://127.0.0.1:{PORT['aggregate_lb']}",
-            "REZONE_REPORT_MAX_PARALLEL_RENDERS": "1",
-        }
-    if service == "gateway":
-        env |= {
-            "REZONE_GATEWAY_TILES_URL": f"http://127.0.0.1:{PORT['tile_cache']}",
-            "REZONE_GATEWAY_AGGREGATE_URL": f"http://127.0.0.1:{PORT['aggregate_lb']}",
-            "REZONE_GATEWAY_REPORT_URL": f"http://127.0.0.1:{PORT['report_lb']}",
-            "REZONE_GATEWAY_WEB_DIR": "/app/web",
-            "REZONE_GATEWAY_TRUST_FORWARDED": "true",
-            "REZONE_GATEWAY_READY_UPSTREAMS": "",
-            "REZONE_GATEWAY_POOL_MAX": "3",
-            "REDIS_URL": f"redis://127.0.0.1:{PORT['redis']}/0",
-        }
-    return env
+__all__ = ["AGGREGATE_LOGIN", "DATA", "IMAGES", "PORT", "UIDS", "_chown", "_owned_dir", "_secret", "edge_url"]
 
 
 async def _wait_db(dsn: str, timeout: float = 90.0) -> None:
@@ -408,7 +253,8 @@ def up() -> int:
         },
     )
     for i in range(counts["gateway"]):
-        podman.wait_http(f"http://127.0.0.1:{PORT['gateway'] + i}/readyz", f"rezone-prod-gateway-{i}", 180)
+        internal = PORT["gateway_internal"] + i  # the detailed readiness; the public one says the status only
+        podman.wait_http(f"http://127.0.0.1:{internal}/readyz", f"rezone-prod-gateway-{i}", 180)
     podman.wait_http(f"http://127.0.0.1:{PORT['exporter']}/readyz", "rezone-prod-nginx-exporter", 60)
     podman.wait_http(edge_url() + "/api/v1/meta", "rezone-prod-nginx", 60)
     _step(f"edge ready on {edge_url()}/ (gateway × {counts['gateway']}; `make prod-down` stops it)", t0)
