@@ -298,12 +298,28 @@ class StructureGroup(msgspec.Struct, kw_only=True):
     communes: list[StructureCommune]
 
 
+class Density(msgspec.Struct, kw_only=True):
+    """Professionals of one category per 10 000 INSEE inhabitants, against département, région and France.
+
+    Counts of professionals and populations are public: every commune counts (communes without an INSEE
+    population in neither term). « sans objet » when the selected communes have no inhabitant."""
+
+    category: str
+    label: str
+    n: int  # professionals of the communes with a known population
+    value: float | None  # per 10 000 inhabitants, 1 decimal
+    status: Status
+    reason: str | None
+    comparisons: Comparisons  # weights: the territory's INSEE population in each unit
+
+
 class Offer(msgspec.Struct, kw_only=True):
-    """Offer of care: demography, activity, FINESS structures, centres de santé by type."""
+    """Offer of care: demography, densities, activity, FINESS structures, centres de santé by type."""
 
     demography: list[DemographyRow]
     demography_source: str
     demography_period: str
+    densities: list[Density]
     activity: list[ProfessionActivity]
     activity_source: str
     activity_period: str

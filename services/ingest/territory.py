@@ -28,13 +28,9 @@ from .files import (
 
 ZONAGES = ("ZIP", "ZAC", "HZ")
 CPTS_STATUTS = ("aci_signe", "projet_valide", "lettre_intention")
-# e-CDS typology as the observatory publishes it, folded to the three types Rézone shows.
-CDS_TYPES = {
-    "polyvalent": "medical_polyvalent",
-    "medical": "medical_polyvalent",
-    "dentaire": "dentaire",
-    "infirmier": "infirmier",
-}
+# e-CDS typology as the observatory publishes it; the report prints the four types and « non typés » (the
+# centres absent from the file), as the seed does.
+CDS_TYPES = ("polyvalent", "medical", "dentaire", "infirmier")
 
 
 def _iso_date(text: str) -> str:
@@ -168,7 +164,7 @@ async def load_ecds(conn: asyncpg.Connection, file: SourceFile) -> dict[str, Any
     )
     check_unique(file, rows, lambda r: r[0], "nofinesset")
     campaign = rows[0][3] if rows else ""
-    records = [(nofinesset, CDS_TYPES[kind], file.source) for nofinesset, _, kind, _ in rows]
+    records = [(nofinesset, kind, file.source) for nofinesset, _, kind, _ in rows]
 
     async def write(c: asyncpg.Connection) -> None:
         await copy_rows(c, "health.cds_types", ("nofinesset", "cds_type", "source"), records, file=file)

@@ -29,6 +29,7 @@ VIEWS: dict[str, frozenset[str]] = {
     ),
     "stats.reference_indicators": frozenset({"dcir_indicateurs", "atih_indicateurs", "dcir_grippe"}),
     "stats.commune_demography": frozenset({"ps_demographie"}),
+    "stats.reference_demography": frozenset({"ps_demographie"}),
     "stats.commune_activity": frozenset({"ps_activite"}),
     "stats.commune_acts": frozenset({"ps_actes"}),
     "stats.reference_activity": frozenset({"ps_activite"}),

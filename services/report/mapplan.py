@@ -29,6 +29,14 @@ PROJECTION_NAMES = {
     4471: "RGM04 / UTM 38S (EPSG:4471)",
 }
 MAX_PANELS = 6  # beyond that, the closest parts are merged
+# Panel sizes on the A4 page (178 mm of text width): a page-wide panel may be as tall as the page allows
+# under its heading and a legend; half-width panels go two by two with a 4 mm gutter.
+FULL_WIDTH_MM = 178.0
+FULL_MAX_HEIGHT_MM = 165.0  # with the legend below
+BESIDE_WIDTH_MM = 119.0  # a lone panel narrower than this has the legend beside it (report.typ)
+BESIDE_MAX_HEIGHT_MM = 200.0
+HALF_WIDTH_MM = 87.0
+HALF_MAX_HEIGHT_MM = 120.0
 CONTEXT_MAX_WIDTH_M = 150_000  # wider panels show département outlines only, not every neighbour
 
 
@@ -164,7 +172,7 @@ def _fit(
 ) -> tuple[float, float, float, float]:
     """Pad the extent and bring its height/width ratio into [lo, hi] by widening the short side."""
     w, h = maxx - minx, maxy - miny
-    pad = max(0.08 * max(w, h), 1_500.0)
+    pad = max(0.05 * max(w, h), 1_000.0)
     minx, miny, maxx, maxy = minx - pad, miny - pad, maxx + pad, maxy + pad
     w, h = maxx - minx, maxy - miny
     if h / w > hi:
@@ -200,10 +208,17 @@ def plan(shapes: list[SelectedShape]) -> Plan:
         x0, y0, x1, y1 = shapely.total_bounds([projected[c] for c in f.codes])
         # A lone panel, a crowded one or one spanning a region gets the page width; small parts go two by two.
         f.full_width = bool(len(frames) == 1 or len(f.codes) > 30 or max(x1 - x0, y1 - y0) > 250_000)
-        lo, hi = (0.55, 1.15) if f.full_width else (0.6, 1.3)
+        # The territory fills its panel: a tall one keeps its shape in a narrower panel (the legend then goes
+        # beside it) rather than being shrunk into a wide frame of neighbours.
+        width, max_height = (
+            (FULL_WIDTH_MM, FULL_MAX_HEIGHT_MM) if f.full_width else (HALF_WIDTH_MM, HALF_MAX_HEIGHT_MM)
+        )
+        lo, hi = (0.45, 2.5) if f.full_width else (0.55, max_height / width)
         f.minx, f.miny, f.maxx, f.maxy = (float(v) for v in _fit(x0, y0, x1, y1, lo, hi))
         ratio = (f.maxy - f.miny) / (f.maxx - f.minx)
-        f.width_mm = 170.0 if f.full_width else 82.0
+        f.width_mm = min(width, max_height / ratio)
+        if len(frames) == 1 and f.width_mm < BESIDE_WIDTH_MM:
+            f.width_mm = min(BESIDE_WIDTH_MM, BESIDE_MAX_HEIGHT_MM / ratio)
         f.height_mm = f.width_mm * ratio
     return Plan(frames=frames, missing_contour=missing, geoms=projected)
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from .mapplan import METRO_EPSG, PROJECTION_NAMES, Frame, Plan, epsg_for, project, to_crs
+from .mapplan import BESIDE_WIDTH_MM, METRO_EPSG, PROJECTION_NAMES, Frame, Plan, epsg_for, project, to_crs
 from .model import LegendEntry, MapLabel, MapPanel, MapView, Overview
 from .queries import ContextShape, FinessPoint, OverviewShape, SelectedShape
 
@@ -233,6 +233,7 @@ def draw(
         finess_approximate=sum(1 for p in located if p.approximate),
         missing_contour=plan_.missing_contour,
         projections=sorted({PROJECTION_NAMES[f.epsg] for f in plan_.frames}),
+        legend_beside=len(plan_.frames) == 1 and plan_.frames[0].width_mm <= BESIDE_WIDTH_MM,
     )
 
 

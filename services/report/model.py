@@ -71,6 +71,7 @@ class MapView(msgspec.Struct, kw_only=True):
     finess_approximate: int
     missing_contour: list[str]
     projections: list[str]
+    legend_beside: bool  # a lone narrow (tall) panel: the legend goes beside it
 
 
 # Report view ------------------------------------------------------------
@@ -269,6 +270,7 @@ class OfferView(msgspec.Struct, kw_only=True):
     centres: list[StructureLine]
     structures_source: str
     densities: list[Bar]
+    density_weights: list[str]  # « Dép. † pondéré : … » when the territory spans several units
 
 
 class AciLineView(msgspec.Struct, kw_only=True):

@@ -11,7 +11,7 @@ import math
 
 import msgspec
 
-from services.common.contract import DemographyRow, Indicator
+from services.common.contract import Comparison, Density, Indicator
 
 from . import fmt
 from .viewcommon import safe, status
@@ -36,12 +36,15 @@ class DotRow(msgspec.Struct, kw_only=True):
 
 
 class Bar(msgspec.Struct, kw_only=True):
-    """Professionals of a category per 10 000 inhabitants of the territory."""
+    """Professionals of a category per 10 000 inhabitants: the territory's bar and the references' marks, all
+    on one scale shared by the categories (fractions of the widest value)."""
 
     label: str
-    value: float
+    x: float | None  # None: « sans objet » (no inhabitant), no bar
     text: str
-    x: float  # fraction of the longest bar
+    marks: list[Dot]  # "dep" | "reg" | "fr", published references only
+    refs: list[str]  # département, région, France as printed (« † » weighted, « – » not published)
+    gap: str  # difference to France (« +1,4 », « −0,7 »), or « – »
 
 
 def _axis(values: list[float], unit: str) -> tuple[float, float]:
@@ -80,18 +83,33 @@ def dots(items: list[Indicator]) -> list[DotRow]:
     return out
 
 
-def densities(rows: list[DemographyRow], population: int) -> list[Bar]:
-    """Professionals (not businesses, not « dont » rows) per 10 000 inhabitants of the territory.
+def densities(items: list[Density]) -> list[Bar]:
+    """Bars of the territory's densities with the département, région and France densities as marks.
 
-    The counts are the published demography of the diagnosis, the population the INSEE one: a ratio of two
-    public figures, not a new health figure."""
-    if population <= 0:
-        return []
-    picked = [(r.label, 10_000 * r.n / population) for r in rows if not r.is_business and r.parent is None]
-    top = max((v for _, v in picked), default=0.0)
-    if top <= 0:
+    Published by the diagnosis: counts of professionals (public) over INSEE populations, the references over
+    every selectable commune of the unit, weighted like any comparator when the territory spans several."""
+    if not any(d.value for d in items):
         return []  # no professional at all: the demography table says so, a chart of zeros would not
+    refs = [(d, [(k, getattr(d.comparisons, name).value) for k, name in _LEVELS]) for d in items]
+    top = max([d.value or 0.0 for d in items] + [v for _, marks in refs for _, v in marks if v is not None])
+    scale = top * 1.05
     return [
-        Bar(label=safe(label), value=v, text=fmt.decimal(v), x=(v / top if top > 0 else 0.0))
-        for label, v in picked
+        Bar(
+            label=safe(d.label),
+            x=None if d.value is None else d.value / scale,
+            text=fmt.decimal(d.value) if d.value is not None else fmt.NOT_APPLICABLE,
+            marks=[Dot(key=k, x=v / scale, text=fmt.decimal(v)) for k, v in marks if v is not None],
+            refs=[_ref(getattr(d.comparisons, name)) for _, name in _LEVELS],
+            gap=fmt.difference(d.comparisons.france.difference),
+        )
+        for d, marks in refs
     ]
+
+
+_LEVELS = (("dep", "departement"), ("reg", "region"), ("fr", "france"))
+
+
+def _ref(c: Comparison) -> str:
+    if c.value is None:
+        return fmt.NOT_COMPUTABLE
+    return fmt.decimal(c.value) + ("\u2020" if c.weighted else "")

@@ -7,12 +7,13 @@ import datetime as dt
 from services.common.contract import (
     DemographyRow,
     Diagnosis,
+    Offer,
     ProfessionActivity,
     RatioFigure,
     StructureGroup,
 )
 
-from . import fmt, viewcharts
+from . import fmt, viewcharts, viewnotes
 from .model import (
     AciLineView,
     AciMissionView,
@@ -142,8 +143,20 @@ def offer(d: Diagnosis, names: Names) -> OfferView:
         structures=_structures(o.structures, names),
         centres=_structures(o.centres_de_sante, names),
         structures_source=f"{o.structures_source} ({o.structures_period})",
-        densities=viewcharts.densities(o.demography, d.territory.population),
+        densities=viewcharts.densities(o.densities),
+        density_weights=_density_weights(o),
     )
+
+
+def _density_weights(o: Offer) -> list[str]:
+    """The weights of the weighted density comparators: the territory's INSEE population in each unit, the
+    same for every category, so one line per level."""
+    first = next((x.comparisons for x in o.densities), None)
+    if first is None:
+        return []
+    levels = (("departement", first.departement), ("region", first.region))
+    lines = (viewnotes.weights(level, c) for level, c in levels)
+    return [x for x in lines if x]
 
 
 def _activity_rows(d: Diagnosis, activity: list[ProfessionActivity], names: Names) -> list[ActivityRow]:

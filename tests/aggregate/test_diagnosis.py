@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 import pytest
 
 from services.common.contract import DIAGNOSIS, SUMMARY
@@ -81,7 +83,15 @@ def test_sections_are_complete(seed_doc: dict) -> None:
         "orthoptistes",
     ]
     assert [len(a["acts"]) for a in offer["activity"]] == [2, 2, 3, 1, 1]
-    assert len(offer["structures"]) == 14 and len(offer["centres_de_sante"]) == 4
+    assert len(offer["structures"]) == 14
+    # The seed's five e-CDS rows, in its order (V0260: médicaux and polyvalents no longer folded).
+    assert [g["key"] for g in offer["centres_de_sante"]] == [
+        "dentaire",
+        "infirmier",
+        "medical",
+        "non_type",
+        "polyvalent",
+    ]
     for item in seed_doc["access"] + seed_doc["prevention"]:
         assert item["source"] and item["period"] and item["is_demo"] is True
         assert set(item["comparisons"]) == {"departement", "region", "france"}
@@ -225,3 +235,63 @@ def test_single_call_equals_the_parallel_parts(agg_url: str, database_url: str, 
             await conn.close()
 
     assert asyncio.run(single()) == seed_doc
+
+
+def _round1(num: int, den: int) -> float:
+    """PostgreSQL's round(numeric, 1): half away from zero."""
+    return float((Decimal(num) / Decimal(den)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def test_densities_recomputed_from_public_counts(seed_doc: dict, database_url: str) -> None:
+    """Professionals per 10 000 inhabitants: the territory and each unit recomputed from the raw public
+    counts, the weighted département comparator from the published (rounded) unit values and
+    weights (rule 10)."""
+    densities = {d["category"]: d for d in seed_doc["offer"]["densities"]}
+    assert list(densities) == [
+        "mg",
+        "specialistes",
+        "dentistes",
+        "sages_femmes",
+        "infirmiers",
+        "kines",
+        "orthophonistes",
+        "orthoptistes",
+        "podologues",
+    ]
+    raw = sql(
+        database_url,
+        """SELECT d.category, sum(d.n)::int AS n FROM stats.commune_demography d
+           WHERE d.commune_code = ANY($1) GROUP BY 1""",
+        SEED_SIX,
+    )
+    population = seed_doc["territory"]["population"]
+    units = {
+        (r["departement_code"], r["category"]): (r["n"], r["p"])
+        for r in sql(
+            database_url,
+            """SELECT c.departement_code, k.key AS category,
+                      (SELECT coalesce(sum(d.n), 0) FROM stats.commune_demography d JOIN ref.communes x
+                         ON x.code = d.commune_code
+                       WHERE d.category = k.key AND x.departement_code = c.departement_code
+                         AND x.population IS NOT NULL)::int AS n,
+                      sum(c.population)::int AS p
+               FROM ref.communes c CROSS JOIN ref.ps_categories k
+               WHERE c.selectable AND c.departement_code IN ('04', '06', '78')
+               GROUP BY 1, 2""",
+        )
+    }
+    for r in raw:
+        if r["category"] not in densities:
+            continue
+        d = densities[r["category"]]
+        assert d["status"] == "publie" and d["n"] == r["n"]
+        assert d["value"] == pytest.approx(_round1(10000 * r["n"], population))
+        dep = d["comparisons"]["departement"]
+        assert dep["weighted"] is True and [w["code"] for w in dep["weights"]] == ["04", "06", "78"]
+        for w in dep["weights"]:
+            n, p = units[(w["code"], r["category"])]
+            assert w["value"] == pytest.approx(_round1(10000 * n, p))
+        ws = [(Decimal(str(w["weight"])), Decimal(str(w["value"]))) for w in dep["weights"]]
+        mean = sum(a * b for a, b in ws) / sum(a for a, _ in ws)
+        assert dep["value"] == float(mean.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+        assert dep["difference"] == pytest.approx(d["value"] - dep["value"], abs=1e-6)

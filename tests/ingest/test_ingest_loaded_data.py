@@ -274,7 +274,7 @@ async def test_national_densities_and_structures(db: asyncpg.Connection):
     assert groups["ehpad"] == 7500 and groups["msp"] == 2500 and groups["hia"] == 12
     assert set(groups) == {r["key"] for r in await db.fetch("SELECT key FROM ref.finess_groups")}
     cds = {r["cds_type"] for r in await db.fetch("SELECT DISTINCT cds_type FROM stats.commune_cds")}
-    assert cds == {"medical_polyvalent", "dentaire", "infirmier", "non_type"}
+    assert cds == {"medical", "polyvalent", "dentaire", "infirmier", "non_type"}
 
 
 async def test_cpts_perimeters_contiguous_and_half_the_population(db: asyncpg.Connection):

@@ -152,10 +152,30 @@ async def test_seed_selection(http, report_url, aggregate_url, artifacts_dir, da
     # pictures: dot charts of access and prevention, professionals per 10 000 inhabitants
     assert "Accès aux soins : le territoire et ses références" in text
     assert "Prévention : le territoire et ses références" in text and "pt vs France" in text
-    assert "Professionnels pour 10 000 habitants" in text
-    # centres de santé by type
-    for g in d.offer.centres_de_sante:
-        assert g.label in text
+    # professionals per 10 000 inhabitants against the references: each category's territory density and
+    # its difference to France as the diagnosis publishes them
+    densities = section(text, "Professionnels pour 10 000 habitants", "Activité")
+    assert "Territoire Département Région France" in densities and "Écart Fr." in densities
+    for x in d.offer.densities:
+        c = x.comparisons
+        assert x.value is not None and c.france.difference is not None
+        printed = [x.value, c.departement.value, c.region.value, c.france.value]
+        diff = c.france.difference
+        gap = "0,0" if abs(diff) < 0.05 else f"{diff:+.1f}".replace("-", "−")
+        row = " ".join(f"{v:.1f}" for v in printed) + f" {gap}"
+        # pdftotext may put a label apart from its row of figures: both are checked, the figures in order
+        assert x.label in densities and row.replace(".", ",") in densities, x.label
+    # centres de santé by the five e-CDS types, in the seed's order
+    labels = [g.label for g in d.offer.centres_de_sante]
+    assert labels == [
+        "Centres de santé dentaires",
+        "Centres de santé infirmiers",
+        "Centres de santé médicaux",
+        "Centres de santé non typés (e-CDS ATIH)",
+        "Centres de santé polyvalents",
+    ]
+    centres = section(text, "Centres de santé par type", "Source :")
+    assert [lb for lb in labels if lb in centres] == labels
 
 
 async def test_hundred_communes_notes_stay_readable(http, report_url, aggregate_url, artifacts_dir, hundred):

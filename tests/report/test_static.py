@@ -85,4 +85,6 @@ async def test_map_panels_per_disjoint_part_in_local_projection(database_url, co
     for f in plan.frames:
         lon0, lat0, lon1, lat1 = f.envelope_4326()
         assert lon0 < lon1 and lat0 < lat1
-        assert 0.5 <= (f.maxy - f.miny) / (f.maxx - f.minx) <= 1.35
+        # the territory fills its panel (mapplan: page-wide up to 2.5, half-width up to 120 / 87 mm)
+        assert 0.45 <= (f.maxy - f.miny) / (f.maxx - f.minx) <= 2.5
+        assert f.width_mm <= 178 and f.height_mm <= 200.01

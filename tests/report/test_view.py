@@ -23,6 +23,7 @@ NO_MAP = MapView(
     finess_approximate=0,
     missing_contour=[],
     projections=[],
+    legend_beside=False,
 )
 
 
