@@ -101,11 +101,9 @@ def create_app(settings: Settings) -> web.Application:
     ready = split_list(settings.ready_upstreams)
     app = base_app(
         "gateway",
+        settings,
         readiness=[database_ready, catalogue_ready, *(_upstream_ready(n) for n in ready)],
         optional=[_upstream_ready(n) for n in split_list(settings.optional_upstreams)],
-        client_max_size=settings.max_body_bytes,
-        ready_timeout_s=settings.ready_timeout_s,
-        body_timeout_s=settings.body_timeout_s,
         internal=True,
     )
     gm = GatewayMetrics(app[METRICS].registry)

@@ -178,7 +178,7 @@ def build(settings: Settings) -> dict[str, Any]:
         Summary,
     ]
     _, components = msgspec.json.schema_components(types, ref_template=_REF)
-    selection_errors = _selection_errors(settings.max_body_bytes)
+    selection_errors = _selection_errors(settings.client_max_size)
 
     def json_of(schema: dict[str, Any]) -> dict[str, Any]:
         return {"application/json": {"schema": schema}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from aiohttp import web
 
 from services.common.settings import ServiceSettings
@@ -23,7 +24,8 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     max_communes: int = MAX_COMMUNES
     # 100 codes of 5 characters plus quotes is ~1 KiB; 16 KiB leaves room for padding and a project name
     # while keeping a flood of bodies cheap to refuse.
-    max_body_bytes: int = 16 * 1024
+    # Read from REZONE_GATEWAY_MAX_BODY_BYTES, the name it has always had.
+    client_max_size: int = msgspec.field(default=16 * 1024, name="max_body_bytes")
     max_name_length: int = MAX_NAME_LENGTH
     # Commune search: the longest query read, the most results one answer holds.
     search_max_chars: int = 100

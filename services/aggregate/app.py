@@ -19,10 +19,8 @@ def create_app(settings: Settings) -> web.Application:
     """The aiohttp application; nothing touches the database before start-up."""
     app = base_app(
         "aggregate",
+        settings,
         readiness=[database_ready, api_ready],
-        client_max_size=settings.client_max_size,
-        ready_timeout_s=settings.ready_timeout_s,
-        body_timeout_s=settings.body_timeout_s,
     )
     app[SETTINGS] = settings
     app[routes.DB_SECONDS] = routes.db_histogram(app)

@@ -169,7 +169,7 @@ async def _nginx_seen(app: web.Application) -> None:
 
 def create_app(settings: Settings) -> web.Application:
     """Exporter application: /metrics (with process collectors), /healthz, /readyz (stub_status read)."""
-    app = base_app("nginx-exporter", readiness=[_nginx_seen])
+    app = base_app("nginx-exporter", settings, readiness=[_nginx_seen])
     app[SETTINGS] = settings
     stub = StubStatus()
     app[STUB_KEY] = stub

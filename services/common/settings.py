@@ -35,17 +35,21 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     # the body within that (408 after it).
     header_timeout_s: float = 15.0
     body_timeout_s: float = 10.0
+    # Request body limit in bytes (413 beyond it).
+    client_max_size: int = 1 << 20
 
 
 def load_settings(cls: type[T], prefix: str, environ: dict[str, str] | None = None) -> T:
-    """Build `cls` from `PREFIX_FIELD` variables; `DATABASE_URL`, `REDIS_URL` and `REZONE_PUBLIC_URL` (the
-    origin users reach, for the URLs a service writes into documents) are read unprefixed too.
+    """Build `cls` from `PREFIX_FIELD` variables (FIELD: the field's encoded name, so that a field
+    renamed in a subclass keeps an older variable name); `DATABASE_URL`, `REDIS_URL` and
+    `REZONE_PUBLIC_URL` (the origin users reach, for the URLs a service writes into documents) are read
+    unprefixed too.
 
     A malformed value fails at boot with the field's path, never later at request time.
     """
     env = os.environ if environ is None else environ
     raw: dict[str, str] = {}
-    fields = {f.name for f in msgspec.structs.fields(cls)}
+    fields = {f.encode_name for f in msgspec.structs.fields(cls)}
     for shared, variable in (
         ("database_url", "DATABASE_URL"),
         ("redis_url", "REDIS_URL"),

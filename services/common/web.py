@@ -273,28 +273,29 @@ async def metrics_handler(request: web.Request) -> web.Response:
 
 def base_app(
     service: str,
+    settings: ServiceSettings,
     *,
     readiness: Iterable[ReadinessCheck] = (),
     optional: Iterable[ReadinessCheck] = (),
-    client_max_size: int = 1 << 20,
-    ready_timeout_s: float = 3.0,
     middlewares: Iterable[Middleware] = (),
-    body_timeout_s: float = 10.0,
     internal: bool = False,
 ) -> web.Application:
-    """Application with the shared middleware, /healthz, /readyz and /metrics.
+    """Application with the shared middleware, /healthz, /readyz and /metrics; its body limit and timeouts
+    from `settings`.
 
     `internal`: /metrics and the detailed /readyz live on a second app (`app[INTERNAL_APP]`, served on an
     internal port) and the public /readyz answers the status only.
     """
-    app = web.Application(middlewares=[request_context, *middlewares], client_max_size=client_max_size)
+    app = web.Application(
+        middlewares=[request_context, *middlewares], client_max_size=settings.client_max_size
+    )
     metrics = app[METRICS] = Metrics(service)
     app[READINESS] = list(readiness)
     app[READINESS_OPTIONAL] = list(optional)
-    app[BODY_TIMEOUT] = body_timeout_s
+    app[BODY_TIMEOUT] = settings.body_timeout_s
     app[MALFORMED] = MalformedRequests(lambda status: metrics.malformed.labels(service, str(status)).inc())
     harden(app)
-    app[READY_TIMEOUT_S] = ready_timeout_s
+    app[READY_TIMEOUT_S] = settings.ready_timeout_s
     app.router.add_get("/healthz", healthz)
     if not internal:
         app.router.add_get("/readyz", readyz)

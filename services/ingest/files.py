@@ -20,6 +20,9 @@ from ..common.errors import ImportRejected
 # A UTF-8 text read as Latin-1 and re-encoded turns "é" into "Ã©": a lead byte followed by a C1/Latin-1
 # continuation character. French text never contains that pair, so it is a reliable sign of mojibake.
 _MOJIBAKE = re.compile("[\u00c2\u00c3][\u0080-\u00bf]")
+# A Latin-1 file once read as UTF-8 with replacement lost its accents for good: each became U+FFFD, and "ï¿½"
+# if that text was then double-encoded as well. Neither occurs in a source extraction.
+_REPLACED = re.compile("\ufffd|\u00ef\u00bf\u00bd")
 _DECIMAL_1 = re.compile(r"[0-9]+(\.[0-9])?")
 # A batch of at least this many rows and this share of its table loads with its keys suspended (first load).
 BULK_ROWS, BULK_SHARE = 10_000, 0.10
@@ -90,6 +93,15 @@ def decode(name: str, data: bytes) -> tuple[str, str]:
         line = text.count("\n", 0, bad.start()) + 1
         raise ImportRejected(
             name, line, f"mojibake {bad.group()!r}: text encoded twice (UTF-8 read as Latin-1)"
+        )
+    lost = _REPLACED.search(text)
+    if lost:
+        line = text.count("\n", 0, lost.start()) + 1
+        raise ImportRejected(
+            name,
+            line,
+            f"replacement character {lost.group()!r}: characters lost upstream "
+            "(a Latin-1 file decoded as UTF-8 with replacement)",
         )
     return text, encoding
 

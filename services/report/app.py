@@ -64,10 +64,8 @@ def create_app(settings: Settings) -> web.Application:
     """The aiohttp application; nothing connects before start-up."""
     app = base_app(
         "report",
+        settings,
         readiness=[database_ready, aggregate_ready],
-        client_max_size=settings.client_max_size,
-        ready_timeout_s=settings.ready_timeout_s,
-        body_timeout_s=settings.body_timeout_s,
     )
     app[SETTINGS] = settings
     app[routes.STEPS] = Histogram(

@@ -76,9 +76,8 @@ def create_app(settings: Settings) -> web.Application:
     """Application with its pool, tile store and routes."""
     app = base_app(
         "tiles",
+        settings,
         readiness=[database_ready, tiles_ready],
-        ready_timeout_s=settings.ready_timeout_s,
-        body_timeout_s=settings.body_timeout_s,
     )
     app[SETTINGS] = settings
     app[GLYPHS] = Glyphs(Path(settings.glyphs_dir or Path(__file__).resolve().parents[2] / "web" / "glyphs"))

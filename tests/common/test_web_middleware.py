@@ -6,6 +6,7 @@ import pytest
 from aiohttp import web
 
 from services.common.errors import Unprocessable
+from services.common.settings import ServiceSettings
 from services.common.web import base_app
 
 # aiohttp_client is a session-loop fixture (asyncio_default_fixture_loop_scope): run the tests on that loop.
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 def make_app() -> web.Application:
-    app = base_app("test")
+    app = base_app("test", ServiceSettings(database_url=""))
 
     async def boom(request: web.Request) -> web.Response:
         raise RuntimeError("secret detail that must not leak")

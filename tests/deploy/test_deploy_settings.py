@@ -59,7 +59,7 @@ def _services(objs: list[dict]) -> list[tuple[str, dict, dict, msgspec.Struct]]:
             prefix = settings_prefix(env)
             assert prefix == MODULE_PREFIX[module], f"{pod.ref} runs {module} with settings prefix {prefix}"
             cls = _settings_class(module)
-            fields = {f.name for f in msgspec.structs.fields(cls)}
+            fields = {f.encode_name for f in msgspec.structs.fields(cls)}
             unknown = sorted(
                 k for k in env if k.startswith(prefix) and k.removeprefix(prefix).lower() not in fields
             )

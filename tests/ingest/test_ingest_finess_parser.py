@@ -230,3 +230,13 @@ def test_mojibake_refused_with_its_line():
     lines[2] = lines[2].replace("EHPAD LES TILLEULS", "EHPAD LES TILLEULS Ã©TAGE")
     error = rejection(lines, "utf-8")
     assert error.line == 3 and "mojibake" in error.reason
+
+
+@pytest.mark.parametrize("lost", ["\ufffd", "\u00ef\u00bf\u00bd"])
+def test_replacement_character_refused_with_its_line(lost: str):
+    """A Latin-1 FINESS file read as UTF-8 with replacement upstream ("é" → U+FFFD, or "ï¿½" once
+    double-encoded as well): the accents are gone for good, so it is refused, not loaded."""
+    lines = sample_lines()
+    lines[3] = lines[3].replace("POLYCLINIQUE", f"POLYCLINIQUE R{lost}SIDENCE")
+    error = rejection(lines, "utf-8")
+    assert error.line == 4 and "replacement character" in error.reason

@@ -218,6 +218,7 @@ async def test_broken_files_of_every_source_load_nothing(scratch_db, test_data_d
                 outcomes[variant] = outcomes.get(variant, 0) + 1
     finally:
         await conn.close()
+    assert accepted == [], f"loaded instead of refused: {accepted}"
     assert _content(await table_fingerprints(scratch_db)) == _content(before)
     record(
         "broken_files",
