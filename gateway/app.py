@@ -15,7 +15,8 @@ from aiohttp import web
 from services.common.db import database_ready, pg_ctx
 from services.common.web import METRICS, ReadinessCheck, base_app
 
-from . import apidocs, openapi
+from . import apidocs, listings, openapi
+from .apitable import API
 from .cache import CACHE, SEARCH_CACHE, RedisTier, SelectionCache, entry_lru
 from .catalogue import CATALOGUE, CatalogueHolder, catalogue_ctx, catalogue_ready
 from .metrics import GW_METRICS, GatewayMetrics
@@ -28,7 +29,7 @@ from .ratelimit import (
     shared_rate_limit_middleware,
 )
 from .resilience import CircuitBreaker, TokenBuckets, shedding_middleware
-from .routes import proxy_tiles, routes
+from .routes import proxy_tiles
 from .security import preflight, security_headers
 from .settings import SETTINGS, Settings, split_list
 from .static import PUBLIC_FILES, WEB_DIR, default_web_dir, index, public_files, static_file
@@ -151,10 +152,11 @@ def create_app(settings: Settings) -> web.Application:
         settings.tiles_cache_max_bytes, settings.cache_ttl_s, settings.tiles_cache_max_entry_bytes
     )
     app[SEARCH_CACHE] = entry_lru(settings.search_cache_max_bytes, settings.cache_ttl_s)
+    app[listings.LIST_CACHE] = listings.list_cache(settings)
     app[WEB_DIR] = Path(settings.web_dir) if settings.web_dir else default_web_dir()
     app[PUBLIC_FILES] = public_files(app[WEB_DIR])
 
-    spec = openapi.build(settings)
+    spec = openapi.build(settings, API)
     app[OPENAPI] = msgspec.json.encode(spec)
     app[DOCS] = apidocs.render(spec).encode()
 
@@ -176,7 +178,7 @@ def create_app(settings: Settings) -> web.Application:
         security_headers(settings.frame_ancestors, split_list(settings.cors_origins))
     )
 
-    app.add_routes(routes)
+    API.register(app)
     app.router.add_get("/api/v1/openapi.json", _openapi)
     app.router.add_get("/api/v1/docs", _docs)
     app.router.add_get("/api/v1/docs.css", _docs_css)

@@ -64,3 +64,21 @@ class BadGateway(ServiceError):
     """The upstream could not be reached or answered with a server error."""
 
     status, code, title = 502, "bad_gateway", "Service amont en erreur"
+
+
+class InvalidCursor(BadRequest):
+    """A page cursor this list did not hand out (start again from the first page)."""
+
+    code, title = "invalid_cursor", "Curseur invalide"
+
+
+class InvalidTerritoryCode(BadRequest):
+    """A département, région or EPCI code that is not of its form (`level` says which)."""
+
+    code, title = "invalid_territory_code", "Code de territoire invalide"
+
+
+class UnknownTerritory(ServiceError):
+    """A well-formed département, région or EPCI code that names none."""
+
+    status, code, title = 404, "unknown_territory", "Territoire inconnu"

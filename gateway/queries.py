@@ -1,15 +1,18 @@
-"""Database reads of the gateway: commune search and detail, catalogue, loaded sources, CPTS perimeters."""
+"""Database reads of the gateway: commune search and detail, catalogue, loaded sources, CPTS perimeters, the
+pages of the list routes."""
 
 from __future__ import annotations
 
 from importlib.resources import files
 
 import asyncpg
+import msgspec
 
 from services.common.contract import Source
 from services.common.toponyms import successor_message
 from services.common.validation import is_code_start
 
+from .listing_schemas import CommuneItem, CptsItem
 from .schemas import CommuneDetail, CommuneHit, Cpts, Departement, Epci, Region, SearchMatch
 
 
@@ -25,6 +28,11 @@ _ALD = _sql("catalogue_ald")
 _DATA_VERSION = _sql("data_version")
 _DATA_SOURCES = _sql("data_sources")
 _PERIMETERS = _sql("cpts_perimeters")
+_CPTS_PAGE = _sql("cpts_page")
+_COMMUNES_PAGE = _sql("communes_page")
+# The pages are built as JSON by PostgreSQL and checked against the answer's Structs on the way through.
+_CPTS_ITEMS = msgspec.json.Decoder(list[CptsItem])
+_COMMUNE_ITEMS = msgspec.json.Decoder(list[CommuneItem])
 
 
 def _label(nom: str, departement_code: str) -> str:
@@ -160,3 +168,34 @@ async def data_sources(conn: asyncpg.Connection) -> list[Source]:
 async def cpts_perimeters(conn: asyncpg.Connection) -> list[list[str]]:
     """The commune lists of the existing CPTS."""
     return [list(r["communes"]) for r in await conn.fetch(_PERIMETERS)]
+
+
+async def cpts_page(
+    conn: asyncpg.Connection,
+    departement: str | None,
+    region: str | None,
+    statut: str | None,
+    after: int,
+    limit: int,
+) -> tuple[int, list[CptsItem], bool]:
+    """(how many CPTS match, the page of them after id `after`, whether more follow)."""
+    # One row more than the page says whether there is a next one.
+    r = await conn.fetchrow(_CPTS_PAGE, departement, region, statut, after, limit + 1)
+    items = _CPTS_ITEMS.decode(r["items"])
+    return r["total"], items[:limit], len(items) > limit
+
+
+async def communes_page(
+    conn: asyncpg.Connection,
+    level: str,
+    code: str,
+    selectable: bool | None,
+    in_cpts: bool | None,
+    after: str,
+    limit: int,
+) -> tuple[str | None, int, list[CommuneItem], bool]:
+    """(the territory's name, None when there is no such territory; how many match; the page after code
+    `after`; whether more follow)."""
+    r = await conn.fetchrow(_COMMUNES_PAGE, level, code, selectable, in_cpts, after, limit + 1)
+    items = _COMMUNE_ITEMS.decode(r["items"])
+    return r["territory_nom"], r["total"], items[:limit], len(items) > limit

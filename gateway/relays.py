@@ -1,9 +1,9 @@
 """The endpoints the gateway relays to the aggregate and report services, declared once.
 
 Each relay says where it goes, which options it takes, how its upstream body and cache key are built and how
-the OpenAPI document presents it; the handlers (routes.py), the cache pre-warm (prewarm.py) and the OpenAPI
-paths (openapi.py) are all derived from this table, so that a request, its pre-warmed twin and its
-documentation cannot drift apart.
+the OpenAPI document presents it; the handlers and their route-table entries (routes.py), the cache pre-warm
+(prewarm.py) and so the OpenAPI paths (openapi.py) are all derived from this table, so that a request, its
+pre-warmed twin and its documentation cannot drift apart.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from dataclasses import dataclass
 import msgspec
 
 from services.common.contract import (
+    Diagnosis,
     DiagnosisRequest,
     ExportRequest,
     ProjectRequest,
     ReportRequest,
+    Summary,
     SummaryRequest,
 )
 
@@ -50,8 +52,9 @@ class Relay:
     build: Callable[[Ask], tuple[msgspec.Struct, tuple[str, ...]]]  # upstream body, cache key extras
     summary: str  # OpenAPI
     answer: str  # OpenAPI: description of the 200
-    media: str  # OpenAPI: content type of the 200 ("application/json" answers reference `schema`)
-    schema: str | None = None
+    media: str  # OpenAPI: content type of the 200 ("application/json" answers reference `struct`)
+    operation: str  # OpenAPI: operation ids get{operation} and post{operation}
+    struct: type[msgspec.Struct] | None = None
     tag: str = "territoire"
 
     @property
@@ -120,6 +123,7 @@ RELAYS = (
         "Diagnostic territorial (données de démonstration)",
         "application/json",
         "Diagnosis",
+        Diagnosis,
     ),
     Relay(
         "summary",
@@ -133,6 +137,7 @@ RELAYS = (
         "Chiffres du bandeau (données de démonstration)",
         "application/json",
         "Summary",
+        Summary,
     ),
     Relay(
         "report.pdf",
@@ -145,6 +150,7 @@ RELAYS = (
         "Rapport PDF",
         "Rapport PDF",
         "application/pdf",
+        "ReportPdf",
         tag="exports",
     ),
     Relay(
@@ -158,6 +164,7 @@ RELAYS = (
         "Export CSV des communes",
         "Communes de la sélection (CSV)",
         "text/csv",
+        "ExportCsv",
         tag="exports",
     ),
     Relay(
@@ -171,6 +178,7 @@ RELAYS = (
         "Fichier projet",
         "Fichier projet à réimporter",
         "text/plain",
+        "ProjectFile",
         tag="exports",
     ),
 )

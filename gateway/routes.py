@@ -1,7 +1,12 @@
-"""Thin handlers: parse and validate, then the catalogue, the database, the cache or an upstream."""
+"""Thin handlers: parse and validate, then the catalogue, the database, the cache or an upstream.
+
+Each public operation is declared in the route table (gateway/apitable.py) with its documentation; the relayed
+ones are generated from gateway/relays.py.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -9,66 +14,41 @@ import msgspec
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from services.common.contract import ProjectSelection
 from services.common.db import POOL, db_errors
-from services.common.http import accepts_gzip, etag_matches, strong_etag
 from services.common.logs import request_id_var
-from services.common.validation import CODE_FORM, project_name, report_date
+from services.common.validation import CODE_FORM, InvalidCommuneCode, project_name, report_date
 from services.common.web import JSON, REQUEST_ID_HEADER, read_body, read_json_body
 
-from . import queries
-from .cache import CACHE, SEARCH_CACHE, Entry, make_entry
+from . import docparts, queries
+from .answers import checked_query, conditional, entry_response
+from .apitable import API, Answer, Body, Doc, Fails, Param
+from .cache import CACHE, SEARCH_CACHE, make_entry
 from .catalogue import CATALOGUE
-from .errors import CommuneNotFound, InvalidCommuneCode, InvalidParameter, UnknownParameter
+from .errors import CommuneNotFound, InvalidParameter
 from .normalise import normalise, normalise_ald, split_codes
 from .relays import RELAYS, Ask, Relay
-from .schemas import DiagnosisBody, Limits, Meta, ReportBody, ReportPdfBody, SearchResult
+from .schemas import CommuneDetail, DiagnosisBody, Limits, Meta, ReportBody, ReportPdfBody, SearchResult
 from .settings import SETTINGS
 from .tilecache import TILE_CACHE, bypasses_cache, cacheable, replay, tile_key
 from .upstream import UPSTREAMS
 
-routes = web.RouteTableDef()
 _ENC = msgspec.json.Encoder()
-
-
-def _query(request: web.Request, allowed: Iterable[str]) -> web.Request:
-    unknown = sorted(set(request.query) - set(allowed))
-    if unknown:
-        raise UnknownParameter(f"paramètre(s) inconnu(s) : {', '.join(unknown)}", parameters=unknown)
-    return request
+_BINARY = {"type": "string", "format": "binary"}
+_MEDIA_SCHEMA: dict[str, dict[str, Any]] = {
+    "application/pdf": _BINARY,
+    "text/csv": {"type": "string"},
+    "text/plain": {"type": "string"},
+}
 
 
 async def _body(request: web.Request, decoder: msgspec.json.Decoder[Any]) -> Any:
-    _query(request, ())
+    checked_query(request, ())
     raw = await read_json_body(request)
     try:
         return decoder.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise InvalidParameter(f"corps de requête invalide : {exc}") from exc
-
-
-def _conditional(
-    request: web.Request,
-    body: bytes,
-    content_type: str,
-    etag: str | None = None,
-    extra: dict[str, str] | None = None,
-    gzipped: bytes = b"",
-) -> web.Response:
-    """200 with ETag and Cache-Control (gzip variant when the client takes it), or 304 when it has it."""
-    etag = etag or strong_etag(body)
-    headers = {"Cache-Control": request.app[SETTINGS].cache_control, **(extra or {})}
-    if gzipped:
-        headers["Vary"] = "Accept-Encoding"
-        if accepts_gzip(request.headers.get("Accept-Encoding", "")):
-            # A strong validator names one representation: the compressed one gets its own.
-            etag, body = etag[:-1] + '-gz"', gzipped
-            headers["Content-Encoding"] = "gzip"
-    headers["ETag"] = etag
-    if etag_matches(request.headers.get("If-None-Match"), etag):
-        headers.pop("Content-Encoding", None)
-        return web.Response(status=304, headers=headers)
-    headers["Content-Type"] = content_type
-    return web.Response(body=body, headers=headers)
 
 
 async def _relayed(
@@ -92,7 +72,7 @@ async def _relayed(
     entry, how = await request.app[CACHE].get_or_fetch(
         relay.name, key, lambda: client.post_json(relay.path, payload, relay.timeout(settings))
     )
-    return _entry_response(request, entry, how)
+    return entry_response(request, entry, how)
 
 
 def _relay_handlers(relay: Relay) -> tuple[Handler, Handler]:
@@ -101,7 +81,7 @@ def _relay_handlers(relay: Relay) -> tuple[Handler, Handler]:
     options = relay.options
 
     async def from_query(request: web.Request) -> web.Response:
-        _query(request, ("communes", *options))
+        checked_query(request, ("communes", *options))
         query = request.query
         return await _relayed(
             request,
@@ -126,23 +106,53 @@ def _relay_handlers(relay: Relay) -> tuple[Handler, Handler]:
     return from_query, from_body
 
 
+def _relay_docs(relay: Relay) -> tuple[Doc, Doc]:
+    """The GET and POST documentation of one relay, from its declaration."""
+    answer = Answer(
+        relay.answer,
+        relay.media,
+        struct=relay.struct,
+        schema=None if relay.struct else _MEDIA_SCHEMA[relay.media],
+        x_cache=True,
+    )
+    example: dict[str, Any] = {"communes": docparts.COMMUNES.example}
+    params = [docparts.COMMUNES]
+    for option in relay.options:
+        params.append(docparts.OPTIONS[option])
+        example[option] = docparts.OPTIONS[option].example
+    get = Doc(
+        operation_id=f"get{relay.operation}",
+        summary=relay.summary,
+        tag=relay.tag,
+        answer=answer,
+        params=tuple(params),
+        fails=(*docparts.SELECTION, *docparts.UPSTREAM),
+    )
+    return get, dataclasses.replace(
+        get, operation_id=f"post{relay.operation}", params=(), body=Body(relay.body, example=example)
+    )
+
+
 for _relay in RELAYS:
     _get, _post = _relay_handlers(_relay)
-    routes.get(_relay.route)(_get)
-    routes.post(_relay.route)(_post)
+    _get_doc, _post_doc = _relay_docs(_relay)
+    API.add("GET", _relay.route, _get, _get_doc)
+    API.add("POST", _relay.route, _post, _post_doc)
 
 
-def _entry_response(request: web.Request, entry: Entry, how: str) -> web.Response:
-    extra = {"X-Cache": how}
-    if entry.disposition:
-        extra["Content-Disposition"] = entry.disposition
-    return _conditional(request, entry.body, entry.content_type, entry.etag, extra, entry.gzipped)
-
-
-@routes.get("/api/v1/meta")
+@API.get(
+    "/api/v1/meta",
+    Doc(
+        operation_id="getMeta",
+        summary="Version des données, sources et millésimes, drapeau « données de démonstration », limites",
+        tag="données",
+        answer=Answer("À afficher dès l'ouverture, avant toute sélection", struct=Meta),
+        fails=(docparts.UNKNOWN_PARAMETER, docparts.DATABASE[0]),
+    ),
+)
 async def meta(request: web.Request) -> web.Response:
     """What a page shows before any selection: demo flag, data vintages, limits (from the catalogue)."""
-    _query(request, ())
+    checked_query(request, ())
     catalogue = request.app[CATALOGUE].get()
     body = Meta(
         data_version=catalogue.version,
@@ -150,13 +160,54 @@ async def meta(request: web.Request) -> web.Response:
         sources=catalogue.sources,
         limits=Limits(max_communes=request.app[SETTINGS].max_communes),
     )
-    return _conditional(request, _ENC.encode(body), JSON)
+    return conditional(request, _ENC.encode(body), JSON)
 
 
-@routes.get("/api/v1/communes")
+@API.get(
+    "/api/v1/communes",
+    Doc(
+        operation_id="searchCommunes",
+        summary="Recherche de communes par nom ou par code (préfixe, sans accents ni casse)",
+        description=(
+            "Nom (article, accents, casse, traits d'union, st/ste, une faute de frappe), code INSEE, code "
+            "postal ou ancien code. Classement : nom exact d'abord, puis population."
+        ),
+        tag="communes",
+        answer=Answer(
+            "Communes classées : nom exact d'abord, puis population", struct=SearchResult, x_cache=True
+        ),
+        params=(
+            Param(
+                "q",
+                lambda s: {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": s.search_max_chars,
+                    "pattern": r"^[^\u0000]*\S[^\u0000]*$",
+                },
+                "Texte cherché.",
+                required=True,
+                example="saint denis",
+            ),
+            Param(
+                "limit",
+                lambda s: {"type": "integer", "minimum": 1, "maximum": s.search_limit_max, "default": 10},
+                "Nombre de résultats au plus.",
+                example=5,
+            ),
+        ),
+        fails=(
+            Fails(
+                InvalidParameter, lambda s: f"`q` vide ou de plus de {s.search_max_chars} caractères, `limit`"
+            ),
+            docparts.UNKNOWN_PARAMETER,
+            *docparts.DATABASE,
+        ),
+    ),
+)
 async def search_communes(request: web.Request) -> web.Response:
     """Search by name (article, accents, case, hyphens, st/ste, one typo), INSEE, postal or former code."""
-    _query(request, ("q", "limit"))
+    checked_query(request, ("q", "limit"))
     settings = request.app[SETTINGS]
     text, longest, most = request.query.get("q", ""), settings.search_max_chars, settings.search_limit_max
     if not text.strip() or len(text) > longest or "\x00" in text:  # PostgreSQL text cannot hold NUL
@@ -184,13 +235,31 @@ async def search_communes(request: web.Request) -> web.Response:
         entry, how = make_entry(_ENC.encode(SearchResult(text.strip(), hits)), JSON), "MISS"
         cache.put(key, entry)
     request.app[CACHE].count("search", how.lower())
-    return _entry_response(request, entry, how)
+    return entry_response(request, entry, how)
 
 
-@routes.get("/api/v1/communes/{code}")
+@API.get(
+    "/api/v1/communes/{code}",
+    Doc(
+        operation_id="getCommune",
+        summary="Une commune ou un arrondissement municipal",
+        description="Avec son département, sa région, son EPCI, sa CPTS, son point d'étiquette, son emprise.",
+        tag="communes",
+        answer=Answer("La commune", struct=CommuneDetail),
+        params=(
+            Param("code", {"type": "string", "maxLength": 32}, "Code INSEE.", where="path", example="2A004"),
+        ),
+        fails=(
+            Fails(InvalidCommuneCode),
+            docparts.UNKNOWN_PARAMETER,
+            Fails(CommuneNotFound, "avec `successors` quand le code a été fusionné"),
+            *docparts.DATABASE,
+        ),
+    ),
+)
 async def get_commune(request: web.Request) -> web.Response:
     """One commune or PLM arrondissement."""
-    _query(request, ())
+    checked_query(request, ())
     raw = request.match_info["code"]
     code = raw.strip().upper()
     if not CODE_FORM.fullmatch(code):
@@ -213,13 +282,29 @@ async def get_commune(request: web.Request) -> web.Response:
         found = await queries.commune(conn, code, catalogue.plm)
     if found is None:  # reloaded between the catalogue check and the query
         raise CommuneNotFound(f"aucune commune {code}", unknown=[code])
-    return _conditional(request, _ENC.encode(found), JSON)
+    return conditional(request, _ENC.encode(found), JSON)
 
 
-@routes.post("/api/v1/project/import")
+@API.post(
+    "/api/v1/project/import",
+    Doc(
+        operation_id="importProject",
+        summary="Import d'un fichier projet : renvoie la sélection validée",
+        tag="exports",
+        answer=Answer("Sélection validée", struct=ProjectSelection, cached=False),
+        body=Body(
+            media={
+                "application/octet-stream": {"schema": _BINARY},
+                "text/plain": {"schema": {"type": "string"}},
+            },
+            example="REZONE-CPTS-PROJET 1\nnom: CPTS du Val de Saône\ncommunes: 01004,01007\n",
+        ),
+        fails=(Fails(InvalidParameter, "fichier vide"), *docparts.SELECTION, *docparts.UPSTREAM),
+    ),
+)
 async def project_import(request: web.Request) -> web.Response:
     """Upload a project file; the report service parses it and returns the validated selection."""
-    _query(request, ())
+    checked_query(request, ())
     body = await read_body(request)
     if not body.strip():
         raise InvalidParameter("fichier projet vide")

@@ -30,6 +30,12 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     # Commune search: the longest query read, the most results one answer holds.
     search_max_chars: int = 100
     search_limit_max: int = 50
+    # Lists (CPTS, communes of a département, région or EPCI): the page size unless asked, the largest.
+    list_limit_default: int = 100
+    list_limit_max: int = 1000
+    # The origin users reach (REZONE_PUBLIC_URL): the OpenAPI `servers` and the pages' `Link` URLs name it,
+    # never the request's Host or X-Forwarded-* headers.
+    public_url: str = "http://127.0.0.1:8080"
 
     connect_timeout_s: float = 2.0
     tiles_timeout_s: float = 5.0
@@ -44,6 +50,8 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     cache_ttl_s: float = 3600.0
     # Search answers per data version (typeahead repeats its prefixes); 0 disables.
     search_cache_max_bytes: int = 8 * 1024 * 1024
+    # List pages per data version (a national crawl of every département's communes is ~10 MiB); 0 disables.
+    list_cache_max_bytes: int = 16 * 1024 * 1024
     # Tiles whose URL carries the data version (answered `immutable` by the tiles service); 0 disables.
     tiles_cache_max_bytes: int = 64 * 1024 * 1024
     # A tile larger than this is relayed but not kept (the densest tiles are ~100 KiB).

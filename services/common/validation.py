@@ -21,19 +21,37 @@ from zoneinfo import ZoneInfo
 from .errors import BadRequest, Unprocessable
 
 
+def _metropolitan(corsica: str) -> str:
+    # Départements 01–95, Corsica as 2A/2B (20 is a postal prefix, never a COG code).
+    return rf"0[1-9]|1[0-9]|2[1-9{corsica}]|[3-8][0-9]|9[0-5]"
+
+
+_OVERSEAS = "97[1-6]"  # Guadeloupe, Martinique, Guyane, La Réunion, Saint-Pierre-et-Miquelon (975), Mayotte
+
+
 def insee_code_regex(corsica: str = "AB") -> str:
     """The INSEE COG commune code as a regular expression (no anchors), Corsica's letters as given.
 
-    Metropolitan départements 01–95 with Corsica as 2A/2B (20xxx is a postal prefix, never a COG code), then
-    three digits; overseas départements 971–976 with two more digits. `corsica="ABab"` is the form accepted
-    before upper-casing (the OpenAPI pattern: JSON Schema patterns have no case-insensitive flag).
+    A metropolitan département then three digits; an overseas département (971–976) then two more digits.
+    `corsica="ABab"` is the form accepted before upper-casing (the OpenAPI pattern: JSON Schema patterns have
+    no case-insensitive flag).
     """
-    return rf"(?:0[1-9]|1[0-9]|2[1-9{corsica}]|[3-8][0-9]|9[0-5])[0-9]{{3}}|97[1-6][0-9]{{2}}"
+    return rf"(?:{_metropolitan(corsica)})[0-9]{{3}}|{_OVERSEAS}[0-9]{{2}}"
+
+
+def departement_code_regex(corsica: str = "AB") -> str:
+    """A département code (no anchors): the leading part of the commune codes above."""
+    return rf"{_metropolitan(corsica)}|{_OVERSEAS}"
 
 
 CODE_FORM = re.compile(insee_code_regex())
 # What the gateway's decoder documents (OpenAPI `pattern`): blanks around and lower-case 2a/2b tolerated.
 CODE_PATTERN = rf"^\s*(?:{insee_code_regex('ABab')})\s*$"
+DEPARTEMENT_FORM = re.compile(departement_code_regex())
+DEPARTEMENT_PATTERN = rf"^\s*(?:{departement_code_regex('ABab')})\s*$"
+# Région: the two digits of the COG (01–06 overseas, 11–94 metropolitan). EPCI: its 9-digit SIREN number.
+REGION_FORM = re.compile("[0-9]{2}")
+EPCI_FORM = re.compile("[0-9]{9}")
 # Every 1- to 3-character start of a valid code: a code's last two characters are always free digits.
 _STARTS = frozenset(
     start[:n]

@@ -133,6 +133,8 @@ CAN = {
         "SELECT count(*) FROM ref.communes",
         "SELECT ref.data_version()",
         "SELECT count(*) FROM ref.cpts_communes",
+        # The list routes (V0240): the CPTS summary view and, under it, the tables it reads as the caller.
+        "SELECT count(*), sum(population) FROM ref.cpts_summary",
     ],
     "rezone_report": [
         "SELECT count(*) FROM health.finess_et",
@@ -160,6 +162,7 @@ CANNOT = {
         "SELECT count(*) FROM health.indicator_counts",
         "SELECT count(*) FROM stats.commune_indicators",
         "INSERT INTO ref.data_sources (source, label, block, vintage, is_demo) VALUES ('x','x','x','x',true)",
+        "SELECT count(*) FROM ref.cpts_summary",
     ],
 }
 EVERYONE_CANNOT = [
