@@ -9,6 +9,7 @@ fresh context.
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -171,7 +172,10 @@ def test_seed_journey(open_page, gateway_url: str, artifacts_dir: Path, tmp_path
         f"{summary['structures']:,} structure(s) de soins"
     ).replace(",", " ")
     # The line may still show the previous selection's figures for a moment: wait for these ones.
-    expect(line).to_have_text(re.compile("^" + re.escape(expected)), timeout=30_000)
+    deadline = time.monotonic() + 30
+    while not text(line).startswith(expected) and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert text(line).startswith(expected), (text(line), expected)
     page.get_by_role("button", name="Détail des professionnels").click()
     families = page.locator("#summary-families li")
     expect(families).to_have_count(len(summary["families"]))
