@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import dataclasses
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
@@ -205,7 +204,6 @@ _CURSOR_PARAM = Param(
     "cursor",
     {"type": "string", "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"},
     '`next_cursor` de la page précédente (ou l\'URL `rel="next"` du `Link`) ; absent : la première page.',
-    example=encode_cursor("cpts", 100),
 )
 _PAGE_FAILS = (
     Fails(InvalidCursor, "curseur illisible ou d'une autre liste : repartir de la première page"),
@@ -331,7 +329,7 @@ def _communes_route(level: str) -> None:
                 example=False,
             ),
             _LIMIT,
-            dataclasses.replace(_CURSOR_PARAM, example=encode_cursor("communes", "2A004")),
+            _CURSOR_PARAM,
         ),
         fails=(*_PAGE_FAILS, Fails(UnknownTerritory, "avec `level` et `unknown`")),
     )

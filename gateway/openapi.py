@@ -145,14 +145,26 @@ def _structs(table: ApiTable) -> list[type[msgspec.Struct]]:
     return [*found.values(), Problem]
 
 
+# The sections of the reference, in reading order; every operation's tag is one of them.
+TAGS = {
+    "données": "Ce qui est chargé : version, sources et millésimes, limites",
+    "communes": "Recherche et fiche d'une commune",
+    "listes": "Pour les outils régionaux : CPTS existantes, communes d'un territoire, par pages",
+    "territoire": "Diagnostic d'une sélection de communes (données de démonstration)",
+    "exports": "Rapport PDF, export CSV, fichier projet",
+}
+
+
 def build(settings: Settings, table: ApiTable) -> dict[str, Any]:
     """The whole document for these settings."""
     _, components = msgspec.json.schema_components(_structs(table), ref_template=_REF)
+    unknown = {op.doc.tag for op in table.operations} - set(TAGS)
+    if unknown:
+        raise ValueError(f"operations tagged outside TAGS: {sorted(unknown)}")
     paths: dict[str, dict[str, Any]] = {}
-    tags: dict[str, None] = {}
-    for op in table.operations:
+    order = list(TAGS)
+    for op in sorted(table.operations, key=lambda op: order.index(op.doc.tag)):
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, settings)
-        tags.setdefault(op.doc.tag, None)
     ids = [op.doc.operation_id for op in table.operations]
     duplicated = {i for i in ids if ids.count(i) > 1}
     if duplicated:
@@ -172,7 +184,7 @@ def build(settings: Settings, table: ApiTable) -> dict[str, Any]:
         },
         "servers": [{"url": settings.public_url.rstrip("/"), "description": "cette installation"}],
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
-        "tags": [{"name": t} for t in tags],
+        "tags": [{"name": name, "description": about} for name, about in TAGS.items()],
         "paths": paths,
         "components": {"schemas": components},
     }

@@ -297,7 +297,10 @@ async def get_commune(request: web.Request) -> web.Response:
                 "application/octet-stream": {"schema": _BINARY},
                 "text/plain": {"schema": {"type": "string"}},
             },
-            example="REZONE-CPTS-PROJET 1\nnom: CPTS du Val de Saône\ncommunes: 01004,01007\n",
+            example=(
+                "REZONE-CPTS-PROJET 1\nnom: CPTS du Val de Saône\ncommunes: 2\n"
+                "01004 Ambérieu-en-Bugey\n01007 Ambronay\n"
+            ),
         ),
         fails=(Fails(InvalidParameter, "fichier vide"), *docparts.SELECTION, *docparts.UPSTREAM),
     ),
