@@ -57,11 +57,12 @@ def _param(p: Param, settings: Settings) -> dict[str, Any]:
     return out
 
 
-def _answer(a: Answer) -> dict[str, Any]:
+def _answer(a: Answer, settings: Settings) -> dict[str, Any]:
     schema = _ref(a.struct) if a.struct is not None else (a.schema or {})
     media: dict[str, Any] = {"schema": schema}
     if a.example is not None:
-        media["example"] = a.example
+        example = a.example(settings) if callable(a.example) else a.example
+        media["example"] = msgspec.to_builtins(example)
     headers = {
         **(_CACHED if a.cached else {}),
         **(_X_CACHE if a.x_cache else {}),
@@ -128,7 +129,7 @@ def _operation(op: Operation, settings: Settings) -> dict[str, Any]:
     if doc.body is not None:
         out["requestBody"] = _body(doc.body)
         fails.extend(_body_fails(doc.body))
-    responses = {"200": _answer(doc.answer)}
+    responses = {"200": _answer(doc.answer, settings)}
     if doc.answer.cached:
         responses["304"] = {"description": "Non modifié (If-None-Match)"}
     responses.update(_errors(fails, settings))

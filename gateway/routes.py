@@ -14,7 +14,7 @@ import msgspec
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from services.common.contract import ProjectSelection
+from services.common.contract import ProjectSelection, Source
 from services.common.db import POOL, db_errors
 from services.common.logs import request_id_var
 from services.common.validation import CODE_FORM, InvalidCommuneCode, project_name, report_date
@@ -146,7 +146,24 @@ for _relay in RELAYS:
         operation_id="getMeta",
         summary="Version des données, sources et millésimes, drapeau « données de démonstration », limites",
         tag="données",
-        answer=Answer("À afficher dès l'ouverture, avant toute sélection", struct=Meta),
+        answer=Answer(
+            "À afficher dès l'ouverture, avant toute sélection",
+            struct=Meta,
+            example=lambda s: Meta(
+                data_version="3f2a9c1b7e20",
+                demo=True,
+                sources=[
+                    Source(
+                        source="cpts",
+                        label="CPTS ayant signé l'ACI ou en projet (Assurance Maladie)",
+                        block="territoire",
+                        vintage="CPTS au 01/10/2024",
+                        is_demo=True,
+                    )
+                ],
+                limits=Limits(max_communes=s.max_communes),
+            ),
+        ),
         fails=(docparts.UNKNOWN_PARAMETER, docparts.DATABASE[0]),
     ),
 )

@@ -145,6 +145,12 @@ def test_tiles_public_url_is_the_gateway_host(objs: list[dict]) -> None:
     assert pyramid and tiles.pyramid_dir == f"{pyramid[0]}/tiles", "the pyramid is <loader data dir>/tiles"
 
 
+def test_gateway_public_url_is_the_tiles_one(objs: list[dict]) -> None:
+    """The OpenAPI `servers` and the list pages' Link URLs name the same public origin as TileJSON."""
+    found = {m: s.public_url for m, _, _, s in _services(objs) if m in ("services.tiles", "gateway")}
+    assert found["gateway"] == found["services.tiles"] and found["gateway"].startswith("https://")
+
+
 def test_report_concurrency_follows_its_cpu_request(objs: list[dict]) -> None:
     module, _, container, settings = next(s for s in _services(objs) if s[0] == "services.report")
     cpu = str(container["resources"]["requests"]["cpu"])
