@@ -36,7 +36,7 @@ from .apitable import API, Answer, Doc, Fails, Param
 from .cache import CACHE, Entry, make_entry
 from .catalogue import CATALOGUE
 from .errors import InvalidCursor, InvalidParameter, InvalidTerritoryCode, UnknownTerritory
-from .listing_schemas import CPTS_STATUSES, CommunePage, CptsPage, Level, Territory
+from .listing_schemas import CPTS_STATUSES, CommunePage, CptsPage, Level, TerritoryRef
 from .settings import SETTINGS, Settings
 
 _ENC = msgspec.json.Encoder()
@@ -293,7 +293,7 @@ def _communes_route(level: str) -> None:
             if nom is None:
                 raise UnknownTerritory(f"{lv.none} de code {code}", level=level, unknown=[code])
             next_cursor = encode_cursor("communes", items[-1].code) if more else None
-            territory = Territory(level=kind, code=code, nom=nom)
+            territory = TerritoryRef(level=kind, code=code, nom=nom)
             page = CommunePage(
                 territory=territory, items=items, total=total, limit=limit, next_cursor=next_cursor
             )

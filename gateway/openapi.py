@@ -148,7 +148,7 @@ def _structs(table: ApiTable) -> list[type[msgspec.Struct]]:
 
 # The sections of the reference, in reading order; every operation's tag is one of them.
 TAGS = {
-    "données": "Ce qui est chargé : version, sources et millésimes, limites",
+    "sources": "Ce qui est chargé : version des données, sources et millésimes, limites",
     "communes": "Recherche et fiche d'une commune",
     "listes": "Pour les outils régionaux : CPTS existantes, communes d'un territoire, par pages",
     "territoire": "Diagnostic d'une sélection de communes (données de démonstration)",

@@ -145,7 +145,7 @@ for _relay in RELAYS:
     Doc(
         operation_id="getMeta",
         summary="Version des données, sources et millésimes, drapeau « données de démonstration », limites",
-        tag="données",
+        tag="sources",
         answer=Answer(
             "À afficher dès l'ouverture, avant toute sélection",
             struct=Meta,

@@ -69,7 +69,7 @@ async def test_api_docs_page_has_no_external_resource(http, gateway):
         assert r.status == 200 and r.content_type == "text/html"
         assert "script-src 'self'" in r.headers["Content-Security-Policy"]
     refs = re.findall(r'(?:src|href)="([^"]+)"', html)
-    assert "node_modules/swagger-ui-dist/swagger-ui-bundle.js" in refs and "api/v1/openapi.json" in refs
+    assert "node_modules/swagger-ui-dist/swagger-ui-bundle.js" in refs and "/api/v1/openapi.json" in refs
     assert not [ref for ref in refs if "//" in ref or ref.startswith(("http", "data:"))]
     for ref in refs:  # relative to <base href="/">
         async with http.get(urljoin(f"{gateway}/", ref)) as r:
