@@ -223,3 +223,10 @@ async def test_a_cursor_past_the_end_is_an_empty_last_page(http, gateway):
     status, headers, body = await _get(http, f"{gateway}/api/v1/cpts?cursor={_cursor('cpts', 10**9)}")
     assert status == 200 and body["items"] == [] and body["next_cursor"] is None and body["total"] > 500
     assert set(_links(headers["Link"])) == {"first"}
+
+
+async def test_a_portal_on_another_origin_may_read_the_link(http, gateway):
+    """An allowed origin (REZONE_GATEWAY_CORS_ORIGINS) is told it may read Link, to follow the pages."""
+    status, headers, _ = await _get(http, f"{gateway}/api/v1/cpts?limit=2", Origin="https://portail.example")
+    assert status == 200 and headers["Access-Control-Allow-Origin"] == "https://portail.example"
+    assert "Link" in [h.strip() for h in headers["Access-Control-Expose-Headers"].split(",")]
