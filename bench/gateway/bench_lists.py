@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from bench.gateway.bench_search import _on_cpu_ms, _pct
+from bench.gateway.bench_search import _figures, _on_cpu_ms
 from gateway import queries
 
 Page = Callable[[asyncpg.Connection], Awaitable[bool]]
@@ -102,11 +102,7 @@ async def main(dsn: str, rounds: int) -> None:
     head = "p50 p95 max"
     print(f"{'scenario':42} {'n':>5} | wall ms {head:>17} | server CPU ms {head:>11}")
     for name in asked:
-        w, c = wall[name], cpu[name]
-        print(
-            f"{name:42} {len(w):5} | {_pct(w, 50):7.2f} {_pct(w, 95):7.2f} {max(w):7.2f}"
-            f" | {_pct(c, 50):7.2f} {_pct(c, 95):7.2f} {max(c):7.2f}"
-        )
+        print(f"{name:42} {len(wall[name]):5} | {_figures(wall[name], cpu[name])}")
 
 
 if __name__ == "__main__":
