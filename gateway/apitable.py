@@ -65,6 +65,7 @@ class Answer:
     x_cache: bool = False
     # Pages carry an RFC 8288 Link header (next, first).
     paged: bool = False
+    # An answer as the route gives it (a Struct, or a function of the settings making one).
     example: Any = None
 
 

@@ -13,9 +13,10 @@ import msgspec
 from aiohttp import web
 
 from services.common.db import database_ready, pg_ctx
+from services.common.errors import NotFound
 from services.common.web import METRICS, ReadinessCheck, base_app
 
-from . import apidocs, listings, openapi
+from . import listings, openapi
 from .apitable import API
 from .cache import CACHE, SEARCH_CACHE, RedisTier, SelectionCache, entry_lru
 from .catalogue import CATALOGUE, CatalogueHolder, catalogue_ctx, catalogue_ready
@@ -38,7 +39,6 @@ from .upstream import UPSTREAMS, Upstream
 
 log = logging.getLogger("rezone.gateway")
 OPENAPI = web.AppKey("openapi", bytes)
-DOCS = web.AppKey("docs", bytes)
 
 
 def _upstream_ready(name: str) -> ReadinessCheck:
@@ -156,9 +156,7 @@ def create_app(settings: Settings) -> web.Application:
     app[WEB_DIR] = Path(settings.web_dir) if settings.web_dir else default_web_dir()
     app[PUBLIC_FILES] = public_files(app[WEB_DIR])
 
-    spec = openapi.build(settings, API)
-    app[OPENAPI] = msgspec.json.encode(spec)
-    app[DOCS] = apidocs.render(spec).encode()
+    app[OPENAPI] = msgspec.json.encode(openapi.build(settings, API))
 
     app.cleanup_ctx.append(
         pg_ctx(
@@ -181,7 +179,6 @@ def create_app(settings: Settings) -> web.Application:
     API.register(app)
     app.router.add_get("/api/v1/openapi.json", _openapi)
     app.router.add_get("/api/v1/docs", _docs)
-    app.router.add_get("/api/v1/docs.css", _docs_css)
     for prefix in ("/api/", "/tiles/", "/styles/"):
         app.router.add_route("OPTIONS", prefix + "{tail:.*}", preflight)
     app.router.add_get("/tiles/{tail:.*}", proxy_tiles)
@@ -199,16 +196,9 @@ async def _openapi(request: web.Request) -> web.Response:
     )
 
 
-async def _docs(request: web.Request) -> web.Response:
-    return web.Response(
-        body=request.app[DOCS],
-        content_type="text/html",
-        charset="utf-8",
-        headers={"Cache-Control": "no-cache"},
-    )
-
-
-async def _docs_css(request: web.Request) -> web.Response:
-    return web.Response(
-        text=apidocs.CSS, content_type="text/css", headers={"Cache-Control": "public, max-age=300"}
-    )
+async def _docs(request: web.Request) -> web.StreamResponse:
+    """The interactive reference (web/api.html: Swagger UI, self-hosted)."""
+    page = request.app[PUBLIC_FILES].get("api.html")
+    if page is None:
+        raise NotFound("référence de l'API non installée (web/api.html)")
+    return web.FileResponse(page, headers={"Cache-Control": "no-cache"})

@@ -56,7 +56,7 @@ class CptsPage(msgspec.Struct, frozen=True, kw_only=True):
     source: Source | None
 
 
-class Territory(msgspec.Struct, frozen=True, kw_only=True):
+class TerritoryRef(msgspec.Struct, frozen=True, kw_only=True):
     """The département, région or EPCI listed."""
 
     level: Level
@@ -85,7 +85,7 @@ class CommuneItem(msgspec.Struct, frozen=True, kw_only=True):
 class CommunePage(msgspec.Struct, frozen=True, kw_only=True):
     """A page of the communes of a territory."""
 
-    territory: Territory
+    territory: TerritoryRef
     items: list[CommuneItem]
     total: int
     limit: int

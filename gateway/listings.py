@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import dataclasses
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
@@ -37,7 +36,7 @@ from .apitable import API, Answer, Doc, Fails, Param
 from .cache import CACHE, Entry, make_entry
 from .catalogue import CATALOGUE
 from .errors import InvalidCursor, InvalidParameter, InvalidTerritoryCode, UnknownTerritory
-from .listing_schemas import CPTS_STATUSES, CommunePage, CptsPage, Level, Territory
+from .listing_schemas import CPTS_STATUSES, CommunePage, CptsPage, Level, TerritoryRef
 from .settings import SETTINGS, Settings
 
 _ENC = msgspec.json.Encoder()
@@ -205,7 +204,6 @@ _CURSOR_PARAM = Param(
     "cursor",
     {"type": "string", "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"},
     '`next_cursor` de la page précédente (ou l\'URL `rel="next"` du `Link`) ; absent : la première page.',
-    example=encode_cursor("cpts", 100),
 )
 _PAGE_FAILS = (
     Fails(InvalidCursor, "curseur illisible ou d'une autre liste : repartir de la première page"),
@@ -295,7 +293,7 @@ def _communes_route(level: str) -> None:
             if nom is None:
                 raise UnknownTerritory(f"{lv.none} de code {code}", level=level, unknown=[code])
             next_cursor = encode_cursor("communes", items[-1].code) if more else None
-            territory = Territory(level=kind, code=code, nom=nom)
+            territory = TerritoryRef(level=kind, code=code, nom=nom)
             page = CommunePage(
                 territory=territory, items=items, total=total, limit=limit, next_cursor=next_cursor
             )
@@ -331,7 +329,7 @@ def _communes_route(level: str) -> None:
                 example=False,
             ),
             _LIMIT,
-            dataclasses.replace(_CURSOR_PARAM, example=encode_cursor("communes", "2A004")),
+            _CURSOR_PARAM,
         ),
         fails=(*_PAGE_FAILS, Fails(UnknownTerritory, "avec `level` et `unknown`")),
     )

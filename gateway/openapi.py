@@ -57,11 +57,12 @@ def _param(p: Param, settings: Settings) -> dict[str, Any]:
     return out
 
 
-def _answer(a: Answer) -> dict[str, Any]:
+def _answer(a: Answer, settings: Settings) -> dict[str, Any]:
     schema = _ref(a.struct) if a.struct is not None else (a.schema or {})
     media: dict[str, Any] = {"schema": schema}
     if a.example is not None:
-        media["example"] = a.example
+        example = a.example(settings) if callable(a.example) else a.example
+        media["example"] = msgspec.to_builtins(example)
     headers = {
         **(_CACHED if a.cached else {}),
         **(_X_CACHE if a.x_cache else {}),
@@ -128,7 +129,7 @@ def _operation(op: Operation, settings: Settings) -> dict[str, Any]:
     if doc.body is not None:
         out["requestBody"] = _body(doc.body)
         fails.extend(_body_fails(doc.body))
-    responses = {"200": _answer(doc.answer)}
+    responses = {"200": _answer(doc.answer, settings)}
     if doc.answer.cached:
         responses["304"] = {"description": "Non modifié (If-None-Match)"}
     responses.update(_errors(fails, settings))
@@ -145,14 +146,26 @@ def _structs(table: ApiTable) -> list[type[msgspec.Struct]]:
     return [*found.values(), Problem]
 
 
+# The sections of the reference, in reading order; every operation's tag is one of them.
+TAGS = {
+    "sources": "Ce qui est chargé : version des données, sources et millésimes, limites",
+    "communes": "Recherche et fiche d'une commune",
+    "listes": "Pour les outils régionaux : CPTS existantes, communes d'un territoire, par pages",
+    "territoire": "Diagnostic d'une sélection de communes (données de démonstration)",
+    "exports": "Rapport PDF, export CSV, fichier projet",
+}
+
+
 def build(settings: Settings, table: ApiTable) -> dict[str, Any]:
     """The whole document for these settings."""
     _, components = msgspec.json.schema_components(_structs(table), ref_template=_REF)
+    unknown = {op.doc.tag for op in table.operations} - set(TAGS)
+    if unknown:
+        raise ValueError(f"operations tagged outside TAGS: {sorted(unknown)}")
     paths: dict[str, dict[str, Any]] = {}
-    tags: dict[str, None] = {}
-    for op in table.operations:
+    order = list(TAGS)
+    for op in sorted(table.operations, key=lambda op: order.index(op.doc.tag)):
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, settings)
-        tags.setdefault(op.doc.tag, None)
     ids = [op.doc.operation_id for op in table.operations]
     duplicated = {i for i in ids if ids.count(i) > 1}
     if duplicated:
@@ -172,7 +185,7 @@ def build(settings: Settings, table: ApiTable) -> dict[str, Any]:
         },
         "servers": [{"url": settings.public_url.rstrip("/"), "description": "cette installation"}],
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
-        "tags": [{"name": t} for t in tags],
+        "tags": [{"name": name, "description": about} for name, about in TAGS.items()],
         "paths": paths,
         "components": {"schemas": components},
     }

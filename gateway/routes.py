@@ -14,7 +14,7 @@ import msgspec
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from services.common.contract import ProjectSelection
+from services.common.contract import ProjectSelection, Source
 from services.common.db import POOL, db_errors
 from services.common.logs import request_id_var
 from services.common.validation import CODE_FORM, InvalidCommuneCode, project_name, report_date
@@ -145,8 +145,25 @@ for _relay in RELAYS:
     Doc(
         operation_id="getMeta",
         summary="Version des données, sources et millésimes, drapeau « données de démonstration », limites",
-        tag="données",
-        answer=Answer("À afficher dès l'ouverture, avant toute sélection", struct=Meta),
+        tag="sources",
+        answer=Answer(
+            "À afficher dès l'ouverture, avant toute sélection",
+            struct=Meta,
+            example=lambda s: Meta(
+                data_version="3f2a9c1b7e20",
+                demo=True,
+                sources=[
+                    Source(
+                        source="cpts",
+                        label="CPTS ayant signé l'ACI ou en projet (Assurance Maladie)",
+                        block="territoire",
+                        vintage="CPTS au 01/10/2024",
+                        is_demo=True,
+                    )
+                ],
+                limits=Limits(max_communes=s.max_communes),
+            ),
+        ),
         fails=(docparts.UNKNOWN_PARAMETER, docparts.DATABASE[0]),
     ),
 )
@@ -297,7 +314,10 @@ async def get_commune(request: web.Request) -> web.Response:
                 "application/octet-stream": {"schema": _BINARY},
                 "text/plain": {"schema": {"type": "string"}},
             },
-            example="REZONE-CPTS-PROJET 1\nnom: CPTS du Val de Saône\ncommunes: 01004,01007\n",
+            example=(
+                "REZONE-CPTS-PROJET 1\nnom: CPTS du Val de Saône\ncommunes: 2\n"
+                "01004 Ambérieu-en-Bugey\n01007 Ambronay\n"
+            ),
         ),
         fails=(Fails(InvalidParameter, "fichier vide"), *docparts.SELECTION, *docparts.UPSTREAM),
     ),

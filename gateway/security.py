@@ -15,7 +15,8 @@ from services.common.web import REQUEST_ID_HEADER
 
 _API_METHODS = "GET, POST, OPTIONS"
 _API_HEADERS = "Content-Type, If-None-Match, X-Request-ID"
-_EXPOSED = "ETag, X-Request-ID, X-Cache, Retry-After, Content-Disposition"
+# Link: the next page of a list, which a regional tool in a browser on another origin follows.
+_EXPOSED = "ETag, X-Request-ID, X-Cache, Retry-After, Content-Disposition, Link"
 
 
 def content_security_policy(frame_ancestors: str) -> str:

@@ -64,13 +64,17 @@ def public_files(root: Path) -> dict[str, Path]:
         if line.strip() and not line.startswith("#")
     ]
     found: dict[str, Path] = {}
+    # Names a pinned third-party build mentions are often modules it has inlined ("remarkable/linkify" in
+    # Swagger UI's bundle), not files: only a missing file that we list or reference is worth a warning.
+    vendored: set[str] = set()
     while pending:
         relative = posixpath.normpath(pending.pop())
         if relative in found or relative.startswith(("../", "/")) or relative == "..":
             continue
         target = (root / relative).resolve()
         if not target.is_file() or not target.is_relative_to(root) or target.name.startswith("."):
-            log.warning("public file listed or referenced but absent", extra={"path": relative})
+            if relative not in vendored:
+                log.warning("public file listed or referenced but absent", extra={"path": relative})
             continue
         found[relative] = target
         for pattern in _FOLLOWED.get(target.suffix, ()):
@@ -79,6 +83,8 @@ def public_files(root: Path) -> dict[str, Path]:
                 if re.match(r"^[a-z][a-z0-9+.-]*:|^//", ref, re.IGNORECASE) or not _PATH.fullmatch(ref):
                     continue  # data:, https:, blob:, prose that happens to say "from `…`": not our files
                 pending.append(posixpath.join(posixpath.dirname(relative), ref))
+                if relative.startswith("node_modules/"):
+                    vendored.add(posixpath.normpath(pending[-1]))
     return found
 
 

@@ -114,6 +114,14 @@ def _on_cpu_ms(pid: int) -> float:
     return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e6
 
 
+def _figures(w: list[float], c: list[float]) -> str:
+    """Wall and server CPU p50, p95, max (ms), as the tables of docs/benchmarks.md print them."""
+    return (
+        f"{_pct(w, 50):7.2f} {_pct(w, 95):7.2f} {max(w):7.2f}"
+        f" | {_pct(c, 50):7.2f} {_pct(c, 95):7.2f} {max(c):7.2f}"
+    )
+
+
 async def main(dsn: str, rounds: int, seed: int) -> None:
     """Warm up, run the list `rounds` times, print the percentiles per kind of query."""
     conn = await asyncpg.connect(dsn)
@@ -143,10 +151,7 @@ async def main(dsn: str, rounds: int, seed: int) -> None:
         w = [t for k in kinds for t in wall[k]] if kind == "all" else wall[kind]
         c = [t for k in kinds for t in cpu[k]] if kind == "all" else cpu[kind]
         share = f"{found[kind] / len(w):6.0%}" if kind != "all" else ""
-        print(
-            f"{kind:30} {len(w):5} {share:>6} | {_pct(w, 50):7.2f} {_pct(w, 95):7.2f} {max(w):7.2f}"
-            f" | {_pct(c, 50):7.2f} {_pct(c, 95):7.2f} {max(c):7.2f}"
-        )
+        print(f"{kind:30} {len(w):5} {share:>6} | {_figures(w, c)}")
 
 
 if __name__ == "__main__":

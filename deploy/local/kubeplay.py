@@ -148,10 +148,8 @@ def adapt(objs: list[dict], gateway_port: int, revision: str = "a") -> tuple[lis
                 env.append({"name": f"{prefix}PORT", "value": str(port_of[name])})
                 if name == "gateway":
                     env.append({"name": f"{prefix}INTERNAL_PORT", "value": str(numbers["internal"])})
-                if name == "tiles":
-                    env.append(
-                        {"name": "REZONE_TILES_PUBLIC_URL", "value": f"http://127.0.0.1:{PORTS['edge']}"}
-                    )
+                if name in ("tiles", "gateway"):
+                    env.append({"name": f"{prefix}PUBLIC_URL", "value": f"http://127.0.0.1:{PORTS['edge']}"})
                 c["env"] = env
                 if c["image"].startswith("localhost:5001/rezone-cpts/rezone"):
                     c["image"] = prod.IMAGES["rezone"]

@@ -178,6 +178,7 @@ def _service_env(service: str, port: int, password: str, aggregate_password: str
             "REZONE_GATEWAY_AGGREGATE_URL": f"http://127.0.0.1:{PORT['aggregate_lb']}",
             "REZONE_GATEWAY_REPORT_URL": f"http://127.0.0.1:{PORT['report_lb']}",
             "REZONE_GATEWAY_WEB_DIR": "/app/web",
+            "REZONE_GATEWAY_PUBLIC_URL": edge_url(),
             "REZONE_GATEWAY_TRUST_FORWARDED": "true",
             "REZONE_GATEWAY_READY_UPSTREAMS": "",
             "REZONE_GATEWAY_POOL_MAX": "3",

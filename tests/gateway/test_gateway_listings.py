@@ -223,3 +223,29 @@ async def test_a_cursor_past_the_end_is_an_empty_last_page(http, gateway):
     status, headers, body = await _get(http, f"{gateway}/api/v1/cpts?cursor={_cursor('cpts', 10**9)}")
     assert status == 200 and body["items"] == [] and body["next_cursor"] is None and body["total"] > 500
     assert set(_links(headers["Link"])) == {"first"}
+
+
+async def test_a_portal_on_another_origin_may_read_the_link(http, gateway):
+    """An allowed origin (REZONE_GATEWAY_CORS_ORIGINS) is told it may read Link, to follow the pages."""
+    status, headers, _ = await _get(http, f"{gateway}/api/v1/cpts?limit=2", Origin="https://portail.example")
+    assert status == 200 and headers["Access-Control-Allow-Origin"] == "https://portail.example"
+    assert "Link" in [h.strip() for h in headers["Access-Control-Expose-Headers"].split(",")]
+
+
+async def test_territory_code_forms_are_the_tables(database_url):
+    """The one département form (the head of the INSEE code form) and the région / EPCI forms accept every
+    code of the reference; the département form refuses what the commune code form refuses."""
+    from services.common.validation import CODE_FORM, DEPARTEMENT_FORM, EPCI_FORM, REGION_FORM
+
+    rows = await _fetch(database_url, "SELECT code, departement_code FROM ref.communes")
+    assert all(r["code"].startswith(r["departement_code"]) for r in rows) and len(rows) > 30_000
+    for sql, form in (
+        ("SELECT code FROM ref.departements", DEPARTEMENT_FORM),
+        ("SELECT code FROM ref.regions", REGION_FORM),
+        ("SELECT code FROM ref.epci", EPCI_FORM),
+    ):
+        codes = [r["code"] for r in await _fetch(database_url, sql)]
+        assert codes and [c for c in codes if not form.fullmatch(c)] == [], sql
+    for head in ("00", "20", "96", "977", "2C"):
+        assert not DEPARTEMENT_FORM.fullmatch(head) and not CODE_FORM.fullmatch(head.ljust(5, "0"))
+    assert not DEPARTEMENT_FORM.fullmatch("9") and not DEPARTEMENT_FORM.fullmatch("2a")
