@@ -163,12 +163,13 @@ def _link(settings: Settings, path: str, params: dict[str, str], next_cursor: st
 
 async def _answer(
     request: web.Request,
+    path: str,
     params: dict[str, str],
     fetch: Callable[[Any], Awaitable[tuple[msgspec.Struct, str | None]]],
 ) -> web.Response:
-    """The page for these canonical parameters, from the list cache or from one query."""
+    """The page of this canonical path and parameters, from the list cache or from one query."""
     catalogue = request.app[CATALOGUE].get()
-    key = "|".join((catalogue.version, request.path, urlencode(sorted(params.items()))))
+    key = "|".join((catalogue.version, path, urlencode(sorted(params.items()))))
     cache = request.app[LIST_CACHE]
     page = cache.fresh(key)
     how = "HIT"
@@ -181,7 +182,7 @@ async def _answer(
         page, how = Page(make_entry(_ENC.encode(body), JSON), next_cursor), "MISS"
         cache.put(key, page)
     request.app[CACHE].count("list", how.lower())
-    link = _link(request.app[SETTINGS], request.path, params, page.next_cursor)
+    link = _link(request.app[SETTINGS], path, params, page.next_cursor)
     return entry_response(request, page.entry, how, {"Link": link})
 
 
@@ -271,7 +272,7 @@ async def list_cpts(request: web.Request) -> web.Response:
             items=items, total=total, limit=limit, next_cursor=next_cursor, source=source
         ), next_cursor
 
-    return await _answer(request, params, fetch)
+    return await _answer(request, "/api/v1/cpts", params, fetch)
 
 
 def _communes_route(level: str) -> None:
@@ -299,7 +300,8 @@ def _communes_route(level: str) -> None:
             )
             return page, next_cursor
 
-        return await _answer(request, params, fetch)
+        # The canonical path (`2a`, ` 2A ` → `2A`): one cache entry, and Link URLs that are URLs.
+        return await _answer(request, f"/api/v1/{lv.path}/{code}/communes", params, fetch)
 
     handler.__doc__ = f"The communes of a {level}, page by page."
     doc = Doc(

@@ -160,6 +160,12 @@ async def test_links_name_the_configured_origin_and_keep_the_filters(http, gatew
     links = _links(headers["Link"])
     assert links["first"] == f"{gateway}/api/v1/regions/94/communes?in_cpts=false&limit=5"
     assert links["next"] == f"{links['first']}&cursor={body['next_cursor']}"
+    # A code as tolerated (lower case, blanks) is named in its canonical form.
+    status, headers, _ = await _get(http, f"{gateway}/api/v1/departements/%202a%20/communes?limit=5")
+    assert (
+        status == 200
+        and _links(headers["Link"])["first"] == f"{gateway}/api/v1/departements/2A/communes?limit=5"
+    )
 
 
 async def test_etag_and_revalidation(http, gateway):
