@@ -178,7 +178,7 @@ def test_numbers_in_the_document_are_the_settings():
         public_url="https://cartes.region.example/",
         list_limit_max=77,
         list_limit_default=7,
-        max_body_bytes=8192,
+        client_max_size=8192,
         max_communes=42,
         search_max_chars=33,
     )
