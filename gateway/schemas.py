@@ -1,6 +1,6 @@
 """Public request and response Structs of the gateway's own routes (the OpenAPI components come from here).
 
-Diagnosis and summary bodies belong to the aggregate service (`services/common/contract.py`); the gateway
+Diagnosis and summary bodies belong to the aggregate service (`services/common/contract/`); the gateway
 relays them as opaque bytes and only references their schema in the OpenAPI document.
 """
 

@@ -1,7 +1,7 @@
 """The view handed to Typst: what the report prints, map panels included.
 
 The service's requests and its project-import answer are part of the contract between services
-(`services/common/contract.py`).
+(`services/common/contract/`).
 
 The view is what the template prints, already in French typography: numbers are formatted here (and a masked
 value is the words « secret statistique », never a number), so the template only lays text out. It reaches

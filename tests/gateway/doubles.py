@@ -3,7 +3,7 @@
 Each double is a real aiohttp server on its own port, run in a background thread with its own event loop, so
 that a gateway process started synchronously by `run_service` can reach it while the test's loop is blocked.
 Answers are deterministic functions of the request, like the real services' for one data version. Request
-bodies are decoded with the contract's Structs (services/common/contract.py), as the real services do, so a
+bodies are decoded with the contract's Structs (services/common/contract/), as the real services do, so a
 gateway that sends a body off the contract gets the 400 the real service would give; the project-import
 answer is a contract `ProjectSelection`.
 """
