@@ -191,7 +191,9 @@ class Queue:
                     with contextlib.suppress(Exception):  # another replica may have retried it first
                         await manager.retry_job(job)
                         self.retried.inc()
-                        log.warning("stalled job retried", extra={"job": job.id, "args": job.task_kwargs})
+                        log.warning(
+                            "stalled job retried", extra={"job": job.id, "task_args": job.task_kwargs}
+                        )
                 async with self.app[QUEUE_POOL].acquire(timeout=self.settings.acquire_timeout_s) as conn:
                     await batchqueries.expire(conn, QUEUE_NAME)
                     depth = await batchqueries.depth(conn, QUEUE_NAME)

