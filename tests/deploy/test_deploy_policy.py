@@ -212,11 +212,13 @@ def _egress_rules(objs: list[dict], labels: dict[str, str]) -> list[dict]:
 
 
 def test_report_pods_reach_only_dns_the_pooler_and_aggregate(objs: list[dict]) -> None:
-    """The report renders untrusted text: no internet, no ipBlock, no open port (OWASP API7)."""
+    """The report renders untrusted text: no internet, no ipBlock, no open port (OWASP API7); besides DNS,
+    the Pooler and the aggregate service, only the primary, for the batch queue."""
     report = named(objs, "Deployment", "report")["spec"]["template"]["metadata"]["labels"]
     allowed = [
         ({"kubernetes.io/metadata.name": "kube-system"}, {"k8s-app": "kube-dns"}, {53}),
         (None, {"cnpg.io/poolerName": "rezone-db-pooler-ro"}, {5432}),
+        (None, {"cnpg.io/cluster": "rezone-db", "cnpg.io/instanceRole": "primary"}, {5432}),
         (None, {"app.kubernetes.io/name": "aggregate"}, {8082}),
     ]
     rules = _egress_rules(objs, report)
