@@ -67,6 +67,9 @@ class Answer:
     paged: bool = False
     # An answer as the route gives it (a Struct, or a function of the settings making one).
     example: Any = None
+    # 202 for work accepted and done later; headers it carries besides the usual ones (Location).
+    status: int = 200
+    headers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from services.common.db import database_ready, pg_ctx
 from services.common.errors import NotFound
 from services.common.web import METRICS, ReadinessCheck, base_app
 
-from . import listings, openapi
+from . import batches, listings, openapi  # noqa: F401 (batches: its operations join the route table at import)
 from .apitable import API
 from .cache import CACHE, SEARCH_CACHE, RedisTier, SelectionCache, entry_lru
 from .catalogue import CATALOGUE, CatalogueHolder, catalogue_ctx, catalogue_ready

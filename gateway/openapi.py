@@ -14,14 +14,47 @@ import msgspec
 from services.common.errors import PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 
 from .apitable import Answer, ApiTable, Body, Fails, Operation, Param, text
-from .errors import Overloaded, RateLimited
+from .errors import Overloaded, RateLimited, UnknownApiKey
+from .ratelimit import KEY_HEADER, POLICY
 from .schemas import Problem
 from .settings import Settings
 
 _REF = "#/components/schemas/{name}"
 PROBLEM = "application/problem+json"
 # Every /api/ answer may be one of these (gateway/resilience.py: the budget per client, the in-flight cap).
-_ALWAYS = (Fails(RateLimited, retry=True), Fails(Overloaded, "trop de requêtes en cours", retry=True))
+_ALWAYS = (
+    Fails(RateLimited, "budget du client (ou de sa clé) épuisé ; Retry-After : quand réessayer", retry=True),
+    Fails(Overloaded, "trop de requêtes en cours", retry=True),
+    Fails(UnknownApiKey, f"`{KEY_HEADER}` envoyée mais inconnue ; sans clé, l'API publique répond"),
+)
+# On every /api/ answer, errors and 429 included (gateway/ratelimit.py `headers`).
+_RATELIMIT = {
+    "RateLimit-Policy": {
+        "schema": {"type": "string"},
+        "description": (
+            f'le budget : `"{POLICY}";q=<requêtes>;w=<secondes>` (draft-ietf-httpapi-ratelimit-headers)'
+        ),
+        "example": f'"{POLICY}";q=120;w=60',
+    },
+    "RateLimit": {
+        "schema": {"type": "string"},
+        "description": f'ce qu\'il en reste : `"{POLICY}";r=<restantes>;t=<secondes avant remise à zéro>`',
+        "example": f'"{POLICY}";r=119;t=60',
+    },
+}
+# Optional: a regional tool's key gives it its own quota; the public map sends none.
+SECURITY_SCHEMES = {
+    "apiKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": KEY_HEADER,
+        "description": (
+            "Facultative : une clé d'outil régional, configurée par l'exploitant (REZONE_GATEWAY_API_KEYS), "
+            "donne son propre quota. Sans clé, le budget est celui de l'adresse du client. Une clé inconnue "
+            "est refusée (401 `unknown_api_key`)."
+        ),
+    }
+}
 _CACHED = {
     "ETag": {"schema": {"type": "string"}, "description": "validateur fort (If-None-Match → 304)"},
     "Cache-Control": {"schema": {"type": "string"}},
@@ -67,11 +100,10 @@ def _answer(a: Answer, settings: Settings) -> dict[str, Any]:
         **(_CACHED if a.cached else {}),
         **(_X_CACHE if a.x_cache else {}),
         **(_LINK if a.paged else {}),
+        **a.headers,
+        **_RATELIMIT,
     }
-    out: dict[str, Any] = {"description": a.description, "content": {a.media: media}}
-    if headers:
-        out["headers"] = headers
-    return out
+    return {"description": a.description, "headers": headers, "content": {a.media: media}}
 
 
 def _body(b: Body) -> dict[str, Any]:
@@ -112,8 +144,10 @@ def _errors(fails: Iterable[Fails], settings: Settings) -> dict[str, Any]:
             "description": ", ".join(parts),
             "content": {PROBLEM: {"schema": _ref(Problem)}},
         }
+        headers = dict(_RATELIMIT)
         if any(f.retry for f in group):
-            response["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "secondes"}}
+            headers["Retry-After"] = {"schema": {"type": "integer"}, "description": "secondes"}
+        response["headers"] = headers
         out[str(status)] = response
     return out
 
@@ -129,9 +163,9 @@ def _operation(op: Operation, settings: Settings) -> dict[str, Any]:
     if doc.body is not None:
         out["requestBody"] = _body(doc.body)
         fails.extend(_body_fails(doc.body))
-    responses = {"200": _answer(doc.answer, settings)}
+    responses = {str(doc.answer.status): _answer(doc.answer, settings)}
     if doc.answer.cached:
-        responses["304"] = {"description": "Non modifié (If-None-Match)"}
+        responses["304"] = {"description": "Non modifié (If-None-Match)", "headers": dict(_RATELIMIT)}
     responses.update(_errors(fails, settings))
     out["responses"] = responses
     return out
@@ -153,6 +187,7 @@ TAGS = {
     "listes": "Pour les outils régionaux : CPTS existantes, communes d'un territoire, par pages",
     "territoire": "Diagnostic d'une sélection de communes (données de démonstration)",
     "exports": "Rapport PDF, export CSV, fichier projet",
+    "lots": "Pour les outils régionaux : rapports PDF en lot, faits en arrière-plan, à relever ensuite",
 }
 
 
@@ -187,5 +222,7 @@ def build(settings: Settings, table: ApiTable) -> dict[str, Any]:
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
         "tags": [{"name": name, "description": about} for name, about in TAGS.items()],
         "paths": paths,
-        "components": {"schemas": components},
+        # Anonymous or with a key: both are allowed on every operation.
+        "security": [{}, {"apiKey": []}],
+        "components": {"schemas": components, "securitySchemes": SECURITY_SCHEMES},
     }

@@ -78,6 +78,13 @@ class ReportPdfBody(ReportBody, frozen=True, kw_only=True, forbid_unknown_fields
     ald: list[AldId] | None = None
 
 
+class BatchBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`POST /api/v1/reports`: one or several reports (each the body of `POST /api/v1/report.pdf`), made in
+    the background; at most `max_batch` of them (REZONE_GATEWAY_MAX_BATCH)."""
+
+    reports: Annotated[list[ReportPdfBody], msgspec.Meta(extra_json_schema={"minItems": 1})]
+
+
 class Departement(msgspec.Struct, frozen=True):
     """Code and name of a département."""
 

@@ -6,7 +6,7 @@ import msgspec
 from aiohttp import web
 
 from services.common.settings import ServiceSettings
-from services.common.validation import MAX_COMMUNES, MAX_NAME_LENGTH
+from services.common.validation import MAX_BATCH, MAX_COMMUNES, MAX_NAME_LENGTH
 
 PREFIX = "REZONE_GATEWAY_"
 
@@ -27,6 +27,10 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     # Read from REZONE_GATEWAY_MAX_BODY_BYTES, the name it has always had.
     client_max_size: int = msgspec.field(default=16 * 1024, name="max_body_bytes")
     max_name_length: int = MAX_NAME_LENGTH
+    # Batch reports (POST /api/v1/reports): reports per batch, and the body of a batch, read past
+    # max_body_bytes (up to max_batch selections of max_communes codes and a name each).
+    max_batch: int = MAX_BATCH
+    batch_max_body_bytes: int = 512 * 1024
     # Commune search: the longest query read, the most results one answer holds.
     search_max_chars: int = 100
     search_limit_max: int = 50

@@ -164,10 +164,25 @@ class Upstream:
 
     async def post_bytes(self, path: str, body: bytes, headers: dict[str, str], timeout_s: float) -> Entry:
         """POST raw bytes (project import, JSON bodies) and read the answer whole, bounded in size."""
+        return await self.call("POST", path, body, headers, timeout_s)
+
+    async def get(self, path: str, timeout_s: float) -> Entry:
+        """GET a JSON document (a batch's state) whole; errors become ServiceErrors."""
+        headers = {"Accept-Encoding": "identity", REQUEST_ID_HEADER: request_id_var.get()}
+        return await self.call("GET", path, None, headers, timeout_s)
+
+    async def call(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str], timeout_s: float
+    ) -> Entry:
+        """One call whose 2xx answer is read whole, bounded in size; 4xx problems are relayed as such."""
         assert self.session is not None
         async with self._guarded():
-            async with self.session.post(
-                self.base.with_path(path), data=body, headers=headers, timeout=self._timeout(timeout_s)
+            async with self.session.request(
+                method,
+                self.base.with_path(path),
+                data=body,
+                headers=headers,
+                timeout=self._timeout(timeout_s),
             ) as resp:
                 data = await read_capped(
                     resp,
@@ -178,7 +193,7 @@ class Upstream:
                 disposition = resp.headers.get("Content-Disposition", "")
                 status, retry_after = resp.status, resp.headers.get("Retry-After")
         self._status(status, retry_after)
-        if status == 200:
+        if 200 <= status < 300:
             return make_entry(data, ctype, disposition)
         if 400 <= status < 500 and status != 429:
             raise UpstreamProblem(status, problem_fields(data))
@@ -191,16 +206,18 @@ class Upstream:
         request: web.Request,
         timeout_s: float,
         keep: Callable[[int, Mapping[str, str], bytes], None] | None = None,
+        path: str | None = None,
     ) -> web.StreamResponse:
         """Relay a GET/HEAD as is: status, validators, encoding; large bodies streamed chunk by chunk.
 
-        `keep(status, headers, body)` sees every answer relayed in one piece (to cache versioned tiles).
+        `keep(status, headers, body)` sees every answer relayed in one piece (to cache versioned tiles);
+        `path` is the upstream's, when it is not the request's.
         """
         assert self.session is not None
         headers = {h: request.headers[h] for h in TILE_REQUEST_HEADERS if h in request.headers}
         headers.setdefault("Accept-Encoding", "identity")
         headers[REQUEST_ID_HEADER] = request_id_var.get()
-        url = self.base.with_path(request.rel_url.path).with_query(request.rel_url.query)
+        url = self.base.with_path(path or request.rel_url.path).with_query(request.rel_url.query)
         async with self._guarded():
             async with self.session.request(
                 request.method, url, headers=headers, timeout=self._timeout(timeout_s)

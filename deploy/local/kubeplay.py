@@ -89,6 +89,10 @@ def adapt(objs: list[dict], gateway_port: int, revision: str = "a") -> tuple[lis
             if "DATABASE_URL" in data:  # Pooler stand-in: prod-up's PgBouncer, no TLS on loopback
                 data["DATABASE_URL"] = f"postgresql://{pgb}/rezone"
                 data["PGSSLMODE"] = "disable"
+            if "REZONE_REPORT_QUEUE_DATABASE_URL" in data:  # the primary stand-in: prod-up's PostgreSQL
+                data["REZONE_REPORT_QUEUE_DATABASE_URL"] = (
+                    f"postgresql://127.0.0.1:{prod.PORT['postgres']}/rezone"
+                )
             for key, value in list(data.items()):
                 if key.endswith("_HOST"):
                     value = "127.0.0.1"

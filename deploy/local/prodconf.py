@@ -171,6 +171,9 @@ def _service_env(service: str, port: int, password: str, aggregate_password: str
         env |= {
             "REZONE_REPORT_AGGREGATE_URL": f"http://127.0.0.1:{PORT['aggregate_lb']}",
             "REZONE_REPORT_MAX_PARALLEL_RENDERS": "1",
+            # As in Kubernetes: the batch queue on PostgreSQL itself, not through the transaction-mode
+            # PgBouncer (LISTEN/NOTIFY needs a session).
+            "REZONE_REPORT_QUEUE_DATABASE_URL": f"postgresql://{user}:{pw}@127.0.0.1:{PORT['postgres']}/rezone",
         }
     if service == "gateway":
         env |= {

@@ -31,6 +31,8 @@ def pg_ctx(
     role: str | None = None,
     connect_timeout_s: float = 5.0,
     retry_max_s: float = 10.0,
+    key: web.AppKey[asyncpg.Pool] = POOL,
+    label: str | None = None,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """cleanup_ctx entry creating the pool, warming it in the background, and closing it on shutdown.
 
@@ -41,7 +43,8 @@ def pg_ctx(
     (db_errors) and the pool reconnects by itself afterwards.
 
     `role` is set at connection start-up, so it is the session default: even `RESET ROLE` or the pool's
-    `RESET ALL` on release come back to it, never to the login role.
+    `RESET ALL` on release come back to it, never to the login role. A second pool of a service goes under
+    its own `key`, its gauges under its own `label` (the service's name by default).
     """
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
@@ -57,11 +60,11 @@ def pg_ctx(
                 **({"role": role} if role else {}),
             },
         )
-        app[POOL] = pool
+        app[key] = pool
         warm = asyncio.create_task(_warm(pool, dsn, min_size, retry_max_s))
         metrics = app.get(METRICS)
         if metrics is not None:
-            metrics.registry.register(PoolCollector(pool, metrics.service))
+            metrics.registry.register(PoolCollector(pool, label or metrics.service))
         yield
         warm.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from .errors import BadRequest, Unprocessable
+from .errors import BadRequest, ServiceError, Unprocessable
 
 
 def _metropolitan(corsica: str) -> str:
@@ -72,6 +72,39 @@ def is_code_start(text: str) -> bool:
 MAX_LISTED = 50  # offenders echoed back; `count` says how many there were
 # Default size limit of a selection (each service's `max_communes` setting).
 MAX_COMMUNES = 100
+# Default number of reports in one batch (POST /api/v1/reports: the gateway's and the report service's
+# `max_batch` settings).
+MAX_BATCH = 50
+
+
+class EmptyBatch(BadRequest):
+    """A batch without any report."""
+
+    code, title = "empty_batch", "Lot vide"
+
+
+class TooManyReports(Unprocessable):
+    """More reports in one batch than the configured limit."""
+
+    code, title = "too_many_reports", "Trop de rapports dans le lot"
+
+
+def batch_size(count: int, limit: int) -> None:
+    """A batch holds 1 to `limit` reports."""
+    if count == 0:
+        raise EmptyBatch("le lot ne contient aucun rapport (`reports` vide)")
+    if count > limit:
+        raise TooManyReports(
+            f"{count} rapports : la limite d'un lot est de {limit}", limit=limit, count=count
+        )
+
+
+def in_report(index: int, exc: ServiceError) -> ServiceError:
+    """An error of the `index`-th report of a batch (from 1), said in its detail and `report` member."""
+    exc.detail = f"rapport n° {index} : {exc.detail}"
+    exc.extra["report"] = index
+    exc.args = (exc.detail,)
+    return exc
 
 
 class InvalidCommuneCode(BadRequest):

@@ -129,6 +129,25 @@ async def read_body(request: web.Request) -> bytes:
         raise RequestTimeout("corps de requête reçu trop lentement") from None
 
 
+async def read_body_upto(request: web.Request, limit: int, too_large: ServiceError) -> bytes:
+    """A body allowed past the app's `client_max_size` (a project file, a batch of reports), up to `limit`
+    bytes: refused with `too_large` from Content-Length, or as soon as a chunked body passes it."""
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(request.app.get(BODY_TIMEOUT, 10.0)):
+            async for chunk in request.content.iter_chunked(16_384):
+                size += len(chunk)
+                if size > limit:
+                    raise too_large
+                chunks.append(chunk)
+    except TimeoutError:
+        raise RequestTimeout("corps de requête reçu trop lentement") from None
+    return b"".join(chunks)
+
+
 def is_json(content_type: str) -> bool:
     """application/json or a +json type: what a JSON body must be declared as."""
     return content_type == JSON or (
@@ -136,13 +155,18 @@ def is_json(content_type: str) -> bool:
     )
 
 
-async def read_json_body(request: web.Request) -> bytes:
+def require_json(request: web.Request) -> None:
     """A body that must be JSON: refused with 415 unless declared so (text/plain is a CSRF-able simple
-    request a browser sends cross-origin without preflight), then read within the body timeout."""
+    request a browser sends cross-origin without preflight)."""
     if not is_json(request.content_type):
         raise UnsupportedMediaType(
             f"corps attendu en {JSON}, reçu {request.content_type or 'sans type'}", expected=JSON
         )
+
+
+async def read_json_body(request: web.Request) -> bytes:
+    """A JSON body (require_json), read within the body timeout."""
+    require_json(request)
     return await read_body(request)
 
 

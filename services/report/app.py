@@ -10,9 +10,10 @@ from prometheus_client import Gauge, Histogram
 from services.common.db import database_ready, pg_ctx
 from services.common.web import METRICS, base_app
 
-from . import routes
+from . import batch, routes
+from .jobs import queue_ctx
 from .render import Renderer
-from .settings import SETTINGS, Settings
+from .settings import QUEUE_POOL, SETTINGS, Settings
 from .upstream import AggregateClient
 
 
@@ -85,7 +86,24 @@ def create_app(settings: Settings) -> web.Application:
             role=settings.db_role,
         )
     )
+    # The batches and their queue are written: a pool on the primary (queue_url), besides the read pool.
+    app.cleanup_ctx.append(
+        pg_ctx(
+            settings.queue_url,
+            app_name="rezone-report-batches",
+            min_size=1,
+            max_size=settings.queue_pool_max,
+            statement_timeout_s=settings.statement_timeout_s,
+            role=settings.db_role,
+            key=QUEUE_POOL,
+            label="report-queue",
+        )
+    )
     app.cleanup_ctx.append(_aggregate_ctx(settings))
     app.cleanup_ctx.append(_renderer_ctx(settings))
+    # Last: on shutdown the worker stops first, while the pools, the renderer and the aggregate client its
+    # running report needs are still open.
+    app.cleanup_ctx.append(queue_ctx(settings))
     app.add_routes(routes.routes)
+    app.add_routes(batch.routes)
     return app

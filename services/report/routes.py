@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import re
@@ -15,9 +14,9 @@ from prometheus_client import Histogram
 
 from services.common.contract import ExportRequest, ProjectRequest, ReportRequest
 from services.common.db import POOL, db_errors
-from services.common.errors import RequestTimeout, Unprocessable
+from services.common.errors import Unprocessable
 from services.common.validation import normalise_codes, project_name, report_date
-from services.common.web import json_response, parse_body
+from services.common.web import json_response, parse_body, read_body_upto
 
 from . import csvexport, project, queries
 from .document import StepTimer, report_pdf
@@ -49,7 +48,8 @@ def _filename(name: str | None, default: str, ext: str) -> str:
     return f"{slug or default}.{ext}"
 
 
-def _disposition(name: str | None, default: str, ext: str) -> str:
+def disposition(name: str | None, default: str, ext: str) -> str:
+    """Content-Disposition of a download: an ASCII file name from the project name (RFC 6266)."""
     plain = _filename(name, default, ext)
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(plain)}"
 
@@ -87,7 +87,7 @@ async def post_report(request: web.Request) -> web.Response:
         body=pdf,
         content_type="application/pdf",
         headers={
-            "Content-Disposition": _disposition(name, "Projet_CPTS", "pdf"),
+            "Content-Disposition": disposition(name, "Projet_CPTS", "pdf"),
             "ETag": '"' + hashlib.sha256(pdf).hexdigest()[:32] + '"',
             "X-Data-Version": diagnosis.data_version,
             "Server-Timing": timer.header(),
@@ -109,7 +109,7 @@ async def post_export(request: web.Request) -> web.Response:
         headers={
             "Content-Type": "text/csv; charset=utf-8",
             "X-Data-Version": diagnosis.data_version,
-            "Content-Disposition": _disposition(None, "communes_projet_CPTS", "csv"),
+            "Content-Disposition": disposition(None, "communes_projet_CPTS", "csv"),
         },
     )
 
@@ -135,7 +135,7 @@ async def post_project(request: web.Request) -> web.Response:
         text=text,
         content_type="text/plain",
         charset="utf-8",
-        headers={"Content-Disposition": _disposition(name, "projet_CPTS", "txt"), "X-Data-Version": version},
+        headers={"Content-Disposition": disposition(name, "projet_CPTS", "txt"), "X-Data-Version": version},
     )
 
 
@@ -145,20 +145,7 @@ async def post_project_import(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     limit = settings.project_max_bytes
     too_large = project.ProjectFileTooLarge(f"un fichier de projet fait au plus {limit} octets", limit=limit)
-    if request.content_length is not None and request.content_length > limit:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async with asyncio.timeout(settings.body_timeout_s):
-            async for chunk in request.content.iter_chunked(16_384):
-                size += len(chunk)
-                if size > limit:  # a chunked body has no Content-Length: stop as soon as it is too big
-                    raise too_large
-                chunks.append(chunk)
-    except TimeoutError:
-        raise RequestTimeout("fichier de projet reçu trop lentement") from None
-    raw = b"".join(chunks)
+    raw = await read_body_upto(request, limit, too_large)
     parsed = project.parse(raw, max_bytes=limit, max_communes=settings.max_communes)
     async with db_errors(), request.app[POOL].acquire(timeout=settings.acquire_timeout_s) as conn:
         status = await queries.communes_status(conn, [code for code, _ in parsed.entries])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from deploy_checks import (
     DIGEST,
@@ -211,11 +212,13 @@ def _egress_rules(objs: list[dict], labels: dict[str, str]) -> list[dict]:
 
 
 def test_report_pods_reach_only_dns_the_pooler_and_aggregate(objs: list[dict]) -> None:
-    """The report renders untrusted text: no internet, no ipBlock, no open port (OWASP API7)."""
+    """The report renders untrusted text: no internet, no ipBlock, no open port (OWASP API7); besides DNS,
+    the Pooler and the aggregate service, only the primary, for the batch queue."""
     report = named(objs, "Deployment", "report")["spec"]["template"]["metadata"]["labels"]
     allowed = [
         ({"kubernetes.io/metadata.name": "kube-system"}, {"k8s-app": "kube-dns"}, {53}),
         (None, {"cnpg.io/poolerName": "rezone-db-pooler-ro"}, {5432}),
+        (None, {"cnpg.io/cluster": "rezone-db", "cnpg.io/instanceRole": "primary"}, {5432}),
         (None, {"app.kubernetes.io/name": "aggregate"}, {8082}),
     ]
     rules = _egress_rules(objs, report)
@@ -274,6 +277,7 @@ def test_database_connection_budget(objs: list[dict]) -> None:
             assert user, f"{pod.ref}: PGUSER must come from a Secret"
             demand[user] = demand.get(user, 0) + replicas * PROCESSES_PER_POD * int(env[f"{prefix}POOL_MAX"])
     assert demand, "no service connects to the database"
+    _primary_budget(objs)
     for user, connections in demand.items():
         assert connections <= POOLER_SHARE * server_pool, (
             f"login {user}: {connections} client connections at maxReplicas > {POOLER_SHARE:.0%} of "
@@ -286,3 +290,23 @@ def test_database_connection_budget(objs: list[dict]) -> None:
     assert server_side + RESERVED_CONNECTIONS <= max_connections, (
         f"{server_side} pooler server connections + {RESERVED_CONNECTIONS} reserved > {max_connections}"
     )
+
+
+def _primary_budget(objs: list[dict]) -> None:
+    """The report service's batch queue writes on the primary, directly: at maxReplicas, its two pools and
+    its LISTEN connection per replica fit in the primary's max_connections beside the reserved ones."""
+    cluster = named(objs, "Cluster", "rezone-db")
+    max_connections = int(cluster["spec"]["postgresql"]["parameters"]["max_connections"])
+    direct = 0
+    for pod in pods(objs):
+        for c in pod.containers:
+            env = env_of(objs, c)
+            queue = env.get("REZONE_REPORT_QUEUE_DATABASE_URL")
+            if queue is None:
+                continue
+            assert urlsplit(queue).hostname == "rezone-db-rw", f"{pod.ref}: the queue is on the primary"
+            hpa = _hpa_for(objs, pod.name)
+            replicas = hpa["spec"]["maxReplicas"] if hpa else pod.workload["spec"].get("replicas", 1)
+            direct += replicas * PROCESSES_PER_POD * (2 * int(env["REZONE_REPORT_QUEUE_POOL_MAX"]) + 1)
+    assert direct, "the report service names its queue's database"
+    assert direct + RESERVED_CONNECTIONS <= max_connections, f"{direct} queue connections on the primary"

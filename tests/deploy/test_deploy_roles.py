@@ -140,20 +140,35 @@ CAN = {
         "SELECT count(*) FROM health.finess_et",
         "SELECT ST_AsBinary(geom) FROM ref.departements LIMIT 1",
         "SELECT ref.data_version()",
+        # The batch reports (V0321) and their queue (procrastinate, V0320): the report service's alone.
+        "SELECT count(*) FROM reports.items",
+        "SELECT count(*) FROM procrastinate_jobs",
+        "SELECT procrastinate_prune_stalled_workers_v1(3600)",
+        "DELETE FROM reports.batches WHERE expires_at < now() - interval '100 years'",
     ],
 }
+# Nobody but the report service reads, defers or fetches a batch job.
+QUEUE_CANNOT = [
+    "SELECT count(*) FROM reports.items",
+    "SELECT count(*) FROM procrastinate_jobs",
+    "SELECT procrastinate_prune_stalled_workers_v1(3600)",
+    "SELECT procrastinate_fetch_job_v2(ARRAY['reports'], NULL)",
+]
 CANNOT = {
     "rezone_aggregate": [
+        *QUEUE_CANNOT,
         "SELECT count(*) FROM health.consumers",
         "SELECT count(*) FROM stats.commune_indicators",
         "SELECT count(*) FROM ref.communes",
     ],
     "rezone_tiles": [
+        *QUEUE_CANNOT,
         "SELECT count(*) FROM health.indicator_counts",
         "SELECT api.summary(ARRAY['01004'])",
         "DELETE FROM tiles.communes",
     ],
     "rezone_gateway": [
+        *QUEUE_CANNOT,
         "SELECT count(*) FROM health.consumers",
         "SELECT api.summary(ARRAY['01004'])",
         "UPDATE ref.communes SET nom = 'x' WHERE code = '01004'",
@@ -163,6 +178,8 @@ CANNOT = {
         "SELECT count(*) FROM stats.commune_indicators",
         "INSERT INTO ref.data_sources (source, label, block, vintage, is_demo) VALUES ('x','x','x','x',true)",
         "SELECT count(*) FROM ref.cpts_summary",
+        "CREATE TABLE reports.intruder (x int)",
+        "DROP TABLE procrastinate_jobs",
     ],
 }
 EVERYONE_CANNOT = [

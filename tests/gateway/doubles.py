@@ -27,6 +27,7 @@ from services.common.contract import (
     ProjectSelection,
     ReportRequest,
 )
+from services.common.contract_jobs import BatchItem, BatchRequest, BatchStatus
 
 TILE = gzip.compress(b"\x1a\x0fdemo-tile-bytes" * 40, mtime=0)
 _REQUESTS: dict[str, msgspec.json.Decoder] = {
@@ -35,6 +36,12 @@ _REQUESTS: dict[str, msgspec.json.Decoder] = {
     "report.pdf": msgspec.json.Decoder(ReportRequest),
     "export.csv": msgspec.json.Decoder(ExportRequest),
     "project": msgspec.json.Decoder(ProjectRequest),
+    "reports": msgspec.json.Decoder(BatchRequest),
+}
+_UNKNOWN_BATCH = {
+    "code": "unknown_batch",
+    "title": "Lot de rapports inconnu",
+    "detail": "double: no batch kept",
 }
 
 
@@ -57,9 +64,15 @@ class Double:
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_post("/v1/{what:.+}", self._api)
+        # Batches are accepted (202, every report waiting) but never kept: any later read is unknown_batch.
+        app.router.add_get("/v1/reports/{tail:.+}", self._no_batch)
         app.router.add_get("/tiles/{tail:.*}", self._tiles)
         app.router.add_get("/styles/{tail:.*}", self._tiles)
         return app
+
+    async def _no_batch(self, request: web.Request) -> web.Response:
+        self.calls["reports/" + request.match_info["tail"]] += 1
+        return web.json_response(_UNKNOWN_BATCH, status=404, content_type="application/problem+json")
 
     async def _healthz(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -101,6 +114,25 @@ class Double:
             return web.json_response(problem, status=400)
         body = msgspec.json.decode(raw)
         self.bodies.append((what, body))
+        if what == "reports":
+            items = [
+                BatchItem(
+                    item=i,
+                    state="pending",
+                    label="en attente",
+                    name=r.get("name"),
+                    communes=len(r["communes"]),
+                )
+                for i, r in enumerate(body["reports"], 1)
+            ]
+            status = BatchStatus(
+                job="00000000-0000-4000-8000-000000000000",
+                state="pending",
+                created_at="2026-12-02T17:00:00+00:00",
+                expires_at="2026-12-03T17:00:00+00:00",
+                items=items,
+            )
+            return web.Response(body=msgspec.json.encode(status), status=202, content_type="application/json")
         if what == "report.pdf":
             return web.Response(
                 body=b"%PDF-1.7\n% double " + ",".join(body["communes"]).encode(),

@@ -94,3 +94,13 @@ def test_every_curl_example_runs(stack, tmp_path: Path):  # noqa: F811
     assert re.search(
         rf'^link: <{re.escape(stack)}/api/v1/cpts\?[^>]*cursor=[^>]+>; rel="next"', link, re.I | re.M
     )
+
+
+def test_batch_example_runs(stack, tmp_path: Path):  # noqa: F811
+    """docs/api.md « Rapports en lot »: queue two reports, poll until done, download both PDFs."""
+    script = _block("Rapports en lot (batch reports)", "sh")
+    out = _run(["bash", "-euo", "pipefail", "-c", script], tmp_path, _env(stack), 600)
+    assert re.search(rf"^lot : {re.escape(stack)}/api/v1/reports/[0-9a-f-]{{36}}$", out, re.M), out
+    for n in (1, 2):
+        assert (tmp_path / f"rapport-{n}.pdf").read_bytes().startswith(b"%PDF-")
+    assert out.count('"state":"ready"') == 2
