@@ -15,7 +15,7 @@ import re
 import msgspec
 from aiohttp import web
 
-from services.common.contract_jobs import (
+from services.common.contract import (
     BatchItem,
     BatchRequest,
     BatchStatus,

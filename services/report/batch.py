@@ -12,8 +12,7 @@ import uuid
 import msgspec
 from aiohttp import web
 
-from services.common.contract import ReportRequest
-from services.common.contract_jobs import (
+from services.common.contract import (
     STATE_LABELS,
     BatchItem,
     BatchRequest,
@@ -21,6 +20,7 @@ from services.common.contract_jobs import (
     ItemProblem,
     ReportFailed,
     ReportNotReady,
+    ReportRequest,
     UnknownBatch,
 )
 from services.common.db import db_errors

@@ -29,8 +29,7 @@ from aiohttp import web
 from procrastinate import JobContext, RetryStrategy
 from prometheus_client import Counter, Gauge
 
-from services.common.contract import ReportRequest
-from services.common.contract_jobs import ItemProblem
+from services.common.contract import ItemProblem, ReportRequest
 from services.common.db import POOL
 from services.common.errors import ServiceError, Unavailable, UpstreamTimeout
 from services.common.validation import normalise_codes, project_name, report_date

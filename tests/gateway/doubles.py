@@ -22,12 +22,14 @@ from deploy.local.cluster import free_port
 from services.common.contract import (
     DIAGNOSIS_REQUEST,
     SUMMARY_REQUEST,
+    BatchItem,
+    BatchRequest,
+    BatchStatus,
     ExportRequest,
     ProjectRequest,
     ProjectSelection,
     ReportRequest,
 )
-from services.common.contract_jobs import BatchItem, BatchRequest, BatchStatus
 
 TILE = gzip.compress(b"\x1a\x0fdemo-tile-bytes" * 40, mtime=0)
 _REQUESTS: dict[str, msgspec.json.Decoder] = {

@@ -13,8 +13,8 @@ gateway from these Structs, and its project-import answer is decoded with them. 
 
 One module a concern: `requests` (what clients send), `figures` (status, units, comparisons and indicators
 shared by every section), `territory`, `population`, `offer`, `aci`, `diagnosis` (the answers that assemble
-them), `project` (the project-import answer) and `decoders` (built once). Import from the package: every
-public name is re-exported here.
+them), `project` (the project-import answer), `jobs` (the batch reports: bodies, states and errors) and
+`decoders` (built once). Import from the package: every public name is re-exported here.
 """
 
 from __future__ import annotations
@@ -49,6 +49,18 @@ from services.common.contract.figures import (
     Status,
     Unit,
     UnitWeight,
+)
+from services.common.contract.jobs import (
+    STATE_LABELS,
+    BatchItem,
+    BatchRequest,
+    BatchState,
+    BatchStatus,
+    ItemProblem,
+    ItemState,
+    ReportFailed,
+    ReportNotReady,
+    UnknownBatch,
 )
 from services.common.contract.offer import (
     ActivityCell,
@@ -91,6 +103,10 @@ __all__ = [
     "ActivityCell",
     "AgeBand",
     "Alert",
+    "BatchItem",
+    "BatchRequest",
+    "BatchState",
+    "BatchStatus",
     "Commune",
     "Comparison",
     "Comparisons",
@@ -106,6 +122,8 @@ __all__ = [
     "FamilyCount",
     "Indicator",
     "IndicatorRef",
+    "ItemProblem",
+    "ItemState",
     "Level",
     "Offer",
     "PROJECT_SELECTION",
@@ -117,7 +135,10 @@ __all__ = [
     "ProjectRequest",
     "ProjectSelection",
     "RatioFigure",
+    "ReportFailed",
+    "ReportNotReady",
     "ReportRequest",
+    "STATE_LABELS",
     "SUMMARY",
     "SUMMARY_REQUEST",
     "SecrecyRule",
@@ -131,4 +152,5 @@ __all__ = [
     "Unit",
     "UnitGroup",
     "UnitWeight",
+    "UnknownBatch",
 ]

@@ -1,8 +1,6 @@
 """Bodies of the batch reports (`POST /api/v1/reports`): the gateway → report call and the status of a batch,
 shared by the gateway, the report service and its queue worker (the public request is gateway/schemas.py
 `BatchBody`).
-
-(Kept apart from contract.py while that module is split; the lead moves it in at merge.)
 """
 
 from __future__ import annotations
@@ -11,7 +9,7 @@ from typing import Literal
 
 import msgspec
 
-from services.common.contract import ReportRequest
+from services.common.contract.requests import ReportRequest
 from services.common.errors import NotFound, ServiceError
 
 # State of one report of a batch: the code a program tests, and the word a person reads.
