@@ -84,10 +84,19 @@ def _param(p: Param, settings: Settings) -> dict[str, Any]:
         out["description"] = p.description
     if p.listed:
         out.update(style="form", explode=False)
+        schema = _blank_pieces_skipped(schema)
     out["schema"] = schema
     if p.example is not None:
         out["example"] = p.example
     return out
+
+
+def _blank_pieces_skipped(schema: dict[str, Any]) -> dict[str, Any]:
+    """A list in the query string (`a,,b`, `ald=`): blank pieces are skipped (normalise.split_codes), so the
+    items' pattern admits them; `ald=` is the empty list it serialises to in OpenAPI's form style."""
+    items = schema["items"]
+    inner = items["pattern"].removeprefix("^").removesuffix("$")
+    return {**schema, "items": {**items, "pattern": rf"^(?:{inner}|\s*)$"}}
 
 
 def _answer(a: Answer, settings: Settings) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from services.common.concurrency import InflightCap
+from services.common.web import read_body
 
 from .errors import Overloaded
 
@@ -123,6 +124,10 @@ def shedding_middleware(limit: int, on_shed: Callable[[], None]) -> tuple[Middle
     async def shed(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in _UNCOUNTED:
             return await handler(request)
+        if request.body_exists:
+            # A body arrives at the client's pace: read it (within the body timeout, else 408) before taking
+            # a slot, so that slow uploads hold their own connections, never the capacity serving the others.
+            await read_body(request)
         with cap:
             return await handler(request)
 

@@ -9,9 +9,9 @@
 
 Settings: REZONE_PORT (public port, 8080), REZONE_INTERNAL_PORT (gateway /metrics and detailed /readyz, public
 port + 1), REZONE_BIND (public address, 127.0.0.1), REZONE_PUBLIC_URL (origin in TileJSON/page URLs),
-REZONE_PG_PORT (embedded cluster, 5433), REZONE_PG_DIR (its data directory, .data/pg), DATABASE_URL (use an
-external PostGIS instead of the embedded cluster: every service then logs in with it), REDIS_URL (optional
-shared cache for the gateway).
+REZONE_DATA_DIR (the stack's files, .data), REZONE_PG_PORT (embedded cluster, 5433), REZONE_PG_DIR (its data
+directory, .data/pg), DATABASE_URL (an external PostGIS instead of the embedded cluster: every service then
+logs in with it), REDIS_URL (optional shared cache for the gateway).
 
 Every service runs under a supervisor (supervisor.py): restarted with backoff when it dies, given up on
 after repeated fast failures (logged); tiles, search and diagnosis keep serving without the report service.
@@ -36,7 +36,9 @@ from .cluster import Cluster, ClusterError, free_port
 from .supervisor import Child, Supervisor
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / ".data"
+# The stack's files (cluster, passwords, caches, tile pyramids, new source files): REZONE_DATA_DIR to put them
+# elsewhere (the tests load a data directory of their own through `load`).
+DATA = Path(os.environ.get("REZONE_DATA_DIR") or ROOT / ".data")
 PID_FILE = DATA / "stack.pid"
 LOG_FILE = DATA / "stack.log"
 

@@ -230,3 +230,41 @@ async def test_no_password_no_login(database_url: str, pg_cluster):
         with pytest.raises((asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError)):
             await asyncpg.connect(role_dsn(database_url, role, "wrong-password"))
     assert oct(pg_cluster.passwords_file.stat().st_mode & 0o777) == "0o600"
+
+
+# The schemas each role can reach (USAGE), all of them, where the samples above only sample. `public` holds
+# PostGIS (its functions, spatial_ref_sys); the aggregate service reaches the `api` functions, nothing else.
+SCHEMAS = {
+    "rezone_aggregate": {"public", "api"},
+    "rezone_tiles": {"public", "ref", "tiles"},
+    "rezone_gateway": {"public", "ref"},
+    "rezone_report": {"public", "ref", "health"},
+}
+
+
+@pytest.mark.asyncio(loop_scope="session")
+@pytest.mark.parametrize("role", sorted(SERVICE_ROLES.values()))
+async def test_role_reaches_only_its_schemas_and_writes_nowhere(database_url: str, role: str):
+    """From the catalogue, every schema and every table: USAGE only on its schemas, CREATE on none, no write
+    privilege (INSERT, UPDATE, DELETE, TRUNCATE) on any table or view."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        usable = await conn.fetch(
+            "SELECT nspname, has_schema_privilege($1, oid, 'CREATE') AS can_create FROM pg_namespace "
+            "WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' "
+            "AND has_schema_privilege($1, oid, 'USAGE')",
+            role,
+        )
+        writable = await conn.fetch(
+            "SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') "
+            "AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
+            "AND has_table_privilege($1, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')",
+            role,
+        )
+    finally:
+        await conn.close()
+    assert {r["nspname"] for r in usable} == SCHEMAS[role]
+    assert not [r["nspname"] for r in usable if r["can_create"]]
+    assert [r["name"] for r in writable] == []

@@ -3,7 +3,9 @@ enter, the clean messages of failed commands."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from deploy.local.cluster import Cluster, ClusterError, free_port
@@ -85,3 +88,51 @@ def test_failed_stack_command_prints_its_reason_not_a_traceback():
     )
     assert res.returncode == 1
     assert "Traceback" not in res.stderr and res.stderr.startswith("[stack] ")
+
+
+def test_make_load_of_a_rejected_file_prints_file_line_and_reason(
+    database_url: str, test_data_dir: Path, tmp_path
+):
+    """What `make load` runs, on a FINESS file cut at a line boundary (the cut seen in the field): the
+    rejection in two lines (file, line, reason; nothing loaded), no traceback, published data unchanged."""
+    from services.ingest import demo
+    from services.ingest.finess import FILE_PATTERN
+
+    data = tmp_path / "data"
+    shutil.copytree(test_data_dir / "demo", data / "demo", copy_function=os.link)
+    (data / "sources").mkdir()
+    manifest = demo.read_manifest(test_data_dir / "demo")
+    assert manifest
+    lines = (test_data_dir / "demo" / manifest["files"]["finess"]["name"]).read_bytes().split(b"\n")
+    name = FILE_PATTERN.replace("*", "20990101")
+    (data / "sources" / name).write_bytes(b"\n".join(lines[: len(lines) * 7 // 10]) + b"\n")
+    env = {**os.environ, "DATABASE_URL": database_url, "REZONE_DATA_DIR": str(data)}
+    before = asyncio.run(_published(database_url))
+    res = subprocess.run(
+        [sys.executable, "-m", "deploy.local.stack", "load"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 3, res.stderr[-2000:]
+    assert "Traceback" not in res.stderr + res.stdout
+    rejection = [line for line in res.stderr.splitlines() if line.startswith("[stack] ")]
+    assert len(rejection) == 2, res.stderr[-2000:]
+    assert re.fullmatch(
+        rf"\[stack\] import rejected: {re.escape(name)}, line \d+: .*geolocalisation.*", rejection[0]
+    )
+    assert rejection[1] == "[stack] nothing was loaded: the data served are those of the previous load"
+    assert asyncio.run(_published(database_url)) == before
+
+
+async def _published(dsn: str) -> tuple:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return (
+            await conn.fetchval("SELECT generation FROM ref.load_state"),
+            await conn.fetchval("SELECT ref.data_version()"),
+            await conn.fetchval("SELECT count(*) FROM health.finess_et WHERE geom IS NOT NULL"),
+        )
+    finally:
+        await conn.close()

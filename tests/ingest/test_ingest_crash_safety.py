@@ -14,6 +14,7 @@ from services.common.errors import ImportRejected
 from services.ingest import demo
 from services.ingest.files import MIN_ROW_RATIO
 from services.ingest.pipeline import run_load
+from services.ingest.sources import SOURCES
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 FINESS_NAME = "etalab-cs1100507-stock-20250101-0000.csv"
@@ -75,6 +76,22 @@ async def test_shrunk_file_refused_unless_accepted(db, test_data_dir: Path, tmp_
         await run_load(db, data_dir=data_dir)
     assert (caught.value.file, caught.value.line) == ("zonage-20250101.csv", keep + 1)
     assert "--accept-shrink" in caught.value.reason and f"{len(lines) - 1}" in caught.value.reason
+    assert await _published(db) == before
+
+
+async def test_required_column_left_empty_is_refused(db, test_data_dir: Path, tmp_path: Path):
+    """A name column emptied on one line (a spreadsheet export that lost a cell): refused with that line."""
+    data_dir = _data_dir(test_data_dir, tmp_path)
+    lines = _demo(test_data_dir, "qpv").read_text().splitlines()
+    assert lines[0].split(";")[1] == "lib_qp"
+    fields = lines[3].split(";")
+    lines[3] = ";".join([fields[0], " ", *fields[2:]])
+    name = next(s.pattern for s in SOURCES if s.key == "qpv").replace("*", "20990101")
+    (data_dir / "sources" / name).write_text("\n".join(lines) + "\n")
+    before = await _published(db)
+    with pytest.raises(ImportRejected) as caught:
+        await run_load(db, data_dir=data_dir)
+    assert (caught.value.file, caught.value.line, caught.value.reason) == (name, 4, "lib_qp: empty")
     assert await _published(db) == before
 
 

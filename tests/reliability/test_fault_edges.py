@@ -20,35 +20,50 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from gateway.app import create_app
+from gateway.settings import Settings
 from tests.gateway.conftest import BASE_ENV
 from tests.gateway.doubles import Doubles
+from tests.reliability import corpus as hostile
 from tests.reliability.faults import Traffic
 
 MAX_INFLIGHT = 8
 
 
+# Each service's own limits (exposed directly, no gateway or nginx in front): 5 s for headers and body.
+SLOW = {"HEADER_TIMEOUT_S": "5", "BODY_TIMEOUT_S": "5"}
+
+
+def _env(prefix: str, **more: str) -> dict[str, str]:
+    return {"REZONE_FAULT": "edges", **{f"{prefix}{k}": v for k, v in SLOW.items()}, **more}
+
+
 @pytest.fixture(scope="module")
-def stack(run_service) -> str:
-    tiles = run_service("services.tiles", {"REZONE_FAULT": "edges"})
-    aggregate = run_service("services.aggregate", {"REZONE_FAULT": "edges"})
-    report = run_service(
-        "services.report", {"REZONE_FAULT": "edges", "REZONE_REPORT_AGGREGATE_URL": aggregate}
-    )
-    return run_service(
+def services(run_service) -> dict[str, str]:
+    """The four services of a stack, each as a process of its own: name -> base URL."""
+    tiles = run_service("services.tiles", _env("REZONE_TILES_"))
+    aggregate = run_service("services.aggregate", _env("REZONE_AGGREGATE_"))
+    report = run_service("services.report", _env("REZONE_REPORT_", REZONE_REPORT_AGGREGATE_URL=aggregate))
+    gateway = run_service(
         "gateway",
-        {
-            "REZONE_FAULT": "edges",
-            "REZONE_GATEWAY_TILES_URL": tiles,
-            "REZONE_GATEWAY_AGGREGATE_URL": aggregate,
-            "REZONE_GATEWAY_REPORT_URL": report,
-            "REZONE_GATEWAY_PREWARM": "false",
-            "REZONE_GATEWAY_RATE_PER_S": "100000",
-            "REZONE_GATEWAY_RATE_BURST": "100000",
-            "REZONE_GATEWAY_MAX_INFLIGHT": str(MAX_INFLIGHT),
-            "REZONE_GATEWAY_HEADER_TIMEOUT_S": "5",
-            "REZONE_GATEWAY_BODY_TIMEOUT_S": "5",
-        },
+        _env(
+            "REZONE_GATEWAY_",
+            REZONE_GATEWAY_TILES_URL=tiles,
+            REZONE_GATEWAY_AGGREGATE_URL=aggregate,
+            REZONE_GATEWAY_REPORT_URL=report,
+            REZONE_GATEWAY_PREWARM="false",
+            REZONE_GATEWAY_RATE_PER_S="100000",
+            REZONE_GATEWAY_RATE_BURST="100000",
+            REZONE_GATEWAY_MAX_INFLIGHT=str(MAX_INFLIGHT),
+        ),
     )
+    return {"gateway": gateway, "tiles": tiles, "aggregate": aggregate, "report": report}
+
+
+@pytest.fixture(scope="module")
+def stack(services: dict[str, str]) -> str:
+    """The gateway: the public origin."""
+    return services["gateway"]
 
 
 @pytest.fixture(scope="module")
@@ -94,137 +109,76 @@ def test_twice_the_capacity_is_shed_with_retry_after(stack, codes, record):
     )
 
 
-def test_slow_clients_are_cut_off_and_others_served(stack, record):
-    port = int(stack.rsplit(":", 1)[1])
-    sockets = []
-    for _ in range(1000):
-        s = socket.create_connection(("127.0.0.1", port), timeout=30)
-        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")  # never finished
-        sockets.append(s)
-    opened = time.monotonic()
-    with Traffic(lambda: [urllib.request.Request(f"{stack}/api/v1/communes?q=brest")], workers=2) as traffic:
-        closed_after = []
-        for s in sockets:
-            s.settimeout(max(0.1, 30 - (time.monotonic() - opened)))
+# Partial headers per service (the gateway is the public one), and short bodies per POST route of each.
+PARTIAL_HEADERS = {"gateway": 1000, "tiles": 250, "aggregate": 250, "report": 250}
+SHORT_BODIES = {"gateway": "/api/v1/territory", "aggregate": "/v1/diagnosis", "report": "/v1/report.pdf"}
+
+
+def test_slow_clients_are_cut_off_and_others_served(services, record):
+    """Every connection that never finishes its headers, or sends 1 byte of a 100-byte body, is cut off at the
+    service's own timeout (5 s; a short body gets its 408, or a 503 at once beyond the in-flight cap), while
+    other clients are served."""
+    opened: list[tuple[str, str, socket.socket]] = []
+    for name, count in PARTIAL_HEADERS.items():
+        port = int(services[name].rsplit(":", 1)[1])
+        for _ in range(count):
+            s = socket.create_connection(("127.0.0.1", port), timeout=30)
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")  # never finished
+            opened.append((name, "headers", s))
+    for name, path in SHORT_BODIES.items():
+        port = int(services[name].rsplit(":", 1)[1])
+        for _ in range(100):
+            s = socket.create_connection(("127.0.0.1", port), timeout=30)
+            s.sendall(
+                f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n".encode()
+                + b"Content-Length: 100\r\n\r\n{"
+            )
+            opened.append((name, "body", s))
+    started = time.monotonic()
+    gateway = services["gateway"]
+    served = Traffic(lambda: [urllib.request.Request(f"{gateway}/api/v1/communes?q=brest")], workers=2)
+    closed_after: dict[str, float] = {}
+    answers: Counter[str] = Counter()
+    with served:
+        for name, how, s in opened:
+            s.settimeout(max(0.1, 30 - (time.monotonic() - started)))
             try:
                 data = s.recv(1024)
             except TimeoutError:
                 data = b"timeout"
-            closed_after.append(time.monotonic() - opened)
-            assert data == b"", data[:100]
+            key = f"{name}:{how}"
+            closed_after[key] = max(closed_after.get(key, 0.0), time.monotonic() - started)
+            if how == "headers":
+                assert data == b"", (key, data[:100])
+            else:  # 408 at the body timeout, or shed at once (503 + Retry-After) beyond the in-flight cap
+                status = data[9:12].decode(errors="replace")
+                assert status == "408" or status == "503" and b"\r\nretry-after:" in data.lower(), (
+                    key,
+                    data[:300],
+                )
+                answers[f"{name}:{status}"] += 1
             s.close()
-    assert max(closed_after) < 5 + 5, max(closed_after)  # header timeout 5 s, generous margin for the machine
-    assert traffic.failures() == {}, traffic.statuses
+    # Timeout 5 s, a generous margin for the shared machine (reading 2,050 sockets in turn).
+    assert max(closed_after.values()) < 5 + 5, closed_after
+    assert served.failures() == {}, served.statuses
     record(
         "slow_clients",
-        connections=len(sockets),
-        header_timeout_s=5,
-        all_closed_after_s=round(max(closed_after), 1),
-        served_meanwhile=dict(traffic.statuses),
+        partial_headers=PARTIAL_HEADERS,
+        short_bodies=dict(answers),
+        timeout_s=5,
+        closed_after_s={k: round(v, 1) for k, v in closed_after.items()},
+        served_meanwhile=dict(served.statuses),
     )
 
 
-HOSTILE = [
-    "",
-    "'",
-    "' OR 1=1--",
-    "\x00",
-    "%00",
-    "../../../etc/passwd",
-    "..%2f..%2fetc%2fpasswd",
-    "A" * 5000,
-    "🙂" * 300,
-    "<script>alert(1)</script>",
-    "${jndi:ldap://127.0.0.1/x}",
-    "%s%s%n",
-    "-1",
-    "99999999999999999999999",
-    "1e309",
-    "NaN",
-    "null",
-    "[]",
-    "{}",
-    "\u202e29019",
-    "29019\r\nX-Injected: 1",
-    ",,,,,",
-    ",".join(["29019"] * 500),
-    "2A004,2B033,97101,75056",
-    "é",
-]
-BODIES = [
-    (b"", "application/json"),
-    (b"{", "application/json"),
-    (b"null", "application/json"),
-    (b'{"communes": "29019"}', "application/json"),
-    (b'{"communes": [1, 2, 3]}', "application/json"),
-    (b'{"communes": ["29019"], "extra": ' + b"[" * 5000 + b"]" * 5000 + b"}", "application/json"),
-    (b'{"communes": ["' + b"9" * 100000 + b'"]}', "application/json"),
-    (b'{"communes": ["29019"]}', "text/plain"),
-    (b'{"communes": ["29019"]}', "application/x-www-form-urlencoded"),
-    (b"\xff\xfe\x00garbage", "application/json"),
-    (json.dumps({"communes": ["29019"] * 1000}).encode(), "application/json"),
-    (json.dumps({"communes": ["29019"], "nom": "\x00" * 50}).encode(), "application/json"),
-]
-
-
-def _corpus(stack: str) -> list[urllib.request.Request]:
+def test_hostile_corpus_over_every_public_route(stack, record):
     with urllib.request.urlopen(f"{stack}/api/v1/openapi.json", timeout=10) as r:
         spec = json.loads(r.read())
-    out = []
-    json_type = {"Content-Type": "application/json"}
-    for path, ops in spec["paths"].items():
-        for method, op in ops.items():
-            if method not in ("get", "post"):
-                continue
-            params = [p for p in op.get("parameters", []) if p.get("in") in ("query", "path")]
-            # Every parameter hostile at once, then each one alone (the others valid).
-            targets: list[str | None] = [None, *(p["name"] for p in params)] if len(params) > 1 else [None]
-            for value in HOSTILE:
-                quoted = urllib.parse.quote(value, safe="")
-                for only in targets:
-                    values = {p["name"]: quoted if only in (None, p["name"]) else "29019" for p in params}
-                    concrete = path
-                    for p in params:
-                        if p["in"] == "path":
-                            concrete = concrete.replace("{" + p["name"] + "}", values[p["name"]])
-                    query = "&".join(f"{p['name']}={values[p['name']]}" for p in params if p["in"] == "query")
-                    url = f"{stack}{concrete}" + (f"?{query}" if query else "")
-                    if method == "get":
-                        out.append(urllib.request.Request(url))
-                    else:
-                        out.append(urllib.request.Request(url, data=b"{}", headers=json_type))
-            if method == "post":
-                for body, ctype in BODIES:
-                    out.append(
-                        urllib.request.Request(f"{stack}{path}", data=body, headers={"Content-Type": ctype})
-                    )
-                for value in HOSTILE:  # hostile values inside well-formed JSON documents
-                    for doc in (
-                        {"communes": [value]},
-                        {"communes": ["29019", value]},
-                        {"communes": ["29019"], "nom": value},
-                        {"communes": ["29019"], "ald": [value]},
-                        {"communes": value},
-                    ):
-                        data = json.dumps(doc).encode()
-                        out.append(urllib.request.Request(f"{stack}{path}", data=data, headers=json_type))
-    for value in HOSTILE:  # the page, static files, tiles and styles
-        quoted = urllib.parse.quote(value, safe="")
-        for tail in (
-            f"/{quoted}",
-            f"/js/{quoted}",
-            f"/tiles/{quoted}/1/2/3.mvt",
-            f"/tiles/communes/{quoted}/0/0.mvt",
-            f"/tiles/{quoted}.json",
-            f"/styles/{quoted}",
-        ):
-            out.append(urllib.request.Request(f"{stack}{tail}"))
-    return out
-
-
-def test_hostile_corpus_over_every_public_route(stack, record):
-    corpus = _corpus(stack)
+    corpus = hostile.build(spec, stack)
     assert len(corpus) >= 1000, len(corpus)
+    # Every route of the gateway's router (the document's operations and the others) gets hostile requests.
+    app = create_app(Settings(database_url="postgresql://nobody@127.0.0.1:1/x"))
+    assert hostile.uncovered_routes(app, corpus) == set()
     statuses: Counter[int] = Counter()
     bad: list[str] = []
     for req in corpus:
@@ -237,10 +191,9 @@ def test_hostile_corpus_over_every_public_route(stack, record):
             statuses[exc.code] += 1
             if exc.code >= 500 and exc.code != 503 or exc.code == 503 and not exc.headers.get("Retry-After"):
                 bad.append(f"{req.get_method()} {req.full_url[:150]} -> {exc.code}")
-            elif 400 <= exc.code < 500 and exc.code != 405:
+            elif 400 <= exc.code < 500 and not _is_problem(exc, body, req.get_method()):
                 ctype = exc.headers.get("Content-Type", "")
-                if "problem+json" not in ctype or not json.loads(body).get("code"):
-                    bad.append(f"{req.get_method()} {req.full_url[:150]} -> {exc.code} {ctype}")
+                bad.append(f"{req.get_method()} {req.full_url[:150]} -> {exc.code} {ctype} {body[:80]!r}")
         except (urllib.error.URLError, ConnectionError, ValueError) as exc:
             # urllib itself refuses some requests (control characters in the URL): not sent, not counted.
             statuses[f"client:{type(exc).__name__}"] += 1  # type: ignore[index]
@@ -248,9 +201,22 @@ def test_hostile_corpus_over_every_public_route(stack, record):
     record(
         "hostile_corpus",
         requests=len(corpus),
+        routes=len(app.router.routes()),
         statuses={str(k): v for k, v in statuses.items()},
         server_errors=0,
     )
+
+
+def _is_problem(exc: urllib.error.HTTPError, body: bytes, method: str) -> bool:
+    """A problem+json document with a `code` (a HEAD answer: the GET's headers, no body)."""
+    if "problem+json" not in exc.headers.get("Content-Type", ""):
+        return False
+    if method == "HEAD":
+        return body == b""
+    try:
+        return bool(json.loads(body).get("code"))
+    except (ValueError, AttributeError):
+        return False
 
 
 @pytest.fixture(scope="module")
@@ -288,8 +254,11 @@ def test_schemathesis_thousand_cases(doubled_gateway, artifacts_dir: Path, recor
             "100",
             "--seed",
             "20261202",
+            # One worker: with two, hypothesis's lambda descriptions call ast.parse from two threads at once,
+            # which CPython 3.11 answers with a spurious "SystemError: AST constructor recursion depth
+            # mismatch" (python/cpython#106905), a runtime error of the tool rather than a finding.
             "--workers",
-            "2",
+            "1",
             "--request-timeout",
             "30",
             "--no-color",
