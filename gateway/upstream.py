@@ -19,7 +19,13 @@ from aiohttp import web
 from yarl import URL
 
 from services.common.errors import UpstreamTimeout
-from services.common.http import TILE_REQUEST_HEADERS, UpstreamProblem, problem_fields, read_capped
+from services.common.http import (
+    TILE_REQUEST_HEADERS,
+    UPSTREAM_IDLE_S,
+    UpstreamProblem,
+    problem_fields,
+    read_capped,
+)
 from services.common.logs import request_id_var
 from services.common.web import REQUEST_ID_HEADER
 
@@ -79,7 +85,7 @@ class Upstream:
         self.session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=None, connect=self.connect_s, sock_connect=self.connect_s),
             auto_decompress=False,
-            connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30),
+            connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=UPSTREAM_IDLE_S),
         )
 
     async def close(self) -> None:

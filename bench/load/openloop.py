@@ -11,6 +11,15 @@ gateway's per-client rate limit and nginx's per-address connection limit see a p
 would in production, instead of one address doing national traffic. Loopback only; every run is bounded by
 its schedule plus the request timeout, and the caller bounds the schedule (≤ 60 s a step).
 
+A keep-alive connection the server closed while idle (nginx closes its idle connections when it reloads or
+stops a worker, a service when its idle timeout runs out) may be the one a request is written to at that very
+moment: the request gets no byte of answer. Browsers and HTTP libraries resend such a request once on a new
+connection (RFC 9112 §9.3.1; Chromium and Firefox whatever the method, Go's net/http for replayable ones), and
+so does this generator, for every request of the mix (each computes from its URL or body and writes nothing
+on the server; `POST` only carries a long selection). A resend is counted (column 5), its latency still runs
+from the scheduled time, and a request that fails on a new connection, or after some bytes of an answer, is
+a loss.
+
 Several generator processes share the schedule (event i goes to process i mod P): one asyncio loop cannot send
 2,000+ requests a second and read the answers on top of a server on the same two cores.
 """
@@ -32,6 +41,12 @@ CACHE_CODES = {b"": 0, b"HIT": 1, b"MISS": 2, b"EXPIRED": 3, b"STALE": 4, b"UPDA
 CACHE_NAMES = {v: k.decode() or "-" for k, v in CACHE_CODES.items()}
 # Status recorded for a request that got no HTTP answer (connection refused/reset, timeout).
 NO_ANSWER = 0
+# Columns of a result row.
+COLUMNS = ("scheduled_s", "latency_s", "status", "cache", "request", "resent")
+
+
+class ClosedBeforeAnswer(ConnectionError):
+    """The connection ended before the first byte of the status line."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +73,14 @@ def source_addresses(count: int) -> list[str]:
 
 async def _read(reader: asyncio.StreamReader) -> tuple[int, int, bool]:
     """Status, cache code (X-Cache-Status, else X-Cache) and whether the server keeps the connection."""
-    head = await reader.readuntil(b"\r\n\r\n")
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError as exc:
+        if not exc.partial:
+            raise ClosedBeforeAnswer from exc
+        raise
+    except ConnectionResetError as exc:  # an idle socket closed with our request unread: reset, no answer
+        raise ClosedBeforeAnswer from exc
     status = int(head[9:12])
     lower = head.lower()
     cache = 0
@@ -93,25 +115,38 @@ async def _run(
     max_conns: int,
     sources: list[str],
 ) -> np.ndarray:
-    """Execute one process's share of a plan; rows (scheduled s, latency s, status, cache, request index)."""
-    out = np.zeros((len(plan.times), 5), dtype=np.float64)
+    """Execute one process's share of a plan; rows as COLUMNS."""
+    out = np.zeros((len(plan.times), len(COLUMNS)), dtype=np.float64)
     idle: deque[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = deque()
     slots = asyncio.Semaphore(max_conns)
     rng = random.Random(port)
     pending: set[asyncio.Task[None]] = set()
 
+    async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.wait_for(
+            asyncio.open_connection(host, port, local_addr=(rng.choice(sources), 0)), 5.0
+        )
+
     async def one(row: int, scheduled: float, req: Request) -> None:
         async with slots:
             conn = idle.pop() if idle else None
-            status, cache, keep = NO_ANSWER, 0, False
+            status, cache, keep, resent = NO_ANSWER, 0, False, 0
+            reused = conn is not None
             try:
                 if conn is None:
-                    conn = await asyncio.wait_for(
-                        asyncio.open_connection(host, port, local_addr=(rng.choice(sources), 0)), 5.0
-                    )
-                reader, writer = conn
-                writer.write(req.data)
-                status, cache, keep = await asyncio.wait_for(_read(reader), req.timeout_s)
+                    conn = await connect()
+                while True:
+                    reader, writer = conn
+                    writer.write(req.data)
+                    try:
+                        status, cache, keep = await asyncio.wait_for(_read(reader), req.timeout_s)
+                        break
+                    except ClosedBeforeAnswer:
+                        writer.close()
+                        if not reused:
+                            raise
+                        conn, reused, resent = None, False, 1
+                        conn = await connect()
             except (
                 OSError,
                 asyncio.IncompleteReadError,
@@ -126,7 +161,7 @@ async def _run(
                     idle.append(conn)
                 else:
                     conn[1].close()
-        out[row] = (scheduled - start, done - scheduled, status, cache, 0)
+        out[row] = (scheduled - start, done - scheduled, status, cache, 0, resent)
 
     for row, (offset, idx) in enumerate(zip(plan.times, plan.index, strict=True)):
         scheduled = start + float(offset)
@@ -176,5 +211,5 @@ def execute(
     parts = [queue.get() for _ in procs]
     for proc in procs:
         proc.join(timeout=30)
-    rows = np.concatenate(parts) if parts else np.zeros((0, 5))
+    rows = np.concatenate(parts) if parts else np.zeros((0, len(COLUMNS)))
     return rows[np.argsort(rows[:, 0], kind="stable")]

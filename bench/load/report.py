@@ -36,6 +36,8 @@ def stats(rows: np.ndarray, requests: list[Request], rate: float, seconds: float
         "errors": int((~ok).sum()),
         "error_ratio": round(float((~ok).mean()), 5) if len(rows) else 0.0,
         "statuses": {str(s): int((status == s).sum()) for s in np.unique(status)},
+        # Resent once on a new connection after a keep-alive connection closed before any byte of answer.
+        "resent": int(rows[:, 5].sum()) if len(rows) else 0,
         "by_kind": {},
     }
     for kind in sorted(set(kinds.tolist())):
@@ -46,6 +48,8 @@ def stats(rows: np.ndarray, requests: list[Request], rate: float, seconds: float
             "p95_ms": pct(lat[sel], 95),
             "p99_ms": pct(lat[sel], 99),
             "errors": int((~ok[sel]).sum()),
+            "statuses": {str(s): int((status[sel] == s).sum()) for s in np.unique(status[sel])},
+            "resent": int(rows[sel, 5].sum()),
         }
         caches = rows[sel, 3].astype(int)
         if (caches > 0).any():

@@ -256,11 +256,14 @@ http {{
     access_log off;
     client_body_temp_path /tmp/cb; proxy_temp_path /tmp/p; fastcgi_temp_path /tmp/f;
     uwsgi_temp_path /tmp/u; scgi_temp_path /tmp/s;
+    # Idle upstream connections are dropped before the servers' own keep-alive timeout (the services' 15 s
+    # header_timeout_s, nginx's 65 s): a connection the server closes while idle must never be reused.
     upstream gateway {{
 {servers}
         keepalive 32;
+        keepalive_timeout 10s;
     }}
-    upstream tile_cache {{ server 127.0.0.1:{PORTS["tile-cache"]}; keepalive 32; }}
+    upstream tile_cache {{ server 127.0.0.1:{PORTS["tile-cache"]}; keepalive 32; keepalive_timeout 10s; }}
     proxy_http_version 1.1;
     proxy_set_header Connection "";
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
@@ -326,14 +329,23 @@ def roll() -> int:
     check_probes({"gateway": probes["gateway"]})
     print(f"[kube] {new} ready on :{new_port} ({time.perf_counter() - t0:.1f} s)", flush=True)
     edge_conf([new_port])
+    _event("ready", new)
     podman.podman("exec", "rezone-kube-edge", "nginx", "-c", "/etc/rezone-edge/nginx.conf", "-s", "reload")
+    _event("edge reloaded", f"{old} out of the Service")
     grace = 40
     time.sleep(10)  # preStop sleep: endpoints withdrawn, in-flight requests on the old pod finish
+    _event("SIGTERM", old)
     for pod in (p for p in pods if p.startswith(f"{old}-pod")):
         podman.podman("pod", "stop", "--time", str(grace), pod, timeout=grace + 30)
         podman.podman("pod", "rm", "--force", pod, check=False)
+    _event("stopped", old)
     print(f"[kube] {old} (:{old_port}) drained and stopped; roll done in {time.perf_counter() - t0:.1f} s")
     return 0
+
+
+def _event(what: str, detail: str) -> None:
+    """A roll event on the machine's monotonic clock, which bench.load.roll lines up with its schedule."""
+    print(f"[kube] event {time.monotonic():.3f} {what}: {detail}", flush=True)
 
 
 def down(keep_data_tier: bool = True) -> int:
@@ -341,8 +353,12 @@ def down(keep_data_tier: bool = True) -> int:
     for path in [PLAYED, WORK / "gateway-a.yaml", WORK / "gateway-b.yaml"]:
         if path.exists():
             podman.podman("kube", "down", str(path), check=False)
+    # podman 4.3 names a Deployment's pod <name>-pod-0 while `kube down` looks for <name>-pod: remove every
+    # pod of a played Deployment by its prefix (the surge pod's name too).
+    deployments = {o["metadata"]["name"] for o in render() if o["kind"] == "Deployment"} - {"gateway"}
+    names = {f"{name}-pod" for name in deployments | {"gateway-a", "gateway-b"}}
     for pod in podman.podman("pod", "ps", "--format", "{{.Name}}", check=False).stdout.split():
-        if pod.startswith(("gateway-a-pod", "gateway-b-pod")):
+        if pod in names or pod.rsplit("-", 1)[0] in names:
             podman.podman("pod", "rm", "--force", pod, check=False)
     podman.remove(STACK)
     return 0

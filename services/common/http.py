@@ -17,6 +17,12 @@ import msgspec
 
 from .errors import ServiceError
 
+# How long a client keeps an idle pooled connection to another service: below every server's own
+# keep-alive (ServiceSettings.header_timeout_s, 15 s by default; nginx 65 s), so that a server never closes a
+# connection the client is about to reuse (the request written to it would get no answer). The nginx
+# upstreams in deploy/ say the same 10 s (keepalive_timeout).
+UPSTREAM_IDLE_S = 10.0
+
 _PROBLEM = msgspec.json.Decoder(dict[str, Any])
 # Headers a page on another origin may read from a tile, style or PMTiles answer (a PMTiles reader checks
 # the validator and the range it got back); sent by the tiles service and by the gateway.

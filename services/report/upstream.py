@@ -14,7 +14,7 @@ import msgspec
 
 from services.common.contract import DIAGNOSIS, Diagnosis, DiagnosisRequest
 from services.common.errors import ServiceError, Unavailable, UpstreamTimeout
-from services.common.http import UpstreamProblem, problem_fields, read_capped
+from services.common.http import UPSTREAM_IDLE_S, UpstreamProblem, problem_fields, read_capped
 from services.common.logs import request_id_var
 from services.common.web import REQUEST_ID_HEADER
 
@@ -42,7 +42,7 @@ class AggregateClient:
     async def start(self) -> None:
         """Open the pooled session (never a session per request)."""
         self.session = aiohttp.ClientSession(
-            timeout=self.timeout, connector=aiohttp.TCPConnector(limit=32, keepalive_timeout=30)
+            timeout=self.timeout, connector=aiohttp.TCPConnector(limit=32, keepalive_timeout=UPSTREAM_IDLE_S)
         )
 
     async def close(self) -> None:
