@@ -38,7 +38,7 @@ def test_no_drafting_note_and_no_iso_date_reaches_the_user(open_page, gateway_ur
     for panel in ("panel-population", "panel-missions", "panel-offre"):
         page.locator(f"#{panel} > summary").click()
         expect(page.locator(f"#{panel} .accordion-body table").first).to_be_visible(timeout=30_000)
-    seen = [text(page.locator("#sidebar"))]
+    seen = [text(page.locator("aside.sidebar"))]  # the panel, under a selector the old page has too
     for tab in ("Rapport dynamique", "Pour aller plus loin"):
         page.get_by_role("tab", name=tab).click()
         seen.append(text(page.locator("#main")))

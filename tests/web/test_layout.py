@@ -1,6 +1,7 @@
 """The journey at four screen sizes (phone, tablet, laptop, large screen) with axe-core at every step: no
-horizontal page scroll, every control reachable, 0 serious or critical violation; screenshots in
-tests/artifacts/web/sizes/."""
+horizontal page scroll, every control reachable, 0 serious or critical violation; grouped chips and the
+comparison of two perimeters (two columns, two colours on the map) are part of it; screenshots and axe
+results in tests/artifacts/web/sizes/<size>/."""
 
 from __future__ import annotations
 
@@ -10,17 +11,31 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from .browser import assert_accessible, assert_clean
+from .test_compare_tour import REFERENCE_RGB, SELECTION_RGB, near
 from .test_journey import add_by_search, wait_map
 
 pytestmark = pytest.mark.browser
 
 SIZES = {"phone": (390, 844), "tablet": (768, 1024), "laptop": (1440, 900), "wide": (2560, 1440)}
-# Only the phone run was seen green before the deadline of issue 13a; the other sizes join once they pass.
-CHECKED_SIZES = ["phone"]
+
+
+# Every control on screen, cut off at neither side: the box of each rendered button, link, field, summary
+# and focusable region lies within the viewport's width. Left out: folded or inert content, the skip link
+# (on screen when focused), and what sits inside a table's own scrolling region (checked as a region).
+_CUT_OFF = """(width) => [...document.querySelectorAll(
+    'button, a[href], input, select, textarea, summary, [tabindex]:not([tabindex="-1"])')]
+  .filter((e) => !e.closest('[inert], [hidden], .visually-hidden, .skip-link')
+    && !e.closest('details:not([open]) > :not(summary)')
+    && !e.parentElement.closest('.table-wrap') && e.getClientRects().length
+    && getComputedStyle(e).visibility === 'visible')
+  .map((e) => [e.id || e.className || e.tagName, e.getBoundingClientRect()])
+  .filter(([, r]) => r.width > 0 && (r.left < -1 || r.right > width + 1))
+  .map(([name, r]) => `${name}: ${Math.round(r.left)}–${Math.round(r.right)}`)"""
 
 
 def no_horizontal_scroll(page: Page, width: int) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert page.evaluate(_CUT_OFF, width) == []
 
 
 def step(page: Page, name: str, width: int, shots: Path) -> None:
@@ -50,7 +65,35 @@ def fold_panel(page: Page) -> None:
         page.locator("#panel-toggle").click()
 
 
-@pytest.mark.parametrize("size", CHECKED_SIZES)
+def compare_two_perimeters(page: Page, width: int, shots: Path) -> None:
+    """The three communes kept as perimeter A, Mézel added: B; both side by side with the difference, no table
+    scrolling sideways. A stays kept (and drawn on the map) for the rest of the journey."""
+    keep = page.locator("#compare-keep")
+    keep.scroll_into_view_if_needed()
+    keep.click()
+    expect(page.locator("#compare-status")).to_contain_text("Périmètre A gardé (3 commune(s))")
+    add_by_search(page, "Mézel", "04121", keyboard=True)
+    page.keyboard.press("Escape")
+    legend = page.locator("#compare-legend")
+    expect(legend).to_contain_text("Périmètre B (sélection actuelle) : 4 commune(s)")
+    legend.scroll_into_view_if_needed()
+    step(page, "04-compare-card", width, shots)
+    opener = page.locator("#compare-open")
+    opener.click()
+    dialog = page.locator("#compare-dialog")
+    expect(dialog).to_have_attribute("data-state", "ready", timeout=30_000)
+    expect(dialog.locator("tr[data-row=communes] td.d")).to_have_text("+1")
+    step(page, "05-compare-dialog", width, shots)
+    overflowing = dialog.locator(".table-wrap").evaluate_all(
+        "els => els.filter((e) => e.scrollWidth > e.clientWidth + 1).length"
+    )
+    assert overflowing == 0, f"{overflowing} comparison table(s) scroll sideways"
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(opener).to_be_focused()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
 def test_journey_at_every_size(open_page, gateway_url: str, artifacts_dir: Path, size: str) -> None:
     width, height = SIZES[size]
     shots = artifacts_dir / "web" / "sizes" / size
@@ -69,10 +112,21 @@ def test_journey_at_every_size(open_page, gateway_url: str, artifacts_dir: Path,
     expect(page.locator("#feedback")).to_contain_text("Estoublon")
     step(page, "02-selection", width, shots)
 
+    # Grouped chips: one line per département with its count, unfolded one département at a time.
     page.get_by_role("button", name="Grouper", exact=True).click()
     expect(page.locator("#chips li.chip:visible")).to_have_count(0)
-    page.get_by_role("button", name="Dégrouper").click()
-    step(page, "03-grouped-chips", width, shots)
+    folds = page.locator("#chips button[aria-expanded]")
+    expect(folds).to_have_count(2)  # 04 (Saint-Jeannet, Estoublon) and 78 (Beynes)
+    expect(folds.filter(has_text="Alpes-de-Haute-Provence")).to_contain_text("2 communes")
+    step(page, "03-chips-grouped", width, shots)
+    folds.filter(has_text="Yvelines").click()
+    expect(page.locator("#chips li.chip:visible")).to_have_count(1)
+    folds.filter(has_text="Alpes-de-Haute-Provence").click()
+    expect(page.locator("#chips li.chip:visible")).to_have_count(3)
+    expect(page.locator("#chips-grouping")).to_have_text("Grouper")  # all unfolded again
+    step(page, "03-chips-ungrouped", width, shots)
+
+    compare_two_perimeters(page, width, shots)
 
     for panel in ("panel-population", "panel-missions", "panel-offre"):
         summary = page.locator(f"#{panel} > summary")
@@ -80,11 +134,11 @@ def test_journey_at_every_size(open_page, gateway_url: str, artifacts_dir: Path,
         summary.click()
         expect(page.locator(f"#{panel} .accordion-body table").first).to_be_visible(timeout=30_000)
         page.locator(f"#{panel}").scroll_into_view_if_needed()
-        step(page, f"04-{panel}", width, shots)
+        step(page, f"06-{panel}", width, shots)
         summary.click()
 
     fold_panel(page)
-    for tab, name in (("Rapport dynamique", "05-rapport"), ("Pour aller plus loin", "06-plus-loin")):
+    for tab, name in (("Rapport dynamique", "07-rapport"), ("Pour aller plus loin", "08-plus-loin")):
         page.get_by_role("tab", name=tab).click()
         expect(page.get_by_role("tab", name=tab)).to_have_attribute("aria-selected", "true")
         step(page, name, width, shots)
@@ -92,9 +146,11 @@ def test_journey_at_every_size(open_page, gateway_url: str, artifacts_dir: Path,
     page.get_by_role("button", name="Zoomer sur la sélection").click()
     expect(page.locator("#zoom-parts")).to_be_visible()  # 04 here, 78 offered
     wait_map(page)
-    step(page, "07-zoom", width, shots)
+    step(page, "09-zoom-two-perimeters", width, shots)
+    drawn = page.locator("#map").screenshot()  # A's dashed orange outline over B's blue fill
+    assert near(drawn, REFERENCE_RGB) > 200 and near(drawn, SELECTION_RGB) > 200
 
-    for doc, name in (("donnees", "08-donnees"), ("accessibilite", "09-accessibilite")):
+    for doc, name in (("donnees", "10-donnees"), ("accessibilite", "11-accessibilite")):
         show_panel(page)  # the footer's pages are at the end of the panel
         button = page.locator(f"[data-doc={doc}]")
         button.scroll_into_view_if_needed()
@@ -108,9 +164,19 @@ def test_journey_at_every_size(open_page, gateway_url: str, artifacts_dir: Path,
     pdf.scroll_into_view_if_needed()
     expect(pdf).to_be_visible()
     expect(page.locator("#pdf-progress")).to_be_hidden()
-    step(page, "10-downloads", width, shots)
-    # Every control of the panel is reachable: none is cut off outside the viewport's width.
-    for selector in ("#search-input", "#download-pdf", "#download-csv", "#save-project", "#tab-rapport"):
-        box = page.locator(selector).bounding_box()
-        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (selector, box)
+    step(page, "12-downloads", width, shots)
+    stop = page.locator("#compare-stop")
+    stop.scroll_into_view_if_needed()
+    stop.click()
+    expect(page.locator("#compare-open")).to_be_hidden()
+    # The main controls are there to scroll to (every step checked that none is cut off at the sides).
+    for selector in (
+        "#search-input",
+        "#download-pdf",
+        "#download-csv",
+        "#save-project",
+        "#compare-keep",
+        "#tab-rapport",
+    ):
+        expect(page.locator(selector)).to_be_visible()
     assert_clean(page)

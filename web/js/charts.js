@@ -38,11 +38,12 @@ export function ageChart(section, { title = "Répartition par tranche d'âge" } 
       s("text", { x: LABEL_W + 104, y: 11 }, "Département")] : null);
   const svg = s("svg", { viewBox: `0 0 ${W} ${height}`, class: "chart", role: "img", "aria-labelledby": id, focusable: "false" },
     s("title", { id }, `${title} : territoire comparé au département`), legend, rows);
-  const table = h("table", { class: "data compact visually-hidden" },
+  // The hidden box is a div around the table: a table ignores `width: 1px` and would widen the page.
+  const table = h("div", { class: "visually-hidden" }, h("table", { class: "data compact" },
     h("caption", {}, title),
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Tranche d'âge"), h("th", { scope: "col" }, "Territoire"), h("th", { scope: "col" }, "Département"))),
     h("tbody", {}, bands.map((b) => h("tr", {}, h("th", { scope: "row" }, b.label),
       h("td", {}, b.masked || b.share === null ? SECRET : `${dec1(b.share)} %`),
-      h("td", {}, dep(b) === null ? "–" : `${dec1(dep(b))} %`)))));
+      h("td", {}, dep(b) === null ? "–" : `${dec1(dep(b))} %`))))));
   return h("figure", { class: "chart-figure" }, svg, table);
 }

@@ -137,7 +137,8 @@ export class Panels {
       h("p", { class: "hint" }, "Seules comptent, pour chaque profession, les communes où exercent au moins 5 professionnels de cette profession."),
       o.activity.map((p) => h("div", { class: "activity" },
         h("p", { class: "activity-summary" }, h("strong", {}, p.label), ` – ${int(p.n_ps_total)} professionnel(s) ; ${p.summary}`),
-        ratioTable(p, { compact: true, notes }))),
+        // Scrolls inside the panel on a phone instead of being cut (focusable: the keyboard scrolls it too).
+        h("div", { class: "table-wrap", tabindex: "0" }, ratioTable(p, { compact: true, notes })))),
       notes.render(),
       h("p", { class: "source" }, `Source : ${o.activity_source} (${o.activity_period})`));
   }
