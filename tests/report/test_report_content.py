@@ -220,6 +220,14 @@ async def test_overseas_multi_region_weights(http, report_url, aggregate_url, ar
     assert "Corse-du-Sud" in text and "La Réunion" in text
     assert "Rég. † pondérée :" in text
     assert "EPSG:2975" in text
+    # two far-apart parts: stacked panels each filling the text width, with the legend on the same page
+    pages = [pdf_text(pdf, first=n, last=n, layout=True) for n in range(1, page_count(pdf) + 1)]
+    map_page = next(p for p in pages if "Légende" in p)
+    lines = map_page.splitlines()
+    first = next(i for i, ln in enumerate(lines) if "1. Corse-du-Sud (2A)" in ln)
+    second = next(i for i, ln in enumerate(lines) if "2. La Réunion (974)" in ln)
+    legend = next(i for i, ln in enumerate(lines) if "Légende" in ln)
+    assert first < second < legend and "La Réunion" not in lines[first], (first, second)
 
 
 async def test_tiny_territory_sans_objet(http, report_url, aggregate_url, artifacts_dir):
