@@ -71,9 +71,9 @@ async def _map(
             codes,
         )
         finess = await queries.finess_points(conn, codes)
-        # The locator map is of metropolitan France: it helps only when several parts are there.
-        metro_parts = sum(f.epsg == mapplan.METRO_EPSG for f in frames)
-        overview = (await queries.overview_shapes(conn, OVERVIEW_TOLERANCE_DEG)) if metro_parts > 1 else None
+        overview = None
+        if plan.overview is not None:
+            overview = await queries.overview_shapes(conn, OVERVIEW_TOLERANCE_DEG)
         qpv_names = await queries.qpv_names(conn, codes)
     timer.record("geometry", time.perf_counter() - started)
     started = time.perf_counter()

@@ -17,6 +17,7 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
+from . import maplayout
 from .queries import SelectedShape
 
 METRO_EPSG = 2154
@@ -29,14 +30,13 @@ PROJECTION_NAMES = {
     4471: "RGM04 / UTM 38S (EPSG:4471)",
 }
 MAX_PANELS = 6  # beyond that, the closest parts are merged
-# Panel sizes on the A4 page (178 mm of text width): a page-wide panel may be as tall as the page allows
-# under its heading and a legend; half-width panels go two by two with a 4 mm gutter.
-FULL_WIDTH_MM = 178.0
+# A lone panel on the A4 page (178 mm of text width) may be as tall as the page allows under its heading and
+# a legend; several panels are arranged in rows by maplayout.
+FULL_WIDTH_MM = maplayout.WIDTH_MM
 FULL_MAX_HEIGHT_MM = 165.0  # with the legend below
 BESIDE_WIDTH_MM = 119.0  # a lone panel narrower than this has the legend beside it (report.typ)
 BESIDE_MAX_HEIGHT_MM = 200.0
-HALF_WIDTH_MM = 87.0
-HALF_MAX_HEIGHT_MM = 120.0
+OVERVIEW_MAX_PART_M = 400_000  # a part this wide already shows where it is in France: no locator map
 CONTEXT_MAX_WIDTH_M = 150_000  # wider panels show département outlines only, not every neighbour
 
 
@@ -52,7 +52,7 @@ class Frame(msgspec.Struct, kw_only=True):
     departements: list[str]
     width_mm: float = 0.0
     height_mm: float = 0.0
-    full_width: bool = False
+    row: int = 0  # of the panels' arrangement on the page (maplayout)
 
     @property
     def width_m(self) -> float:
@@ -76,6 +76,7 @@ class Plan(msgspec.Struct, kw_only=True):
     frames: list[Frame]
     missing_contour: list[str]  # names of selected communes without a contour
     geoms: dict[str, object] = {}  # code -> projected shapely geometry
+    overview: maplayout.Cell | None = None  # the locator map's place, when the territory needs one
 
 
 @lru_cache(maxsize=16)
@@ -167,13 +168,16 @@ def _merge_close(clusters: list[list[int]], geoms: np.ndarray) -> list[list[int]
     return clusters
 
 
+def _pad(minx: float, miny: float, maxx: float, maxy: float) -> tuple[float, float, float, float]:
+    """The extent with a margin around the territory."""
+    pad = max(0.05 * max(maxx - minx, maxy - miny), 1_000.0)
+    return minx - pad, miny - pad, maxx + pad, maxy + pad
+
+
 def _fit(
     minx: float, miny: float, maxx: float, maxy: float, lo: float, hi: float
 ) -> tuple[float, float, float, float]:
-    """Pad the extent and bring its height/width ratio into [lo, hi] by widening the short side."""
-    w, h = maxx - minx, maxy - miny
-    pad = max(0.05 * max(w, h), 1_000.0)
-    minx, miny, maxx, maxy = minx - pad, miny - pad, maxx + pad, maxy + pad
+    """Bring the extent's height/width ratio into [lo, hi] by widening the short side (centred)."""
     w, h = maxx - minx, maxy - miny
     if h / w > hi:
         extra = (h / hi - w) / 2
@@ -204,23 +208,29 @@ def plan(shapes: list[SelectedShape]) -> Plan:
             codes = [group[i].code for i in c]
             deps = sorted({group[i].departement_code for i in c})
             frames.append(Frame(epsg=epsg, minx=0, miny=0, maxx=1, maxy=1, codes=codes, departements=deps))
-    for f in frames:
-        x0, y0, x1, y1 = shapely.total_bounds([projected[c] for c in f.codes])
-        # A lone panel, a crowded one or one spanning a region gets the page width; small parts go two by two.
-        f.full_width = bool(len(frames) == 1 or len(f.codes) > 30 or max(x1 - x0, y1 - y0) > 250_000)
+    boxes = [_pad(*(float(v) for v in shapely.total_bounds([projected[c] for c in f.codes]))) for f in frames]
+    overview = None
+    if len(frames) == 1:
         # The territory fills its panel: a tall one keeps its shape in a narrower panel (the legend then goes
         # beside it) rather than being shrunk into a wide frame of neighbours.
-        width, max_height = (
-            (FULL_WIDTH_MM, FULL_MAX_HEIGHT_MM) if f.full_width else (HALF_WIDTH_MM, HALF_MAX_HEIGHT_MM)
-        )
-        lo, hi = (0.45, 2.5) if f.full_width else (0.55, max_height / width)
-        f.minx, f.miny, f.maxx, f.maxy = (float(v) for v in _fit(x0, y0, x1, y1, lo, hi))
+        f = frames[0]
+        f.minx, f.miny, f.maxx, f.maxy = _fit(*boxes[0], 0.45, 2.5)
         ratio = (f.maxy - f.miny) / (f.maxx - f.minx)
-        f.width_mm = min(width, max_height / ratio)
-        if len(frames) == 1 and f.width_mm < BESIDE_WIDTH_MM:
+        f.width_mm = min(FULL_WIDTH_MM, FULL_MAX_HEIGHT_MM / ratio)
+        if f.width_mm < BESIDE_WIDTH_MM:
             f.width_mm = min(BESIDE_WIDTH_MM, BESIDE_MAX_HEIGHT_MM / ratio)
         f.height_mm = f.width_mm * ratio
-    return Plan(frames=frames, missing_contour=missing, geoms=projected)
+    elif frames:
+        natural = [_fit(*b, maplayout.MIN_RATIO, 2.5) for b in boxes]
+        metro = [b for f, b in zip(frames, natural, strict=True) if f.epsg == METRO_EPSG]
+        # The locator map of metropolitan France helps only when several parts are there, none of them large.
+        with_overview = len(metro) > 1 and all(b[2] - b[0] <= OVERVIEW_MAX_PART_M for b in metro)
+        cells, overview = maplayout.arrange([(b[3] - b[1]) / (b[2] - b[0]) for b in natural], with_overview)
+        for f, b, cell in zip(frames, natural, cells, strict=True):
+            ratio = cell.height_mm / cell.width_mm  # never above the natural ratio: only widened
+            f.minx, f.miny, f.maxx, f.maxy = _fit(*b, ratio, ratio)
+            f.width_mm, f.height_mm, f.row = cell.width_mm, cell.height_mm, cell.row
+    return Plan(frames=frames, missing_contour=missing, geoms=projected, overview=overview)
 
 
 def wants_context_communes(frame: Frame) -> bool:

@@ -204,7 +204,7 @@ def draw(
             MapPanel(
                 number=i + 1,
                 departements=frame.departements,
-                full_width=frame.full_width,
+                row=frame.row,
                 svg="".join(parts),
                 width_mm=round(frame.width_mm, 2),
                 height_mm=round(frame.height_mm, 2),
@@ -239,10 +239,9 @@ def draw(
 
 def _overview(plan_: Plan, shapes: list[OverviewShape]) -> Overview | None:
     """Metropolitan France with the frame of each metropolitan panel, numbered like the panels."""
-    metro = [(i, f) for i, f in enumerate(plan_.frames) if f.epsg == METRO_EPSG]
-    # Pointless when a panel already shows a large part of France.
-    if len(plan_.frames) < 2 or not metro or any(f.width_m > 400_000 for _, f in metro):
+    if plan_.overview is None:
         return None
+    metro = [(i, f) for i, f in enumerate(plan_.frames) if f.epsg == METRO_EPSG]
     geoms = project(shapely.from_wkb([s.geom for s in shapes if s.geom is not None]), METRO_EPSG)
     x0, y0, x1, y1 = (float(v) for v in shapely.total_bounds(geoms))
     frame = Frame(
@@ -253,7 +252,7 @@ def _overview(plan_: Plan, shapes: list[OverviewShape]) -> Overview | None:
         maxy=y1 + 10_000,
         codes=[],
         departements=[],
-        width_mm=60.0,
+        width_mm=plan_.overview.width_mm,
     )
     frame.height_mm = frame.width_mm * (frame.maxy - frame.miny) / frame.width_m
     per_mm = UNITS / frame.width_mm
@@ -279,5 +278,9 @@ def _overview(plan_: Plan, shapes: list[OverviewShape]) -> Overview | None:
         )
     parts.append("</svg>")
     return Overview(
-        svg="".join(parts), width_mm=frame.width_mm, height_mm=round(frame.height_mm, 2), marks=marks
+        svg="".join(parts),
+        width_mm=frame.width_mm,
+        height_mm=round(frame.height_mm, 2),
+        marks=marks,
+        row=plan_.overview.row,
     )

@@ -31,7 +31,7 @@ class MapPanel(msgspec.Struct, kw_only=True):
 
     number: int
     departements: list[str]
-    full_width: bool
+    row: int  # panels of one row stand side by side (maplayout)
     svg: str
     width_mm: float
     height_mm: float
@@ -49,6 +49,7 @@ class Overview(msgspec.Struct, kw_only=True):
     width_mm: float
     height_mm: float
     marks: list[MapLabel]
+    row: int
 
 
 class LegendEntry(msgspec.Struct, kw_only=True):

@@ -88,6 +88,21 @@ def check_accessible(pdf: bytes, title_part: str) -> None:
     assert "fr" in re.search(r"<dc:language>.*?</dc:language>", meta, re.S).group(0)
 
 
+NUMBERED_HEADING = re.compile(r"^\s*\d+(\.\d+)?\s+[A-ZÉÈÀ][^\d]{3,}$")
+
+
+def check_no_orphan_heading(pdf: bytes) -> None:
+    """No numbered heading among the last two lines of a page's body (above the running footer)."""
+    for n, page in enumerate(pdf_text(pdf, layout=True).split("\f"), 1):
+        body = [
+            ln
+            for ln in page.splitlines()
+            if ln.strip() and "Généré le" not in ln and "Rézone CPTS — diagnostic" not in ln
+        ]
+        orphans = [ln.strip() for ln in body[-2:] if NUMBERED_HEADING.match(ln)]
+        assert not orphans, (n, orphans)
+
+
 def section(text: str, start: str, end: str) -> str:
     """The flattened text between two headings (first occurrence after the table of contents)."""
     i = text.index(start, text.index("La carte") + 1)
@@ -116,6 +131,7 @@ async def test_seed_selection(http, report_url, aggregate_url, artifacts_dir, da
     text = flat(pdf_text(pdf))
     check_wording(text)
     check_accessible(pdf, "CPTS du pays d")
+    check_no_orphan_heading(pdf)
     # targeted ALD reach the PDF
     assert "ALD ciblées à votre demande" in text
     for ref in d.prevalences.requested:
@@ -183,6 +199,7 @@ async def test_hundred_communes_notes_stay_readable(http, report_url, aggregate_
     text = flat(pdf_text(pdf))
     check_wording(text)
     check_accessible(pdf, "Cent")
+    check_no_orphan_heading(pdf)
     pops = {c.code: c.population or 0 for c in d.communes}
     total = sum(pops.values())
     partial = [i for i in d.access + d.prevention + d.vaccination if i.partial and not i.masked]
@@ -211,6 +228,7 @@ async def test_overseas_multi_region_weights(http, report_url, aggregate_url, ar
     d, pdf = await made(http, aggregate_url, report_url, artifacts_dir, "overseas-2a-974", OVERSEAS)
     text = flat(pdf_text(pdf))
     check_wording(text)
+    check_no_orphan_heading(pdf)
     weighted = [
         i for i in d.access + d.prevention if i.comparisons.departement.weighted and i.value is not None
     ]
@@ -220,12 +238,21 @@ async def test_overseas_multi_region_weights(http, report_url, aggregate_url, ar
     assert "Corse-du-Sud" in text and "La Réunion" in text
     assert "Rég. † pondérée :" in text
     assert "EPSG:2975" in text
+    # two far-apart parts: stacked panels each filling the text width, with the legend on the same page
+    pages = [pdf_text(pdf, first=n, last=n, layout=True) for n in range(1, page_count(pdf) + 1)]
+    map_page = next(p for p in pages if "Légende" in p)
+    lines = map_page.splitlines()
+    first = next(i for i, ln in enumerate(lines) if "1. Corse-du-Sud (2A)" in ln)
+    second = next(i for i, ln in enumerate(lines) if "2. La Réunion (974)" in ln)
+    legend = next(i for i, ln in enumerate(lines) if "Légende" in ln)
+    assert first < second < legend and "La Réunion" not in lines[first], (first, second)
 
 
 async def test_tiny_territory_sans_objet(http, report_url, aggregate_url, artifacts_dir):
     d, pdf = await made(http, aggregate_url, report_url, artifacts_dir, "tiny-1", TINY)
     text = flat(pdf_text(pdf))
     check_wording(text)
+    check_no_orphan_heading(pdf)
     layout = pdf_text(pdf, layout=True)
     empty = [a for a in d.offer.activity if a.n_ps_total == 0]
     for a in empty:

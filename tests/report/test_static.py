@@ -7,7 +7,7 @@ import re
 import asyncpg
 import pytest
 
-from services.report import mapplan, queries
+from services.report import maplayout, mapplan, queries
 from services.report.render import FONTS_DIR, TEMPLATES_DIR, Renderer
 
 from .conftest import MULTI
@@ -85,6 +85,40 @@ async def test_map_panels_per_disjoint_part_in_local_projection(database_url, co
     for f in plan.frames:
         lon0, lat0, lon1, lat1 = f.envelope_4326()
         assert lon0 < lon1 and lat0 < lat1
-        # the territory fills its panel (mapplan: page-wide up to 2.5, half-width up to 120 / 87 mm)
-        assert 0.45 <= (f.maxy - f.miny) / (f.maxx - f.minx) <= 2.5
+        # the territory fills its panel (mapplan: a lone panel between 0.45 and 2.5; maplayout widens panels
+        # of several parts down to MIN_RATIO to fill their row)
+        assert maplayout.MIN_RATIO - 1e-6 <= (f.maxy - f.miny) / (f.maxx - f.minx) <= 2.5
         assert f.width_mm <= 178 and f.height_mm <= 200.01
+
+
+@pytest.mark.asyncio(loop_scope="session")
+@pytest.mark.parametrize("codes", [["2A004", "97411"], ["97411", "97209"], MULTI])
+async def test_scattered_parts_fill_the_map_space(database_url, codes):
+    # Far-apart parts (Corse-du-Sud + La Réunion, two DOM, the seed's three parts): rows of panels that fill
+    # the text width and the map's height budget, never small drawings beside empty paper.
+    conn = await asyncpg.connect(database_url)
+    try:
+        shapes = await queries.selected_shapes(conn, codes)
+    finally:
+        await conn.close()
+    plan = mapplan.plan(shapes)
+    cells = [(f.row, f.width_mm, f.height_mm) for f in plan.frames]
+    if plan.overview is not None:
+        cells.append((plan.overview.row, plan.overview.width_mm, plan.overview.height_mm))
+    rows = sorted({r for r, _, _ in cells})
+    assert rows == list(range(len(rows)))
+    used = 0.0
+    for r in rows:
+        row = [(w, h) for rr, w, h in cells if rr == r]
+        width = sum(w for w, _ in row) + maplayout.GUTTER_MM * (len(row) - 1)
+        assert width <= maplayout.WIDTH_MM + 0.01
+        # a row is as wide as the text unless its panels reached the widest shape allowed
+        assert width >= maplayout.WIDTH_MM - 0.5 or all(
+            h / w <= maplayout.MIN_RATIO + 1e-6 for w, h in row
+        ), (r, row)
+        used += max(h for _, h in row) + maplayout.TITLE_MM
+    used += maplayout.GUTTER_MM * (len(rows) - 1)
+    assert used <= maplayout.HEIGHT_MM + 0.01
+    # the panels together cover most of the map's space (two half-width panels covered a third of it)
+    area = sum(w * h for _, w, h in cells)
+    assert area >= 0.5 * maplayout.WIDTH_MM * maplayout.HEIGHT_MM, cells
