@@ -206,9 +206,9 @@ async def test_report_takes_targeted_ald_validated_as_the_diagnosis(http, gatewa
     )
     assert status == 422 and problem["code"] == "unknown_indicator"
     async with http.get(f"{gateway}/api/v1/report.pdf?communes={a}&ald=ald-08;") as r:
-        assert r.status == 400
+        assert (r.status, (await _json(r))["code"]) == (400, "invalid_parameter")
     async with http.get(f"{gateway}/api/v1/export.csv?communes={a}&ald=ald_08") as r:
         assert r.status == 400 and msgspec.json.decode(await r.read())["code"] == "unknown_parameter"
-    status, _, _ = await _post(http, f"{gateway}/api/v1/project", {"communes": [a], "ald": ["ald_08"]})
-    assert status == 400
+    status, _, problem = await _post(http, f"{gateway}/api/v1/project", {"communes": [a], "ald": ["ald_08"]})
+    assert (status, problem["code"]) == (400, "invalid_parameter")
     assert sum(doubles.report.calls.values()) == before
