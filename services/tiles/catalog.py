@@ -1,12 +1,14 @@
 """The public tile contract: layers, their fields and zoom ranges, and the tilesets that bundle them.
 
 Layer names and fields are what embedders write in their styles (`source-layer`), so they only ever grow.
-The zoom ranges here must match the checks inside the SQL functions of V0010 (a test decodes tiles at both
-ends of every range to keep them honest).
+This is the one declaration of a layer's name, zoom range, tile extent and read margin: the tile build writes
+it into `tiles.layers` (V0310), from which the SQL layer functions take them, and the tiles version carries
+its digest, so a changed zoom range gives new tile URLs without anyone bumping a revision by hand.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -52,14 +54,29 @@ GROUPS = (
 PYRAMID_MAXZOOM = 10
 
 
+# MVT coordinate space of a tile, and how many of its units of geometry are kept beyond the tile's edge (so
+# that strokes and labels are not cut at tile borders).
+EXTENT = 4096
+BUFFER = 64
+# FINESS points are clustered on a grid of CLUSTER_GRID x CLUSTER_GRID cells a tile.
+CLUSTER_GRID = 16
+
+
 class Layer(msgspec.Struct, frozen=True):
-    """One MVT layer: its name, the properties it carries (name → type for TileJSON) and its zooms."""
+    """One MVT layer: its name, the properties it carries (name → type for TileJSON) and its zooms.
+
+    `margin` is how far beyond the tile features are read, as a fraction of the tile: the clip buffer by
+    default; a whole cluster cell for the clusters, so that neighbouring tiles count a cell alike.
+    `detail_minzoom`: the zoom from which the layer carries its detail fields (None: at every zoom).
+    """
 
     id: str
     description: str
     minzoom: int
     maxzoom: int
     fields: dict[str, str]
+    margin: float = BUFFER / EXTENT
+    detail_minzoom: int | None = None
 
 
 class Tileset:
@@ -130,14 +147,17 @@ CPTS = Layer(
 )
 FINESS_CLUSTERS = Layer(
     "finess_clusters",
-    "Établissements FINESS regroupés par cellule (1/16 de tuile) : total et n_<groupe>",
+    f"Établissements FINESS regroupés par cellule (1/{CLUSTER_GRID} de tuile) : total et n_<groupe>",
     0,
     8,
     {"total": "Number", **{f"n_{g}": "Number" for g in GROUPS}},
+    margin=1 / CLUSTER_GRID,
 )
+_FINESS_DETAIL = 12
 FINESS = Layer(
     "finess",
-    "Établissements FINESS ; id = numéro FINESS lu en base 36; nom, finess, categorie et adresse dès z12",
+    "Établissements FINESS ; id = numéro FINESS lu en base 36; nom, finess, categorie et adresse "
+    f"dès z{_FINESS_DETAIL}",
     9,
     14,
     {
@@ -148,6 +168,7 @@ FINESS = Layer(
         "adresse": "String",
         "approximatif": "Boolean",
     },
+    detail_minzoom=_FINESS_DETAIL,
 )
 
 TILESETS: dict[str, Tileset] = {
@@ -179,3 +200,21 @@ def tilejson_fields(name: str, version: str | None, credits: str) -> dict[str, A
         "center": list(CENTER),
         "vector_layers": tileset.vector_layers(),
     }
+
+
+def layers() -> dict[str, Layer]:
+    """Every layer of every tileset once, by id, in catalog order."""
+    return {layer.id: layer for tileset in TILESETS.values() for layer in tileset.layers}
+
+
+def layer_rows() -> list[tuple[str, int, int, int, int, float, int | None]]:
+    """The rows of `tiles.layers`: (id, minzoom, maxzoom, extent, buffer, margin, detail_minzoom)."""
+    return [
+        (lay.id, lay.minzoom, lay.maxzoom, EXTENT, BUFFER, lay.margin, lay.detail_minzoom)
+        for lay in layers().values()
+    ]
+
+
+def layers_digest() -> str:
+    """Short digest of what the SQL draws from the catalog: part of the tiles version."""
+    return hashlib.sha256(repr(sorted(layer_rows())).encode()).hexdigest()[:8]

@@ -4,8 +4,10 @@ Each double is a real aiohttp server on its own port, run in a background thread
 that a gateway process started synchronously by `run_service` can reach it while the test's loop is blocked.
 Answers are deterministic functions of the request, like the real services' for one data version. Request
 bodies are decoded with the contract's Structs (services/common/contract/), as the real services do, so a
-gateway that sends a body off the contract gets the 400 the real service would give; the project-import
-answer is a contract `ProjectSelection`.
+gateway that sends a body off the contract gets the 400 the real service would give. Answers are contract
+Structs too: the diagnosis and the summary are the ones recorded from the real aggregate service
+(tests/fixtures, kept equal to it by tests/aggregate/test_recorded.py) for the communes asked, and the
+project-import answer is a `ProjectSelection`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from services.common.contract import (
     ProjectSelection,
     ReportRequest,
 )
+from tests.fixtures import recorded_diagnosis, recorded_summary
 
 TILE = gzip.compress(b"\x1a\x0fdemo-tile-bytes" * 40, mtime=0)
 _REQUESTS: dict[str, msgspec.json.Decoder] = {
@@ -45,6 +48,21 @@ _UNKNOWN_BATCH = {
     "title": "Lot de rapports inconnu",
     "detail": "double: no batch kept",
 }
+
+
+_DIAGNOSIS = recorded_diagnosis()
+_SUMMARY = recorded_summary()
+
+
+def _diagnosis(codes: list[str]) -> bytes:
+    """The recorded diagnosis, its commune rows those of the codes asked (in the order received)."""
+    row = _DIAGNOSIS.communes[0]
+    rows = [msgspec.structs.replace(row, code=code) for code in codes]
+    return msgspec.json.encode(msgspec.structs.replace(_DIAGNOSIS, communes=rows))
+
+
+def _summary(codes: list[str]) -> bytes:
+    return msgspec.json.encode(msgspec.structs.replace(_SUMMARY, commune_count=len(codes)))
 
 
 class Double:
@@ -145,14 +163,8 @@ class Double:
             return web.Response(text="code\n" + "\n".join(body["communes"]) + "\n", content_type="text/csv")
         if what == "project":
             return web.Response(text="\n".join(body["communes"]) + "\n", content_type="text/plain")
-        return web.json_response(
-            {
-                "kind": what,
-                "communes": body["communes"],
-                "ald": body.get("ald"),
-                "note": "données de démonstration",
-            }
-        )
+        answer = _diagnosis if what == "diagnosis" else _summary
+        return web.Response(body=answer(body["communes"]), content_type="application/json")
 
     async def _tiles(self, request: web.Request) -> web.Response:
         self.calls["tiles"] += 1

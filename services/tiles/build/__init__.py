@@ -13,14 +13,17 @@ from typing import Any
 
 import asyncpg
 
+from ..catalog import layers_digest
+from .declare import declare_layers
 from .pyramid import build_pyramid, pyramid_complete
 from .tables import build_tables
 
 log = logging.getLogger("rezone.tiles.build")
 
-# Bump when the generalisation, the tile functions or the catalog change what a tile contains: the tiles
-# version (data version + revision) is in every tile URL, so caches then fetch the new tiles.
-REVISION = "r4"
+# Bump when the generalisation or the tile functions change what a tile contains: the tiles version (data
+# version + revision) is in every tile URL, so caches then fetch the new tiles. The catalog's layer
+# declaration (names, zooms, extent, margins) is in it through its digest: changing it needs no bump.
+REVISION = f"r4.{layers_digest()}"
 
 
 async def build(conn: asyncpg.Connection, data_dir: Path) -> dict[str, Any]:
@@ -28,7 +31,7 @@ async def build(conn: asyncpg.Connection, data_dir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     data_version = await conn.fetchval("SELECT ref.data_version()")
     state = await conn.fetchrow("SELECT data_version, revision FROM tiles.build_state")
-    summary: dict[str, Any] = {}
+    summary: dict[str, Any] = {"layers": "declared" if await declare_layers(conn) else "unchanged"}
     if state is None or (state["data_version"], state["revision"]) != (data_version, REVISION):
         summary["tables"] = await build_tables(conn, data_version, REVISION)
     else:

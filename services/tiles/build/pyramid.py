@@ -31,13 +31,14 @@ _EXTENTS = files(__package__).joinpath("extents.sql").read_text()
 _HALF = 20037508.342789244
 _POINT_LAYERS = [layer.id for layer in TILESETS["finess"].layers]
 _COMPLETE = {name: tileset.maxzoom for name, tileset in TILESETS.items()}
+_MARGIN = max(layer.margin for tileset in TILESETS.values() for layer in tileset.layers)
 
 
 def candidate_tiles(extents: list[tuple[float, float, float, float]], z: int) -> list[tuple[int, int]]:
-    """Tiles of zoom z whose envelope, widened by the largest query margin (1/16 tile), meets an extent."""
+    """Tiles of zoom z whose envelope, widened by the largest read margin of a layer, meets an extent."""
     n = 2**z
     size = 2 * _HALF / n
-    margin = size / 16
+    margin = size * _MARGIN
     out: set[tuple[int, int]] = set()
     for xmin, ymin, xmax, ymax in extents:
         x0 = max(0, math.floor((xmin - margin + _HALF) / size))
