@@ -101,15 +101,11 @@ def test_loader_killed_at_random_points(
     env = {**os.environ, "DATABASE_URL": loader_dsn, "LOG_LEVEL": "INFO"}
     command = [sys.executable, "-m", "services.ingest", "load", "--data-dir", str(data)]
 
-    # One complete reload of each kind first: their durations bound the kill times, the result is the
-    # published state. Every third attempt is forced (`make load ARGS=--force`): the reference too is deleted
-    # and re-inserted, the reload that once left ref.communes empty for good.
-    full_s: dict[bool, float] = {}
-    for forced in (False, True):
-        _reshuffle(test_data_dir, data, rng)
-        started = time.monotonic()
-        subprocess.run(command + ["--force"] * forced, cwd=ROOT, env=env, check=True, capture_output=True)
-        full_s[forced] = time.monotonic() - started
+    # One complete reload first: its duration bounds the kill times, its result is the published state.
+    _reshuffle(test_data_dir, data, rng)
+    started = time.monotonic()
+    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+    full_s = time.monotonic() - started
     before = asyncio.run(table_fingerprints(scratch_db))
 
     aggregate = run_service(
@@ -131,15 +127,12 @@ def test_loader_killed_at_random_points(
     phases: dict[str, int] = {}
     with Traffic(requests, workers=2) as traffic:
         for i in range(KILLS):
-            forced = i % 3 == 2
             _reshuffle(test_data_dir, data, rng)
             log = tmp_path / f"load-{i}.log"
             with log.open("wb") as out:
-                proc = subprocess.Popen(
-                    command + ["--force"] * forced, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-                )
+                proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
             # Anywhere from the first steps into the tile build (views and tiles take most of a load).
-            time.sleep(rng.uniform(0.3, 0.7 * full_s[forced]))
+            time.sleep(rng.uniform(0.3, 0.7 * full_s))
             if proc.poll() is not None:  # finished before its kill: a published load, the new reference
                 before = asyncio.run(table_fingerprints(scratch_db))
                 phases["completed"] = phases.get("completed", 0) + 1
@@ -147,7 +140,7 @@ def test_loader_killed_at_random_points(
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
             asyncio.run(_terminate_loader(scratch_db))
-            phase = ("--force: " if forced else "") + _phase(log)
+            phase = _phase(log)
             phases[phase] = phases.get(phase, 0) + 1
             after = asyncio.run(table_fingerprints(scratch_db))
             assert _content(after) == _content(before), f"kill {i} during {phase!r} changed published data"
@@ -160,19 +153,16 @@ def test_loader_killed_at_random_points(
     state = asyncio.run(_state(scratch_db))
     assert state["generation"] == state["attempt"] and state["views_version"] == state["data_version"]
     kills = sum(v for k, v in phases.items() if k != "completed")
-    forced_kills = sum(v for k, v in phases.items() if k.startswith("--force"))
-    assert kills >= 20 and forced_kills > 0, phases
+    assert kills >= 20, phases
     assert traffic.failures() == {}, traffic.statuses
     record(
         "loader_kills",
         kills=kills,
-        forced_kills=forced_kills,
         completed_before_kill=phases.get("completed", 0),
         phases=phases,
         tables_checked=len(final),
         rows_lost=0,
-        full_reload_s=round(full_s[False], 1),
-        full_forced_reload_s=round(full_s[True], 1),
+        full_reload_s=round(full_s, 1),
         requests=sum(traffic.statuses.values()),
         statuses=dict(traffic.statuses),
         p95_ms=traffic.p(0.95),

@@ -149,9 +149,6 @@ def test_database_down_at_start_and_during_traffic(
     try:
         env = {"REZONE_FAULT": "db-down"}  # a key of its own: new processes, started with the database down
         urls = {m: run_service(m, env, ready=False) for m in ("services.tiles", "services.aggregate")}
-        urls["services.report"] = run_service(
-            "services.report", {**env, "REZONE_REPORT_AGGREGATE_URL": urls["services.aggregate"]}, ready=False
-        )
         urls["gateway"] = run_service(
             "gateway",
             {
@@ -161,7 +158,9 @@ def test_database_down_at_start_and_during_traffic(
                 "REZONE_GATEWAY_RATE_BURST": "100000",
                 "REZONE_GATEWAY_TILES_URL": urls["services.tiles"],
                 "REZONE_GATEWAY_AGGREGATE_URL": urls["services.aggregate"],
-                "REZONE_GATEWAY_REPORT_URL": urls["services.report"],
+                "REZONE_GATEWAY_REPORT_URL": urls["services.aggregate"],
+                "REZONE_GATEWAY_READY_UPSTREAMS": "tiles,aggregate",
+                "REZONE_GATEWAY_OPTIONAL_UPSTREAMS": "",
             },
             ready=False,
         )
