@@ -1,10 +1,14 @@
 """Measure what a user waits for, in Debian's Chromium against a running stack (not collected by pytest).
 
     .venv/bin/python tests/web/measure_page.py http://127.0.0.1:8080 --runs 5
+    .venv/bin/python tests/web/measure_page.py http://127.0.0.1:8080 --runs 5 --size 390x844 --cpu-throttle 4
 
 Each run uses a fresh browser context (cold HTTP cache) and prints, per step, p50 / p95 / max in milliseconds:
-page load to the first idle map (style, tiles, MapLibre worker), a commune added through the search box until
-the summary bar and the panels show its figures, and a shared link of 100 communes until every chip is named.
+the first contentful paint (the browser's own `first-contentful-paint` entry), page load to the first idle map
+(style, tiles, MapLibre worker), a commune added through the search box until the summary bar and the panels
+show its figures, and a shared link of 100 communes until every chip is named. `--cpu-throttle N` slows the
+page's CPU N times through the DevTools protocol (`Emulation.setCPUThrottlingRate`, what Lighthouse uses to
+stand for a mid-range phone), from before the first request.
 """
 
 from __future__ import annotations
@@ -38,14 +42,24 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def run_once(browser, base: str) -> dict[str, float]:
-    timings: dict[str, float] = {}
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
+def _throttled_page(context, rate: float):
     page = context.new_page()
+    if rate > 1:
+        context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": rate})
+    return page
+
+
+def run_once(browser, base: str, viewport: dict[str, int], rate: float) -> dict[str, float]:
+    timings: dict[str, float] = {}
+    context = browser.new_context(viewport=viewport)
+    page = _throttled_page(context, rate)
     t0 = time.perf_counter()
     page.goto(base + "/")
-    page.wait_for_selector("#map[data-state=idle]", timeout=60_000)
+    page.wait_for_selector("#map[data-state=idle]", timeout=120_000)
     timings["load → map idle"] = (time.perf_counter() - t0) * 1000
+    timings["first contentful paint"] = page.evaluate(
+        "performance.getEntriesByName('first-contentful-paint')[0].startTime"
+    )
     timings["bytes transferred (kB)"] = (
         page.evaluate(
             "performance.getEntriesByType('resource').reduce((s, e) => s + e.transferSize, 0)"
@@ -65,14 +79,14 @@ def run_once(browser, base: str) -> dict[str, float]:
     page.wait_for_selector("#panels [data-panel=missions] table", state="attached")
     timings["add → panels"] = (time.perf_counter() - t0) * 1000
 
-    other = context.new_page()
+    other = _throttled_page(context, rate)
     t0 = time.perf_counter()
     other.goto(f"{base}/#c={HUNDRED}")
     # Locator polling, not wait_for_function: the page's CSP forbids evaluating strings.
-    expect(other.locator("#chips li.chip")).to_have_count(100, timeout=60_000)
-    expect(other.locator("#chips li.chip.pending")).to_have_count(0, timeout=60_000)
+    expect(other.locator("#chips li.chip")).to_have_count(100, timeout=120_000)
+    expect(other.locator("#chips li.chip.pending")).to_have_count(0, timeout=120_000)
     timings["100-commune link → chips named"] = (time.perf_counter() - t0) * 1000
-    other.wait_for_selector("#summary-line[data-state=ready]", timeout=60_000)
+    other.wait_for_selector("#summary-line[data-state=ready]", timeout=120_000)
     timings["100-commune link → summary bar"] = (time.perf_counter() - t0) * 1000
     context.close()
     return timings
@@ -82,15 +96,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("base", help="gateway URL, e.g. http://127.0.0.1:8080")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--size", default="1440x900", help="viewport WIDTHxHEIGHT (default 1440x900)")
+    parser.add_argument("--cpu-throttle", type=float, default=1.0, help="CPU slowdown factor (4 = phone)")
     args = parser.parse_args()
+    width, height = (int(n) for n in args.size.split("x"))
+    viewport = {"width": width, "height": height}
     results: dict[str, list[float]] = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         for _ in range(args.runs):
-            for key, value in run_once(browser, args.base.rstrip("/")).items():
+            for key, value in run_once(browser, args.base.rstrip("/"), viewport, args.cpu_throttle).items():
                 results.setdefault(key, []).append(value)
         browser.close()
-    print(f"{'step':34} {'p50':>8} {'p95':>8} {'max':>8}   ({args.runs} runs, fresh context each)")
+    print(f"viewport {args.size}, CPU throttling {args.cpu_throttle:g}x, {args.runs} fresh contexts")
+    print(f"{'step':34} {'p50':>8} {'p95':>8} {'max':>8}")
     for key, values in results.items():
         print(f"{key:34} {statistics.median(values):8.0f} {pct(values, 0.95):8.0f} {max(values):8.0f}")
 
