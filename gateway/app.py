@@ -109,7 +109,9 @@ def create_app(settings: Settings) -> web.Application:
     )
     gm = GatewayMetrics(app[METRICS].registry)
     app[GW_METRICS] = gm
-    shed, inflight = shedding_middleware(settings.max_inflight, gm.shed.inc)
+    shed, inflight = shedding_middleware(
+        settings.max_inflight, gm.shed.inc, max(settings.client_max_size, settings.batch_max_body_bytes)
+    )
     app.middlewares.append(shed)
     limiter = SharedLimiter(
         settings.rate_per_s,

@@ -12,7 +12,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from services.common.concurrency import InflightCap
-from services.common.web import read_body
+from services.common.errors import PayloadTooLarge
+from services.common.web import read_body_upto
 
 from .errors import Overloaded
 
@@ -108,8 +109,13 @@ class TokenBuckets:
 _UNCOUNTED = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
-def shedding_middleware(limit: int, on_shed: Callable[[], None]) -> tuple[Middleware, InflightCap]:
+def shedding_middleware(
+    limit: int, on_shed: Callable[[], None], largest_body: int
+) -> tuple[Middleware, InflightCap]:
     """Refuse with 503 + Retry-After, at once, beyond `limit` requests in flight (probes never count).
+
+    `largest_body`: the largest body any route takes (a batch of reports); each route's own limit applies when
+    its handler reads the body.
 
     Returns the middleware and its cap (whose `in_flight` the metrics read).
     """
@@ -127,7 +133,8 @@ def shedding_middleware(limit: int, on_shed: Callable[[], None]) -> tuple[Middle
         if request.body_exists:
             # A body arrives at the client's pace: read it (within the body timeout, else 408) before taking
             # a slot, so that slow uploads hold their own connections, never the capacity serving the others.
-            await read_body(request)
+            too_large = PayloadTooLarge(f"corps de requête de plus de {largest_body // 1024} Kio")
+            await read_body_upto(request, largest_body, too_large)
         with cap:
             return await handler(request)
 

@@ -24,7 +24,7 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from .errors import BadRequest, RequestTimeout, ServiceError, UnsupportedMediaType
+from .errors import BadRequest, PayloadTooLarge, RequestTimeout, ServiceError, UnsupportedMediaType
 from .logs import request_id_var, setup_logging
 from .server import MALFORMED, MalformedRequests, harden, serve_forever
 from .settings import ServiceSettings, load_settings
@@ -98,6 +98,7 @@ READINESS_OPTIONAL = web.AppKey("readiness_optional", list[ReadinessCheck])
 READY_TIMEOUT_S = web.AppKey("ready_timeout_s", float)
 INTERNAL_APP = web.AppKey("internal_app", web.Application)
 BODY_TIMEOUT = web.AppKey("body_timeout_s", float)
+BODY_LIMIT = web.AppKey("client_max_size", int)
 
 
 def json_response(obj: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -121,17 +122,28 @@ def problem_response(status: int, code: str, title: str, detail: str, **extra: A
     return web.Response(body=_ENC.encode(body), status=status, content_type=PROBLEM, headers=headers)
 
 
+# The body once read: every reader (a shedding middleware reading it before taking a slot, then the handler)
+# goes through `read_body_upto`, so the stream is consumed once and each reader applies its own limit.
+_BODY = "rezone.body"
+
+
 async def read_body(request: web.Request) -> bytes:
-    """The request body, read within the app's body timeout (a client sending it slowly gets a 408)."""
-    try:
-        return await asyncio.wait_for(request.read(), request.app.get(BODY_TIMEOUT, 10.0))
-    except TimeoutError:
-        raise RequestTimeout("corps de requête reçu trop lentement") from None
+    """The request body, up to the app's `client_max_size` (else 413), read within the app's body timeout (a
+    client sending it slowly gets a 408)."""
+    limit = request.config_dict.get(BODY_LIMIT, 1 << 20)
+    return await read_body_upto(
+        request, limit, PayloadTooLarge(f"corps de requête de plus de {limit // 1024} Kio", limit=limit)
+    )
 
 
 async def read_body_upto(request: web.Request, limit: int, too_large: ServiceError) -> bytes:
-    """A body allowed past the app's `client_max_size` (a project file, a batch of reports), up to `limit`
-    bytes: refused with `too_large` from Content-Length, or as soon as a chunked body passes it."""
+    """A body of at most `limit` bytes (which may pass the app's `client_max_size`: a project file, a batch of
+    reports): refused with `too_large` from Content-Length, or as soon as a chunked body passes it."""
+    done: bytes | None = request.get(_BODY)
+    if done is not None:
+        if len(done) > limit:
+            raise too_large
+        return done
     if request.content_length is not None and request.content_length > limit:
         raise too_large
     chunks: list[bytes] = []
@@ -145,7 +157,8 @@ async def read_body_upto(request: web.Request, limit: int, too_large: ServiceErr
                 chunks.append(chunk)
     except TimeoutError:
         raise RequestTimeout("corps de requête reçu trop lentement") from None
-    return b"".join(chunks)
+    request[_BODY] = body = b"".join(chunks)
+    return body
 
 
 def is_json(content_type: str) -> bool:
@@ -317,6 +330,7 @@ def base_app(
     app[READINESS] = list(readiness)
     app[READINESS_OPTIONAL] = list(optional)
     app[BODY_TIMEOUT] = settings.body_timeout_s
+    app[BODY_LIMIT] = settings.client_max_size
     app[MALFORMED] = MalformedRequests(lambda status: metrics.malformed.labels(service, str(status)).inc())
     harden(app)
     app[READY_TIMEOUT_S] = settings.ready_timeout_s
