@@ -19,11 +19,8 @@ from services.common.contract import (
     BatchItem,
     BatchRequest,
     BatchStatus,
-    ReportFailed,
-    ReportNotReady,
-    UnknownBatch,
 )
-from services.common.errors import PayloadTooLarge, ServiceError
+from services.common.errors import PayloadTooLarge, ReportFailed, ReportNotReady, ServiceError, UnknownBatch
 from services.common.validation import (
     EmptyBatch,
     TooManyReports,

@@ -73,3 +73,22 @@ class ImportRejected(Exception):
         where = f"{file}:{line}" if line is not None else file
         super().__init__(f"{where}: {reason}")
         self.file, self.line, self.reason = file, line, reason
+
+
+# The errors of the batch routes, answered by the report service and documented by the gateway.
+class UnknownBatch(NotFound):
+    """No batch (or no report of it) under this id: never made, or expired and deleted."""
+
+    code, title = "unknown_batch", "Lot de rapports inconnu"
+
+
+class ReportNotReady(ServiceError):
+    """The PDF is not made yet: poll the batch (Retry-After), then ask again."""
+
+    status, code, title = 409, "report_not_ready", "Rapport pas encore prêt"
+
+
+class ReportFailed(ServiceError):
+    """This report of the batch could not be made (`problem` says why)."""
+
+    status, code, title = 409, "report_failed", "Rapport en échec"

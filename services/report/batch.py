@@ -18,13 +18,17 @@ from services.common.contract import (
     BatchRequest,
     BatchStatus,
     ItemProblem,
-    ReportFailed,
-    ReportNotReady,
     ReportRequest,
-    UnknownBatch,
 )
 from services.common.db import db_errors
-from services.common.errors import BadRequest, PayloadTooLarge, ServiceError
+from services.common.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    ReportFailed,
+    ReportNotReady,
+    ServiceError,
+    UnknownBatch,
+)
 from services.common.validation import batch_size, in_report, normalise_codes, project_name, report_date
 from services.common.web import json_response, read_body_upto
 

@@ -238,7 +238,19 @@ SCHEMAS = {
     "rezone_aggregate": {"public", "api"},
     "rezone_tiles": {"public", "ref", "tiles"},
     "rezone_gateway": {"public", "ref"},
-    "rezone_report": {"public", "ref", "health"},
+    "rezone_report": {"public", "ref", "health", "reports"},
+}
+# What a role may write: only the report service, its batch reports (V0321) and their queue (procrastinate's
+# tables, V0320); every other role writes nowhere.
+WRITES = {
+    "rezone_report": [
+        "public.procrastinate_events",
+        "public.procrastinate_jobs",
+        "public.procrastinate_periodic_defers",
+        "public.procrastinate_workers",
+        "reports.batches",
+        "reports.items",
+    ],
 }
 
 
@@ -246,7 +258,7 @@ SCHEMAS = {
 @pytest.mark.parametrize("role", sorted(SERVICE_ROLES.values()))
 async def test_role_reaches_only_its_schemas_and_writes_nowhere(database_url: str, role: str):
     """From the catalogue, every schema and every table: USAGE only on its schemas, CREATE on none, no write
-    privilege (INSERT, UPDATE, DELETE, TRUNCATE) on any table or view."""
+    privilege (INSERT, UPDATE, DELETE, TRUNCATE) on any table or view but those of WRITES."""
     conn = await asyncpg.connect(database_url)
     try:
         usable = await conn.fetch(
@@ -267,4 +279,4 @@ async def test_role_reaches_only_its_schemas_and_writes_nowhere(database_url: st
         await conn.close()
     assert {r["nspname"] for r in usable} == SCHEMAS[role]
     assert not [r["nspname"] for r in usable if r["can_create"]]
-    assert [r["name"] for r in writable] == []
+    assert sorted(r["name"] for r in writable) == WRITES.get(role, [])

@@ -58,9 +58,6 @@ from services.common.contract.jobs import (
     BatchStatus,
     ItemProblem,
     ItemState,
-    ReportFailed,
-    ReportNotReady,
-    UnknownBatch,
 )
 from services.common.contract.offer import (
     ActivityCell,
@@ -135,8 +132,6 @@ __all__ = [
     "ProjectRequest",
     "ProjectSelection",
     "RatioFigure",
-    "ReportFailed",
-    "ReportNotReady",
     "ReportRequest",
     "STATE_LABELS",
     "SUMMARY",
@@ -152,5 +147,4 @@ __all__ = [
     "Unit",
     "UnitGroup",
     "UnitWeight",
-    "UnknownBatch",
 ]

@@ -10,7 +10,6 @@ from typing import Literal
 import msgspec
 
 from services.common.contract.requests import ReportRequest
-from services.common.errors import NotFound, ServiceError
 
 # State of one report of a batch: the code a program tests, and the word a person reads.
 ItemState = Literal["pending", "running", "ready", "failed"]
@@ -63,22 +62,3 @@ class BatchStatus(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     items: list[BatchItem]
     url: str | None = None  # this document (the gateway writes its public URL)
     done: int = 0  # reports ready or failed
-
-
-# The errors of the batch routes, answered by the report service and documented by the gateway.
-class UnknownBatch(NotFound):
-    """No batch (or no report of it) under this id: never made, or expired and deleted."""
-
-    code, title = "unknown_batch", "Lot de rapports inconnu"
-
-
-class ReportNotReady(ServiceError):
-    """The PDF is not made yet: poll the batch (Retry-After), then ask again."""
-
-    status, code, title = 409, "report_not_ready", "Rapport pas encore prêt"
-
-
-class ReportFailed(ServiceError):
-    """This report of the batch could not be made (`problem` says why)."""
-
-    status, code, title = 409, "report_failed", "Rapport en échec"
