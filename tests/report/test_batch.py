@@ -265,6 +265,11 @@ async def test_queue_survives_a_restart_mid_batch(http, stack, database_url, pop
     else:
         # SIGTERM: the running report was finished before the worker stopped, the others waited.
         assert by_item[hit] == 1
-    assert sum(by_item.values()) == len(codes) + (1 if how == signal.SIGKILL else 0)
+    if how == signal.SIGKILL:
+        assert sum(by_item.values()) == len(codes) + 1
+    else:
+        # A stop never loses a report; under a loaded machine one more report may be started and given back
+        # (its worker stopping, or its heartbeat late): its claim keeps it to one PDF, made on the rerun.
+        assert len(codes) <= sum(by_item.values()) <= len(codes) + 1
     # procrastinate counts a job's runs the same way (a retry of the dead worker's job, then its run).
     assert {j["item"]: j["attempts"] for j in jobs} == by_item
