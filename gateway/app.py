@@ -16,7 +16,7 @@ from services.common.db import database_ready, pg_ctx
 from services.common.errors import NotFound
 from services.common.web import METRICS, ReadinessCheck, base_app
 
-from . import batches, listings, openapi  # noqa: F401 (batches: its operations join the route table at import)
+from . import batches, listings, openapi
 from .apitable import API
 from .cache import CACHE, SEARCH_CACHE, RedisTier, SelectionCache, entry_lru
 from .catalogue import CATALOGUE, CatalogueHolder, catalogue_ctx, catalogue_ready
@@ -110,7 +110,10 @@ def create_app(settings: Settings) -> web.Application:
     gm = GatewayMetrics(app[METRICS].registry)
     app[GW_METRICS] = gm
     shed, inflight = shedding_middleware(
-        settings.max_inflight, gm.shed.inc, max(settings.client_max_size, settings.batch_max_body_bytes)
+        settings.max_inflight,
+        gm.shed.inc,
+        {batches.BATCH_PATH: settings.batch_max_body_bytes},
+        settings.client_max_size,
     )
     app.middlewares.append(shed)
     limiter = SharedLimiter(

@@ -137,8 +137,11 @@ async def _validated(request: web.Request, body: BatchBody) -> BatchRequest:
     return BatchRequest(reports=reports)  # type: ignore[arg-type]
 
 
+BATCH_PATH = "/api/v1/reports"
+
+
 @API.post(
-    "/api/v1/reports",
+    BATCH_PATH,
     Doc(
         operation_id="createReportBatch",
         summary="Rapports PDF en lot : mis en file d'attente, faits en arrière-plan",

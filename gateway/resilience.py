@@ -6,7 +6,7 @@ Each takes an injectable clock so tests drive time instead of sleeping.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -110,12 +110,12 @@ _UNCOUNTED = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def shedding_middleware(
-    limit: int, on_shed: Callable[[], None], largest_body: int
+    limit: int, on_shed: Callable[[], None], body_limits: Mapping[str, int], default_body: int
 ) -> tuple[Middleware, InflightCap]:
     """Refuse with 503 + Retry-After, at once, beyond `limit` requests in flight (probes never count).
 
-    `largest_body`: the largest body any route takes (a batch of reports); each route's own limit applies when
-    its handler reads the body.
+    A body is read before the slot is taken, up to its route's limit: `body_limits` by route template (a batch
+    of reports), else `default_body` (the app's `client_max_size`).
 
     Returns the middleware and its cap (whose `in_flight` the metrics read).
     """
@@ -133,8 +133,10 @@ def shedding_middleware(
         if request.body_exists:
             # A body arrives at the client's pace: read it (within the body timeout, else 408) before taking
             # a slot, so that slow uploads hold their own connections, never the capacity serving the others.
-            too_large = PayloadTooLarge(f"corps de requête de plus de {largest_body // 1024} Kio")
-            await read_body_upto(request, largest_body, too_large)
+            resource = request.match_info.route.resource
+            allowed = body_limits.get(resource.canonical if resource else "", default_body)
+            too_large = PayloadTooLarge(f"corps de requête de plus de {allowed // 1024} Kio", limit=allowed)
+            await read_body_upto(request, allowed, too_large)
         with cap:
             return await handler(request)
 
