@@ -35,7 +35,8 @@ lint:
 	@.venv/bin/mypy
 
 # The fault suite (docs/reliability.md): kills, outages, overload, slow and hostile clients, on loopback only.
-# Bounded: every test has its own limits; ~20-30 min on 2 shared cores. Figures: tests/artifacts/reliability.json.
+# Bounded: every test has its own limits; 56 min for the last whole run at load ≈ 10 on 2 cores (docs/reliability.md).
+# Figures: tests/artifacts/reliability.json.
 reliability:
 	@scripts/bootstrap.sh test
 	@REZONE_RELIABILITY=1 timeout 3600 $(PY) -m pytest tests/reliability -x -v -p no:cacheprovider $(PYTEST_ARGS)
