@@ -1,0 +1,98 @@
+"""The small-fixture database: the real migrations and a hand-made dataset of five communes (fixture.sql).
+
+Next to the national template of tests/conftest.py (a full demo load, minutes to build), this one is built in
+seconds: the same migrations on an empty database, then fixture.sql, then the same view refresh as a load
+(services.ingest.views). Its figures are small enough for a test to state its expected values by hand.
+It is built once per session into a template named after a digest of the migrations and the fixture; each
+test gets `small_db`, a connection inside a transaction rolled back at its end, so a test may add rows,
+refresh views and call the api functions without disturbing the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from services.ingest import migrate, views
+
+HERE = Path(__file__).resolve().parent
+FIXTURE = HERE / "fixture.sql"
+_LOCK_KEY = 0x534D4C  # "SML": serialises builds of the small template between concurrent sessions
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256(FIXTURE.read_bytes())
+    for m in migrate.discover():
+        digest.update(f"{m.name}:{m.sha256}".encode())
+    return digest.hexdigest()[:12]
+
+
+def _with_db(dsn: str, database: str) -> str:
+    return dsn.rsplit("/", 1)[0] + "/" + database
+
+
+async def _build(admin_url: str, template: str) -> None:
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+        if await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", template):
+            return
+        building = f"{template}_building"
+        await admin.execute(f'DROP DATABASE IF EXISTS "{building}"')
+        await admin.execute(f'CREATE DATABASE "{building}"')
+        conn = await asyncpg.connect(_with_db(admin_url, building))
+        try:
+            await migrate.migrate(conn)
+            async with conn.transaction():
+                await conn.execute(FIXTURE.read_text())
+                await views.refresh(conn, concurrently=False)
+        finally:
+            await conn.close()
+        await admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{template}"')
+    finally:
+        await admin.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+        await admin.close()
+
+
+async def _admin(admin_url: str, sql: str) -> None:
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(sql)
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def small_database_url(pg_admin_url: str, role_passwords: dict[str, str]) -> Iterator[str]:
+    """DSN of this session's copy of the small-fixture database (migrations + fixture.sql, views refreshed).
+
+    `role_passwords` first: the migrations grant to the service roles, which must exist on a shared server.
+    """
+    template = f"small_{_fingerprint()}"
+    asyncio.run(_build(pg_admin_url, template))
+    name = f"smalltest_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    asyncio.run(_admin(pg_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        yield _with_db(pg_admin_url, name)
+    finally:
+        asyncio.run(_admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def small_db(small_database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the small-fixture database inside a transaction rolled back after the test."""
+    conn = await asyncpg.connect(small_database_url)
+    tx = conn.transaction()
+    await tx.start()
+    try:
+        yield conn
+    finally:
+        await tx.rollback()
+        await conn.close()
