@@ -3,8 +3,9 @@
 Next to the national template of tests/conftest.py (a full demo load, minutes to build), this one is built in
 seconds: the same migrations on an empty database, then fixture.sql, then the same view refresh as a load
 (services.ingest.views). Its figures are small enough for a test to state its expected values by hand.
-It is built once per session into a template named after a digest of the migrations and the fixture; each
-test gets `small_db`, a connection inside a transaction rolled back at its end, so a test may add rows,
+It is built into a template named after a digest of the migrations and the fixture (once per session on
+the private cluster, once per change on a shared server, REZONE_TEST_PG_URL), cloned per session; each test
+gets `small_db`, a connection inside a transaction rolled back at its end, so a test may add rows,
 refresh views and call the api functions without disturbing the next one.
 """
 
@@ -21,6 +22,7 @@ import asyncpg
 import pytest
 
 from services.ingest import migrate, views
+from tests.conftest import build_template, clone, drop, with_db
 
 HERE = Path(__file__).resolve().parent
 FIXTURE = HERE / "fixture.sql"
@@ -34,39 +36,11 @@ def _fingerprint() -> str:
     return digest.hexdigest()[:12]
 
 
-def _with_db(dsn: str, database: str) -> str:
-    return dsn.rsplit("/", 1)[0] + "/" + database
-
-
-async def _build(admin_url: str, template: str) -> None:
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
-        if await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", template):
-            return
-        building = f"{template}_building"
-        await admin.execute(f'DROP DATABASE IF EXISTS "{building}"')
-        await admin.execute(f'CREATE DATABASE "{building}"')
-        conn = await asyncpg.connect(_with_db(admin_url, building))
-        try:
-            await migrate.migrate(conn)
-            async with conn.transaction():
-                await conn.execute(FIXTURE.read_text())
-                await views.refresh(conn, concurrently=False)
-        finally:
-            await conn.close()
-        await admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{template}"')
-    finally:
-        await admin.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
-        await admin.close()
-
-
-async def _admin(admin_url: str, sql: str) -> None:
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(sql)
-    finally:
-        await admin.close()
+async def _fill(conn: asyncpg.Connection) -> None:
+    await migrate.migrate(conn)
+    async with conn.transaction():
+        await conn.execute(FIXTURE.read_text())
+        await views.refresh(conn, concurrently=False)
 
 
 @pytest.fixture(scope="session")
@@ -76,13 +50,13 @@ def small_database_url(pg_admin_url: str, role_passwords: dict[str, str]) -> Ite
     `role_passwords` first: the migrations grant to the service roles, which must exist on a shared server.
     """
     template = f"small_{_fingerprint()}"
-    asyncio.run(_build(pg_admin_url, template))
+    asyncio.run(build_template(pg_admin_url, template, _fill, "small\\_", _LOCK_KEY))
     name = f"smalltest_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    asyncio.run(_admin(pg_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    asyncio.run(clone(pg_admin_url, template, name))
     try:
-        yield _with_db(pg_admin_url, name)
+        yield with_db(pg_admin_url, name)
     finally:
-        asyncio.run(_admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(drop(pg_admin_url, name))
 
 
 @pytest.fixture
