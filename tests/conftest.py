@@ -203,17 +203,29 @@ async def drop(admin_url: str, name: str) -> None:
         await admin.close()
 
 
+def session_copy(
+    admin_url: str,
+    template: str,
+    fill: Callable[[asyncpg.Connection], Awaitable[None]],
+    kind: str,
+    lock: int = _LOCK_KEY,
+) -> Iterator[str]:
+    """DSN of a session's own clone of `template` (built by `fill` when missing; older templates of the same
+    prefix dropped), dropped at the end."""
+    prefix = template.split("_", 1)[0] + "\\_"
+    asyncio.run(build_template(admin_url, template, fill, prefix, lock))
+    name = f"{kind}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    asyncio.run(clone(admin_url, template, name))
+    try:
+        yield with_db(admin_url, name)
+    finally:
+        asyncio.run(drop(admin_url, name))
+
+
 @pytest.fixture(scope="session")
 def database_url(pg_admin_url: str) -> Iterator[str]:
     """DSN of this session's own database: migrations applied, full load (reference, demo data, views)."""
-    template = f"tpl_{_fingerprint()}"
-    asyncio.run(build_template(pg_admin_url, template, _national_load, "tpl\\_"))
-    name = f"test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    asyncio.run(clone(pg_admin_url, template, name))
-    try:
-        yield with_db(pg_admin_url, name)
-    finally:
-        asyncio.run(drop(pg_admin_url, name))
+    yield from session_copy(pg_admin_url, f"tpl_{_fingerprint()}", _national_load, "test")
 
 
 @pytest.fixture(scope="session")

@@ -11,10 +11,7 @@ refresh views and call the api functions without disturbing the next one.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -22,7 +19,7 @@ import asyncpg
 import pytest
 
 from services.ingest import migrate, views
-from tests.conftest import build_template, clone, drop, with_db
+from tests.conftest import session_copy
 
 HERE = Path(__file__).resolve().parent
 FIXTURE = HERE / "fixture.sql"
@@ -49,14 +46,7 @@ def small_database_url(pg_admin_url: str, role_passwords: dict[str, str]) -> Ite
 
     `role_passwords` first: the migrations grant to the service roles, which must exist on a shared server.
     """
-    template = f"small_{_fingerprint()}"
-    asyncio.run(build_template(pg_admin_url, template, _fill, "small\\_", _LOCK_KEY))
-    name = f"smalltest_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    asyncio.run(clone(pg_admin_url, template, name))
-    try:
-        yield with_db(pg_admin_url, name)
-    finally:
-        asyncio.run(drop(pg_admin_url, name))
+    yield from session_copy(pg_admin_url, f"small_{_fingerprint()}", _fill, "smalltest", _LOCK_KEY)
 
 
 @pytest.fixture
