@@ -7,12 +7,11 @@ import gzip
 import re
 from urllib.parse import quote
 
-import asyncpg
 import pytest
 
 from tests.problems import assert_problem
 
-from .conftest import decode, lonlat_to_tile, metric
+from .conftest import decode, fetch, lonlat_to_tile, metric
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -189,13 +188,9 @@ async def test_tilejson_is_absolute_versioned_and_describes_layers(http, tiles_u
 async def test_finess_groups_are_the_rows_of_their_table(http, tiles_url, database_url):
     """ref.finess_groups is the one list of groups: the cluster layer's fields, the style's paint and the
     groups the web legend reads (style metadata) are its rows, in its order."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        rows = await conn.fetch(
-            "SELECT key, label, coordinated, colour FROM ref.finess_groups ORDER BY ordinal"
-        )
-    finally:
-        await conn.close()
+    rows = await fetch(
+        database_url, "SELECT key, label, coordinated, colour FROM ref.finess_groups ORDER BY ordinal"
+    )
     assert len(rows) == 14
     async with http.get(f"{tiles_url}/tiles/finess.json") as resp:
         layers = {layer["id"]: layer for layer in (await resp.json())["vector_layers"]}
