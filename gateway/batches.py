@@ -15,21 +15,21 @@ import re
 import msgspec
 from aiohttp import web
 
+from services.common.batches import read_batch
 from services.common.contract import (
     BatchItem,
     BatchRequest,
     BatchStatus,
 )
-from services.common.errors import PayloadTooLarge, ReportFailed, ReportNotReady, ServiceError, UnknownBatch
+from services.common.errors import ReportFailed, ReportNotReady, ServiceError, UnknownBatch
 from services.common.validation import (
     EmptyBatch,
     TooManyReports,
-    batch_size,
     in_report,
     project_name,
     report_date,
 )
-from services.common.web import JSON, read_body_upto, require_json
+from services.common.web import JSON, require_json
 
 from . import docparts
 from .answers import checked_query
@@ -186,15 +186,9 @@ async def create_batch(request: web.Request) -> web.Response:
     checked_query(request, ())
     settings = request.app[SETTINGS]
     require_json(request)
-    limit = settings.batch_max_body_bytes
-    raw = await read_body_upto(
-        request, limit, PayloadTooLarge(f"un lot fait au plus {limit // 1024} Kio", limit=limit)
+    body = await read_batch(
+        request, _BODY, settings.batch_max_body_bytes, settings.max_batch, InvalidParameter
     )
-    try:
-        body = _BODY.decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise InvalidParameter(f"corps de requête invalide : {exc}") from exc
-    batch_size(len(body.reports), settings.max_batch)
     validated = await _validated(request, body)
     entry = await request.app[UPSTREAMS]["report"].post_json(
         "/v1/reports", validated, settings.report_timeout_s

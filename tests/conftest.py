@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -63,7 +63,7 @@ def _fingerprint() -> str:
     return digest.hexdigest()[:12]
 
 
-def _with_db(dsn: str, database: str) -> str:
+def with_db(dsn: str, database: str) -> str:
     return dsn.rsplit("/", 1)[0] + "/" + database
 
 
@@ -88,7 +88,7 @@ def pg_cluster() -> Iterator[Cluster | None]:
 def pg_admin_url(pg_cluster: Cluster | None) -> str:
     """Admin DSN (database `postgres`) of the test server: a private cluster unless REZONE_TEST_PG_URL."""
     if pg_cluster is None:
-        return _with_db(os.environ["REZONE_TEST_PG_URL"], "postgres")
+        return with_db(os.environ["REZONE_TEST_PG_URL"], "postgres")
     return pg_cluster.dsn("postgres")
 
 
@@ -129,45 +129,57 @@ def role_dsn(database_url: str, role: str, password: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-async def _build_template(admin_url: str, name: str) -> None:
-    from services.ingest import migrate
-    from services.ingest.pipeline import run_load
-
+async def build_template(
+    admin_url: str,
+    name: str,
+    fill: Callable[[asyncpg.Connection], Awaitable[None]],
+    prefix: str,
+    lock: int = _LOCK_KEY,
+) -> None:
+    """Database `name` made by `fill` on a fresh database, once (concurrent sessions wait on `lock` for the
+    first); older databases named `prefix…` are dropped then, as they only cost disk."""
     admin = await asyncpg.connect(admin_url)
     try:
-        await admin.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+        await admin.execute("SELECT pg_advisory_lock($1)", lock)
         if await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
             return
         building = f"{name}_building"
         await admin.execute(f'DROP DATABASE IF EXISTS "{building}"')
         await admin.execute(f'CREATE DATABASE "{building}"')
-        cache = ROOT / ".data" / "cache"
-        (DATA_DIR / "cache").mkdir(parents=True, exist_ok=True)
-        for wheel in cache.glob("*.whl"):  # reuse a wheel already fetched by `make run`
-            target = DATA_DIR / "cache" / wheel.name
-            if not target.exists():
-                shutil.copy(wheel, target)
-        conn = await asyncpg.connect(_with_db(admin_url, building))
+        conn = await asyncpg.connect(with_db(admin_url, building))
         try:
-            await migrate.migrate(conn)
-            await run_load(conn, data_dir=DATA_DIR, force=True)
+            await fill(conn)
         finally:
             await conn.close()
         await admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
-        # Older templates only cost disk; one still cloned by another session stays until next time.
+        # One still cloned by another session stays until next time.
         for old in await admin.fetch(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'tpl\\_%' AND datname <> $1", name
+            "SELECT datname FROM pg_database WHERE datname LIKE $1 || '%' AND datname <> $2", prefix, name
         ):
             try:
                 await admin.execute(f'DROP DATABASE "{old["datname"]}"')
             except asyncpg.PostgresError:
                 pass
     finally:
-        await admin.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+        await admin.execute("SELECT pg_advisory_unlock($1)", lock)
         await admin.close()
 
 
-async def _clone(admin_url: str, template: str, name: str) -> None:
+async def _national_load(conn: asyncpg.Connection) -> None:
+    from services.ingest import migrate
+    from services.ingest.pipeline import run_load
+
+    cache = ROOT / ".data" / "cache"
+    (DATA_DIR / "cache").mkdir(parents=True, exist_ok=True)
+    for wheel in cache.glob("*.whl"):  # reuse a wheel already fetched by `make run`
+        target = DATA_DIR / "cache" / wheel.name
+        if not target.exists():
+            shutil.copy(wheel, target)
+    await migrate.migrate(conn)
+    await run_load(conn, data_dir=DATA_DIR, force=True)
+
+
+async def clone(admin_url: str, template: str, name: str) -> None:
     admin = await asyncpg.connect(admin_url)
     try:
         for _ in range(
@@ -183,7 +195,7 @@ async def _clone(admin_url: str, template: str, name: str) -> None:
         await admin.close()
 
 
-async def _drop(admin_url: str, name: str) -> None:
+async def drop(admin_url: str, name: str) -> None:
     admin = await asyncpg.connect(admin_url)
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -191,17 +203,29 @@ async def _drop(admin_url: str, name: str) -> None:
         await admin.close()
 
 
+def session_copy(
+    admin_url: str,
+    template: str,
+    fill: Callable[[asyncpg.Connection], Awaitable[None]],
+    kind: str,
+    lock: int = _LOCK_KEY,
+) -> Iterator[str]:
+    """DSN of a session's own clone of `template` (built by `fill` when missing; older templates of the same
+    prefix dropped), dropped at the end."""
+    prefix = template.split("_", 1)[0] + "\\_"
+    asyncio.run(build_template(admin_url, template, fill, prefix, lock))
+    name = f"{kind}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    asyncio.run(clone(admin_url, template, name))
+    try:
+        yield with_db(admin_url, name)
+    finally:
+        asyncio.run(drop(admin_url, name))
+
+
 @pytest.fixture(scope="session")
 def database_url(pg_admin_url: str) -> Iterator[str]:
     """DSN of this session's own database: migrations applied, full load (reference, demo data, views)."""
-    template = f"tpl_{_fingerprint()}"
-    asyncio.run(_build_template(pg_admin_url, template))
-    name = f"test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    asyncio.run(_clone(pg_admin_url, template, name))
-    try:
-        yield _with_db(pg_admin_url, name)
-    finally:
-        asyncio.run(_drop(pg_admin_url, name))
+    yield from session_copy(pg_admin_url, f"tpl_{_fingerprint()}", _national_load, "test")
 
 
 @pytest.fixture(scope="session")
@@ -214,13 +238,13 @@ def make_loaded_database(pg_admin_url: str, database_url: str) -> Iterator[Calla
         name = f"scratch_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         # A thread of its own: callable from async tests, whose event loop is already running.
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, _clone(pg_admin_url, template, name)).result()
+            pool.submit(asyncio.run, clone(pg_admin_url, template, name)).result()
         created.append(name)
-        return _with_db(pg_admin_url, name)
+        return with_db(pg_admin_url, name)
 
     yield make
     for name in created:
-        asyncio.run(_drop(pg_admin_url, name))
+        asyncio.run(drop(pg_admin_url, name))
 
 
 @pytest.fixture(scope="session")
@@ -239,11 +263,11 @@ def make_empty_database(pg_admin_url: str) -> Iterator[Callable[[], str]]:
         name = f"empty_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         asyncio.run(create(name))
         created.append(name)
-        return _with_db(pg_admin_url, name)
+        return with_db(pg_admin_url, name)
 
     yield make
     for name in created:
-        asyncio.run(_drop(pg_admin_url, name))
+        asyncio.run(drop(pg_admin_url, name))
 
 
 @pytest.fixture(scope="session")

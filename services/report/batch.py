@@ -12,6 +12,7 @@ import uuid
 import msgspec
 from aiohttp import web
 
+from services.common.batches import read_batch
 from services.common.contract import (
     STATE_LABELS,
     BatchItem,
@@ -22,15 +23,13 @@ from services.common.contract import (
 )
 from services.common.db import db_errors
 from services.common.errors import (
-    BadRequest,
-    PayloadTooLarge,
     ReportFailed,
     ReportNotReady,
     ServiceError,
     UnknownBatch,
 )
-from services.common.validation import batch_size, in_report, normalise_codes, project_name, report_date
-from services.common.web import json_response, read_body_upto
+from services.common.validation import in_report, normalise_codes, project_name, report_date
+from services.common.web import json_response
 
 from . import batchqueries
 from .jobs import QUEUE_NAME, TASK
@@ -98,15 +97,7 @@ async def _status(request: web.Request, job: uuid.UUID) -> BatchStatus:
 async def post_reports(request: web.Request) -> web.Response:
     """Queue a batch of reports: 202 and its state (every report waiting)."""
     settings = request.app[SETTINGS]
-    limit = settings.batch_max_body_bytes
-    raw = await read_body_upto(
-        request, limit, PayloadTooLarge(f"un lot fait au plus {limit} octets", limit=limit)
-    )
-    try:
-        body = _BATCH.decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise BadRequest(f"corps de requête invalide : {exc}") from exc
-    batch_size(len(body.reports), settings.max_batch)
+    body = await read_batch(request, _BATCH, settings.batch_max_body_bytes, settings.max_batch)
     requests = [
         _checked(i, r, settings.max_communes, settings.max_name_length).decode()
         for i, r in enumerate(body.reports, 1)

@@ -9,7 +9,7 @@ its digest, so a changed zoom range gives new tile URLs without anyone bumping a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
@@ -32,22 +32,6 @@ def attribution(demo_sources: Iterable[str] = TILE_SOURCES) -> str:
     return " · ".join(parts)
 
 
-GROUPS = (
-    "ch",
-    "chr",
-    "chr_entite",
-    "hl",
-    "hia",
-    "clinique",
-    "ssr",
-    "dialyse",
-    "had",
-    "ehpad",
-    "ssiad",
-    "msp",
-    "cds",
-    "cpts",
-)
 # The service holds the pre-built tiles up to this zoom in memory (z10: ~1,400 tiles a tileset); deeper ones
 # are in the archives (complete to each tileset's maxzoom, for download) and built on request, cached in the
 # LRU: holding z11-z14 too would cost ~3x the memory for tiles that cost < 10 ms each.
@@ -68,6 +52,8 @@ class Layer(msgspec.Struct, frozen=True):
     `margin` is how far beyond the tile features are read, as a fraction of the tile: the clip buffer by
     default; a whole cluster cell for the clusters, so that neighbouring tiles count a cell alike.
     `detail_minzoom`: the zoom from which the layer carries its detail fields (None: at every zoom).
+    `group_counts`: the layer also carries n_<groupe> (Number) for each FINESS group; the groups are the rows
+    of ref.finess_groups, read with each tiles version (the store, the pyramid build), never listed here.
     """
 
     id: str
@@ -77,6 +63,11 @@ class Layer(msgspec.Struct, frozen=True):
     fields: dict[str, str]
     margin: float = BUFFER / EXTENT
     detail_minzoom: int | None = None
+    group_counts: bool = False
+
+    def fields_with(self, groups: Sequence[str]) -> dict[str, str]:
+        """The layer's fields, with one n_<groupe> per FINESS group when it counts them."""
+        return {**self.fields, **{f"n_{g}": "Number" for g in groups if self.group_counts}}
 
 
 class Tileset:
@@ -94,13 +85,14 @@ class Tileset:
         """Ids of the layers drawn at zoom `z`, in catalog order (what the database is asked to draw)."""
         return [layer.id for layer in self.layers if layer.minzoom <= z <= layer.maxzoom]
 
-    def vector_layers(self) -> list[dict[str, Any]]:
-        """TileJSON `vector_layers` (served by the TileJSON route, written in each PMTiles archive)."""
+    def vector_layers(self, groups: Sequence[str]) -> list[dict[str, Any]]:
+        """TileJSON `vector_layers` (served by the TileJSON route, written in each PMTiles archive);
+        `groups` are the keys of ref.finess_groups."""
         return [
             {
                 "id": layer.id,
                 "description": layer.description,
-                "fields": layer.fields,
+                "fields": layer.fields_with(groups),
                 "minzoom": layer.minzoom,
                 "maxzoom": layer.maxzoom,
             }
@@ -150,8 +142,9 @@ FINESS_CLUSTERS = Layer(
     f"Établissements FINESS regroupés par cellule (1/{CLUSTER_GRID} de tuile) : total et n_<groupe>",
     0,
     8,
-    {"total": "Number", **{f"n_{g}": "Number" for g in GROUPS}},
+    {"total": "Number"},
     margin=1 / CLUSTER_GRID,
+    group_counts=True,
 )
 _FINESS_DETAIL = 12
 FINESS = Layer(
@@ -188,8 +181,9 @@ TILESETS: dict[str, Tileset] = {
 }
 
 
-def tilejson_fields(name: str, version: str | None, credits: str) -> dict[str, Any]:
-    """What the TileJSON and the PMTiles metadata of a tileset say alike (so they cannot disagree)."""
+def tilejson_fields(name: str, version: str | None, credits: str, groups: Sequence[str]) -> dict[str, Any]:
+    """What the TileJSON and the PMTiles metadata of a tileset say alike (so they cannot disagree);
+    `groups`: the keys of ref.finess_groups."""
     tileset = TILESETS[name]
     return {
         "name": name,
@@ -198,7 +192,7 @@ def tilejson_fields(name: str, version: str | None, credits: str) -> dict[str, A
         "attribution": credits,
         "bounds": list(BOUNDS),
         "center": list(CENTER),
-        "vector_layers": tileset.vector_layers(),
+        "vector_layers": tileset.vector_layers(groups),
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib.resources import files
 
 import asyncpg
+import msgspec
 
 from .catalog import TILESETS
 
@@ -12,7 +13,7 @@ _Q = files(__package__).joinpath("queries")
 _TILE = _Q.joinpath("tile.sql").read_text()
 _VERSION = _Q.joinpath("version.sql").read_text()
 _DEMO_SOURCES = _Q.joinpath("demo_sources.sql").read_text()
-_GROUP_COLOURS = _Q.joinpath("group_colours.sql").read_text()
+_FINESS_GROUPS = _Q.joinpath("finess_groups.sql").read_text()
 
 
 async def tile(conn: asyncpg.Connection, tileset: str, z: int, x: int, y: int) -> bytes:
@@ -31,6 +32,16 @@ async def demo_sources(conn: asyncpg.Connection) -> frozenset[str]:
     return frozenset(await conn.fetchval(_DEMO_SOURCES))
 
 
-async def group_colours(conn: asyncpg.Connection) -> dict[str, str]:
-    """FINESS group key -> colour, in legend order."""
-    return {r["key"]: r["colour"] for r in await conn.fetch(_GROUP_COLOURS)}
+class FinessGroup(msgspec.Struct, frozen=True):
+    """One row of ref.finess_groups."""
+
+    key: str
+    label: str
+    sector: str
+    coordinated: bool
+    colour: str
+
+
+async def finess_groups(conn: asyncpg.Connection) -> list[FinessGroup]:
+    """The FINESS groups, in legend order."""
+    return [FinessGroup(**r) for r in await conn.fetch(_FINESS_GROUPS)]

@@ -4,6 +4,7 @@ reaches the database."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -93,13 +94,15 @@ def _json_document(request: web.Request, document: dict[str, Any]) -> web.Respon
     return web.Response(body=body, content_type="application/json", headers=headers)
 
 
-def tilejson(name: str, base: str, version: str | None, attribution: str) -> dict[str, Any]:
+def tilejson(
+    name: str, base: str, version: str | None, attribution: str, groups: Sequence[str]
+) -> dict[str, Any]:
     """TileJSON 3.0.0 of a tileset, with absolute versioned tile URLs."""
     tileset = TILESETS[name]
     query = f"?v={version}" if version else ""
     return {
         "tilejson": "3.0.0",
-        **tilejson_fields(name, version, attribution),
+        **tilejson_fields(name, version, attribution, groups),
         "scheme": "xyz",
         "tiles": [f"{base}/tiles/{name}/{{z}}/{{x}}/{{y}}.mvt{query}"],
         "minzoom": tileset.minzoom,
@@ -114,7 +117,10 @@ async def get_tilejson(request: web.Request) -> web.Response:
     if name not in TILESETS:
         raise NotFound(f"jeu de tuiles inconnu : {name}")
     store = request.app[STORE]
-    return _json_document(request, tilejson(name, base_url(request), store.version, store.attribution))
+    groups = [g.key for g in store.finess_groups]
+    return _json_document(
+        request, tilejson(name, base_url(request), store.version, store.attribution, groups)
+    )
 
 
 @routes.get(STYLE_PATH)
@@ -122,7 +128,7 @@ async def get_style(request: web.Request) -> web.Response:
     """The default MapLibre style."""
     store = request.app[STORE]
     glyphs = request.app[GLYPHS].url(base_url(request))
-    return _json_document(request, style(base_url(request), store.version, store.group_colours, glyphs))
+    return _json_document(request, style(base_url(request), store.version, store.finess_groups, glyphs))
 
 
 @routes.get(GLYPH_PATH)

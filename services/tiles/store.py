@@ -117,7 +117,7 @@ class TileStore:
         self.acquire_timeout_s = acquire_timeout_s
         self.version: str | None = None
         self.attribution = attribution()  # says "demonstration" until the sources are read
-        self.group_colours: dict[str, str] = {}  # ref.finess_groups, read with each tiles version
+        self.finess_groups: list[queries.FinessGroup] = []  # ref.finess_groups, read with each tiles version
         self.pyramid: dict[Key, Tile] = {}
         self.pyramid_maxzoom = -1
 
@@ -129,7 +129,7 @@ class TileStore:
         if version != self.version:
             async with db_errors(), self.pool.acquire(timeout=self.acquire_timeout_s) as conn:
                 self.attribution = attribution(await queries.demo_sources(conn))
-                self.group_colours = await queries.group_colours(conn)
+                self.finess_groups = await queries.finess_groups(conn)
             log.info("tiles version", extra={"previous": self.version, "version": version})
             self.version, self.pyramid, self.pyramid_maxzoom = version, {}, -1
             self.cache.clear()

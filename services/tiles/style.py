@@ -7,8 +7,10 @@ No icon is drawn (FINESS points are circles), so there is no sprite.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
+
+from .queries import FinessGroup
 
 # Fonts of web/tools/glyphs.mjs (one each: a stack would be a glyph request per stack the server can't merge).
 FONT = ["DejaVu Sans Book"]
@@ -17,19 +19,21 @@ _STATE = ["boolean", ["feature-state", "selected"], False]
 _HOVER = ["boolean", ["feature-state", "hover"], False]
 
 
-def _group_colour(colours: Mapping[str, str]) -> list[Any]:
+def _group_colour(groups: Sequence[FinessGroup]) -> list[Any]:
     expr: list[Any] = ["match", ["get", "groupe"]]
-    for group, colour in colours.items():
-        expr += [group, colour]
+    for g in groups:
+        expr += [g.key, g.colour]
     return expr + ["#777777"]
 
 
 def style(
-    base_url: str, version: str | None, colours: Mapping[str, str], glyphs: str | None = None
+    base_url: str, version: str | None, groups: Sequence[FinessGroup], glyphs: str | None = None
 ) -> dict[str, Any]:
     """The style document; `base_url` is the public origin (REZONE_PUBLIC_URL), `glyphs` the glyph template.
 
-    `colours` are the FINESS group colours of ref.finess_groups; the web legend reads them back from here.
+    `groups` are the rows of ref.finess_groups: their colours paint the points, and the web legend reads the
+    groups (key, label, coordinated, colour, in legend order) from the style's metadata, so that the page
+    writes no list of its own.
     """
     doc: dict[str, Any] = {
         "version": 8,
@@ -37,6 +41,10 @@ def style(
         "metadata": {
             "rezone:tiles_version": version,
             "rezone:note": "indicateurs de santé : données de démonstration",
+            "rezone:finess_groups": [
+                {"key": g.key, "label": g.label, "coordinated": g.coordinated, "colour": g.colour}
+                for g in groups
+            ],
         },
         "center": [2.6, 46.6],
         "zoom": 5,
@@ -130,7 +138,7 @@ def style(
                 "source": "finess",
                 "source-layer": "finess",
                 "paint": {
-                    "circle-color": _group_colour(colours),
+                    "circle-color": _group_colour(groups),
                     "circle-stroke-color": "#ffffff",
                     "circle-stroke-width": 1,
                     "circle-opacity": ["case", ["boolean", ["get", "approximatif"], False], 0.45, 0.95],

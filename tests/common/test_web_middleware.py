@@ -8,6 +8,7 @@ from aiohttp import web
 from services.common.errors import Unprocessable
 from services.common.settings import ServiceSettings
 from services.common.web import base_app
+from tests.problems import assert_problem
 
 # aiohttp_client is a session-loop fixture (asyncio_default_fixture_loop_scope): run the tests on that loop.
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -31,10 +32,12 @@ def make_app() -> web.Application:
 async def test_method_not_allowed_keeps_allow(aiohttp_client) -> None:
     client = await aiohttp_client(make_app())
     resp = await client.post("/items/1")
-    assert resp.status == 405
-    assert resp.headers["Content-Type"] == "application/problem+json"
+    doc = await assert_problem(resp, 405, "method_not_allowed")
+    assert doc["title"] and doc["detail"]
     assert set(resp.headers["Allow"].split(",")) == {"GET", "HEAD"}
-    assert (await resp.json())["code"] == "method_not_allowed"
+    # The boundary: the methods Allow names are answered on the same path; an unknown path is a 404 problem.
+    assert (await client.get("/items/1")).status == 200 and (await client.head("/items/1")).status == 200
+    await assert_problem(await client.post("/nowhere"), 404, "not_found")
 
 
 async def test_unhandled_error_is_a_generic_problem(aiohttp_client) -> None:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
 
+from tests.problems import assert_problem
+
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
@@ -58,7 +62,12 @@ async def test_cors_allow_list_on_api(http, gateway):
 async def test_static_files_are_confined(http, gateway):
     for path in ("/../pyproject.toml", "/%2e%2e/pyproject.toml", "/.gitignore", "/nothing-here.js"):
         async with http.get(f"{gateway}{path}") as r:
-            assert r.status == 404, path
+            doc = await assert_problem(r, 404, "not_found", path)
+            assert str(ROOT) not in str(doc), doc  # no file-system path in the answer
+    # The boundary: files of web/ itself are served, next to the ones refused above.
+    for path, kind in (("/js/legend.js", "javascript"), ("/index.html", "text/html")):
+        async with http.get(f"{gateway}{path}") as r:
+            assert r.status == 200 and kind in r.content_type, (path, r.status, r.content_type)
 
 
 async def test_api_docs_page_has_no_external_resource(http, gateway):

@@ -18,6 +18,7 @@ import asyncpg
 import pytest
 
 from deploy.local.cluster import free_port
+from tests.problems import assert_problem
 from tests.report.conftest import MULTI, SMALL, TINY, page_count, pdf_text
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -152,51 +153,44 @@ async def test_batch_submit_poll_download(http, stack, poppler):
     assert pdf_text(sync) == pdf_text(batch_pdf)
 
 
-async def _problem(resp: aiohttp.ClientResponse, status: int, code: str) -> dict:
-    body = await resp.json(content_type=None)
-    assert resp.status == status and body["code"] == code, body
-    assert resp.content_type == "application/problem+json"
-    return body
-
-
 async def test_bad_batches_are_refused_whole(http, stack):
     url = f"{stack.gateway}/api/v1/reports"
     async with http.post(url, json={"reports": []}) as r:
-        await _problem(r, 400, "empty_batch")
+        await assert_problem(r, 400, "empty_batch")
     async with http.post(url, json={"reports": [{"communes": SMALL}] * (MAX_BATCH + 1)}) as r:
-        body = await _problem(r, 422, "too_many_reports")
+        body = await assert_problem(r, 422, "too_many_reports")
         assert body["limit"] == MAX_BATCH and body["count"] == MAX_BATCH + 1
     async with http.post(url, json={"reports": [{"communes": SMALL}, {"communes": ["13041", "1304X"]}]}) as r:
-        body = await _problem(r, 400, "invalid_commune_code")
+        body = await assert_problem(r, 400, "invalid_commune_code")
         assert body["report"] == 2 and body["offenders"] == ["1304X"] and "rapport n° 2" in body["detail"]
     async with http.post(url, json={"reports": [{"communes": ["01999"]}]}) as r:
-        assert (await _problem(r, 422, "unknown_commune"))["report"] == 1
+        assert (await assert_problem(r, 422, "unknown_commune"))["report"] == 1
     async with http.post(url, json={"reports": [{"communes": SMALL, "name": "x" * 500}]}) as r:
-        await _problem(r, 400, "invalid_name")
+        await assert_problem(r, 400, "invalid_name")
     async with http.post(url, json={"reports": [{"communes": SMALL, "colour": "red"}]}) as r:
-        await _problem(r, 400, "invalid_parameter")
+        await assert_problem(r, 400, "invalid_parameter")
     async with http.post(url, json={"selections": [{"communes": SMALL}]}) as r:
-        await _problem(r, 400, "invalid_parameter")
+        await assert_problem(r, 400, "invalid_parameter")
     async with http.post(url, data=b"{", headers={"Content-Type": "application/json"}) as r:
-        await _problem(r, 400, "invalid_parameter")
+        await assert_problem(r, 400, "invalid_parameter")
     async with http.post(url, data=b'{"reports": []}', headers={"Content-Type": "text/plain"}) as r:
-        await _problem(r, 415, "unsupported_media_type")
+        await assert_problem(r, 415, "unsupported_media_type")
     huge = {"reports": [{"communes": SMALL, "name": "n" * 100}] * 6000}
     async with http.post(url, json=huge) as r:
-        await _problem(r, 413, "payload_too_large")
+        await assert_problem(r, 413, "payload_too_large")
     for path in (f"{uuid.uuid4()}", "not-a-job", f"{uuid.uuid4()}/1.pdf", "not-a-job/1.pdf"):
         async with http.get(f"{url}/{path}") as r:
-            await _problem(r, 404, "unknown_batch")
+            await assert_problem(r, 404, "unknown_batch")
     # Nothing was queued by any of these.
     async with http.post(url, json={"reports": [{"communes": SMALL}, {"communes": TINY}]}) as r:
         created = await r.json()
     async with http.get(f"{created['url']}/3.pdf") as r:
-        await _problem(r, 404, "unknown_batch")
+        await assert_problem(r, 404, "unknown_batch")
     # Report 2 waits behind report 1 (one report at a time per worker): not made yet.
     async with http.get(
         created["items"][1]["url"] if "url" in created["items"][1] else f"{created['url']}/2.pdf"
     ) as r:
-        body = await _problem(r, 409, "report_not_ready")
+        body = await assert_problem(r, 409, "report_not_ready")
         assert int(r.headers["Retry-After"]) >= 1
     await _poll(http, created["url"])
 
@@ -218,7 +212,7 @@ async def test_a_report_that_cannot_be_made_fails_alone(http, stack, database_ur
     assert bad["problem"]["code"] == "unknown_commune" and bad["problem"]["status"] == 422
     assert "url" not in bad and bad["attempts"] == 1  # refused for good: not retried
     async with http.get(f"{stack.gateway}/api/v1/reports/{job}/2.pdf") as r:
-        body = await _problem(r, 409, "report_failed")
+        body = await assert_problem(r, 409, "report_failed")
         assert body["problem"]["code"] == "unknown_commune"
 
 

@@ -7,6 +7,7 @@ import math
 import re
 
 import aiohttp
+import asyncpg
 import mapbox_vector_tile
 import pytest
 
@@ -31,6 +32,15 @@ def tile_to_mercator(z: int, x: int, y: int, px: float, py: float, extent: int =
     half = 20037508.342789244
     size = 2 * half / 2**z
     return -half + (x + px / extent) * size, half - (y + py / extent) * size
+
+
+async def fetch(database_url: str, sql: str, *args: object) -> list[asyncpg.Record]:
+    """Rows of one query on the session database (what a test compares the tiles with)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetch(sql, *args)
+    finally:
+        await conn.close()
 
 
 async def metric(session: aiohttp.ClientSession, base: str, name: str) -> float:

@@ -12,7 +12,7 @@ from services.tiles import catalog
 from services.tiles.build import REVISION
 from services.tiles.catalog import TILESETS
 
-from .conftest import decode, lonlat_to_tile
+from .conftest import decode, fetch, lonlat_to_tile
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "sql" / "migrations"
 _FUNCTION = re.compile(r"CREATE (?:OR REPLACE )?FUNCTION tiles\.(mvt_\w+)\((.*?)\$\$(.*?)\$\$", re.S)
@@ -43,13 +43,9 @@ def test_the_tiles_version_names_the_declaration():
 
 
 async def test_the_build_wrote_the_catalog_into_tiles_layers(database_url):
-    conn = await asyncpg.connect(database_url)
-    try:
-        rows = await conn.fetch(
-            "SELECT id, minzoom, maxzoom, extent, buffer, margin, detail_minzoom FROM tiles.layers"
-        )
-    finally:
-        await conn.close()
+    rows = await fetch(
+        database_url, "SELECT id, minzoom, maxzoom, extent, buffer, margin, detail_minzoom FROM tiles.layers"
+    )
     assert sorted(tuple(r) for r in rows) == sorted(catalog.layer_rows())
 
 

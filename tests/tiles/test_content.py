@@ -7,7 +7,7 @@ import re
 import asyncpg
 import pytest
 
-from .conftest import decode, lonlat_to_tile, tile_to_mercator
+from .conftest import decode, fetch, lonlat_to_tile, tile_to_mercator
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -28,13 +28,9 @@ async def test_ajaccio_z10_holds_2a004_with_its_properties(http, tiles_url, data
     x, y = lonlat_to_tile(8.7369, 41.9267, 10)
     layers = await _layers(http, tiles_url, "admin", 10, x, y)
     feature = _by_code(layers["communes"])["2A004"]
-    conn = await asyncpg.connect(database_url)
-    try:
-        row = await conn.fetchrow(
-            "SELECT id, nom, population, departement_code FROM ref.communes WHERE code = '2A004'"
-        )
-    finally:
-        await conn.close()
+    (row,) = await fetch(
+        database_url, "SELECT id, nom, population, departement_code FROM ref.communes WHERE code = '2A004'"
+    )
     assert feature["id"] == row["id"]
     assert feature["properties"] == {
         "code": "2A004",

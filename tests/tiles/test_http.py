@@ -9,7 +9,9 @@ from urllib.parse import quote
 
 import pytest
 
-from .conftest import decode, lonlat_to_tile, metric
+from tests.problems import assert_problem
+
+from .conftest import decode, fetch, lonlat_to_tile, metric
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -183,6 +185,26 @@ async def test_tilejson_is_absolute_versioned_and_describes_layers(http, tiles_u
     assert {layer["id"] for layer in doc["vector_layers"]} == {"finess", "finess_clusters"}
 
 
+async def test_finess_groups_are_the_rows_of_their_table(http, tiles_url, database_url):
+    """ref.finess_groups is the one list of groups: the cluster layer's fields, the style's paint and the
+    groups the web legend reads (style metadata) are its rows, in its order."""
+    rows = await fetch(
+        database_url, "SELECT key, label, coordinated, colour FROM ref.finess_groups ORDER BY ordinal"
+    )
+    assert len(rows) == 14
+    async with http.get(f"{tiles_url}/tiles/finess.json") as resp:
+        layers = {layer["id"]: layer for layer in (await resp.json())["vector_layers"]}
+    expected = {"total": "Number", **{f"n_{r['key']}": "Number" for r in rows}}
+    assert layers["finess_clusters"]["fields"] == expected
+    async with http.get(f"{tiles_url}/styles/rezone.json") as resp:
+        style = await resp.json()
+    assert style["metadata"]["rezone:finess_groups"] == [dict(r) for r in rows]
+    points = next(lay for lay in style["layers"] if lay.get("source-layer") == "finess")
+    paint = points["paint"]["circle-color"]
+    assert paint[:2] == ["match", ["get", "groupe"]]
+    assert list(zip(paint[2:-1:2], paint[3:-1:2], strict=True)) == [(r["key"], r["colour"]) for r in rows]
+
+
 async def test_style_uses_only_our_sources(http, tiles_url):
     spoof = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"}
     async with http.get(f"{tiles_url}/styles/rezone.json", headers=spoof) as resp:
@@ -212,12 +234,16 @@ async def test_style_uses_only_our_sources(http, tiles_url):
     # A stack falls back to its first font we have; a range off the 256 grid, another digest: 404.
     async with http.get(template.replace("{fontstack}", quote("Open Sans Regular,DejaVu Sans Bold"))) as r:
         assert r.status == 200
+    # The boundary of the 256 grid: 256-511 is a range, 1-256 and 65536-65791 (past U+FFFF) are not.
+    async with http.get(template.replace("{fontstack}", quote(min(fonts))).replace("0-255", "256-511")) as r:
+        assert r.status == 200 and r.headers["Content-Type"] == "application/x-protobuf"
     for bad in (("0-255", "1-256"), ("0-255", "65536-65791")):
         async with http.get(template.replace("{fontstack}", quote(min(fonts))).replace(*bad)) as r:
-            assert r.status == 404, bad
+            doc = await assert_problem(r, 404, "not_found", bad)
+            assert bad[1] in doc["detail"], doc
     wrong = re.sub(r"/glyphs/[0-9a-f]{12}/", "/glyphs/000000000000/", template)
     async with http.get(wrong.replace("{fontstack}", quote(min(fonts)))) as r:
-        assert r.status == 404
+        await assert_problem(r, 404, "not_found", "another glyph digest")
     assert {s["url"] for s in style["sources"].values()} == {
         f"{tiles_url}/tiles/admin.json",
         f"{tiles_url}/tiles/finess.json",

@@ -32,30 +32,28 @@ def _inject_axe(page: Page) -> None:
         page.evaluate(AXE.read_text(encoding="utf-8") + "\n;true")
 
 
-def axe_violations(page: Page, include: list[str]) -> list[dict]:
-    """Serious and critical axe-core violations inside the `include` selectors (npm axe-core)."""
-    _inject_axe(page)
-    result = page.evaluate(
-        "(include) => axe.run({include: include.map((s) => [s])}, {resultTypes: ['violations']})", include
-    )
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
+# The WCAG rules every whole-page check runs; None runs axe-core's default set (WCAG and best practices).
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
-def assert_accessible(page: Page, step: str, artifacts: Path | None = None) -> list[dict]:
-    """axe-core on the whole page as it is now: no serious or critical violation; returns the lesser ones."""
+def assert_accessible(
+    page: Page,
+    step: str,
+    artifacts: Path | None = None,
+    *,
+    include: list[str] | None = None,
+    tags: list[str] | None = AXE_TAGS,
+) -> list[dict]:
+    """axe-core (npm axe-core) on the page as it is now, or inside the `include` selectors: no serious or
+    critical violation; returns the lesser ones, also written to `artifacts/axe-<step>.json` when given."""
     _inject_axe(page)
     result = page.evaluate(
-        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})"
+        "([include, tags]) => axe.run(include ? {include: include.map((s) => [s])} : document,"
+        " tags ? {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']}"
+        " : {resultTypes: ['violations']})"
         ".then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
         " nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))})))",
-        AXE_TAGS,
+        [include, tags],
     )
     if artifacts is not None:
         artifacts.mkdir(parents=True, exist_ok=True)

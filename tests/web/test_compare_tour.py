@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from .browser import api_get, assert_clean, axe_violations
+from .browser import api_get, assert_accessible, assert_clean
 from .test_journey import add_by_search, download, text, wait_map
 
 pytestmark = pytest.mark.browser
@@ -45,11 +45,6 @@ def near(shot: bytes, rgb: tuple[int, int, int], tolerance: int = 30) -> int:
     return int((np.abs(pixels - np.array(rgb)).max(axis=2) <= tolerance).sum())
 
 
-def no_axe(page: Page, *selectors: str) -> None:
-    violations = axe_violations(page, list(selectors))
-    assert violations == [], violations
-
-
 @pytest.mark.parametrize("size", list(SIZES))
 def test_compare_two_perimeters(
     open_page, gateway_url: str, artifacts_dir: Path, tmp_path: Path, size: str
@@ -61,7 +56,7 @@ def test_compare_two_perimeters(
     card = page.locator("#compare")
     expect(card).to_be_visible()
     card.scroll_into_view_if_needed()
-    no_axe(page, "#compare")
+    assert_accessible(page, "compare", include=["#compare"], tags=None)
     page.locator("#compare-keep").click()
     expect(page.locator("#compare-status")).to_contain_text("Périmètre A gardé (2 commune(s))")
     for query, code in B_EXTRA:
@@ -95,7 +90,7 @@ def test_compare_two_perimeters(
     expect(dialog).to_have_attribute("data-state", "ready", timeout=30_000)
     expect(page.locator("#compare-close")).to_be_focused()
     page.screenshot(path=shots / f"{size}-dialog.png")
-    no_axe(page, "#compare-dialog")
+    assert_accessible(page, "compare-dialog", include=["#compare-dialog"], tags=None)
     overflowing = dialog.locator(".table-wrap").evaluate_all(
         "els => els.filter((e) => e.scrollWidth > e.clientWidth + 1).length"
     )
@@ -193,7 +188,7 @@ def test_first_visit_tour(open_page, gateway_url: str, artifacts_dir: Path, size
     expect(page.locator("#tour-title")).to_contain_text("Étape 1 sur 5")
     expect(tour.get_by_role("button", name="Suivant")).to_be_focused()
     page.screenshot(path=shots / f"{size}-step1.png")
-    no_axe(page, "#tour-dialog")
+    assert_accessible(page, "tour-dialog", include=["#tour-dialog"], tags=None)
     # Keyboard only: Enter on the focused « Suivant » four times, then « Terminer la visite ».
     titles = []
     for step in range(2, 6):

@@ -1,35 +1,16 @@
-// FINESS groups of the map (keys of ref.finess_groups, as carried by the `finess` tile layer) and the legend
-// with one toggle per group. Coordinated-care structures are on by default. Colours are not written here: they
-// come from ref.finess_groups through the tiles style (`setColours`, called once the style is loaded).
+// The legend of the FINESS groups, one toggle per group; coordinated-care structures are on by default. No
+// group is written here: their keys, labels, sectors and colours are the rows of ref.finess_groups, which the
+// tiles style carries in its metadata (`rezone:finess_groups`); the map reads them and calls `setGroups`.
 
 import { byId, fill, h, s } from "./dom.js";
-
-export const GROUPS = [
-  { key: "msp", label: "Maisons de santé pluriprofessionnelles (MSP)", coordinated: true },
-  { key: "cds", label: "Centres de santé", coordinated: true },
-  { key: "cpts", label: "CPTS (siège)", coordinated: true },
-  { key: "ch", label: "Centres hospitaliers" },
-  { key: "chr", label: "Centres hospitaliers régionaux / universitaires" },
-  { key: "chr_entite", label: "Entités des CHR / CHU" },
-  { key: "hl", label: "Hôpitaux de proximité (ex-hôpitaux locaux)" },
-  { key: "hia", label: "Hôpitaux des armées" },
-  { key: "clinique", label: "Cliniques" },
-  { key: "ssr", label: "Établissements privés autorisés en SSR" },
-  { key: "dialyse", label: "Centres de dialyse et alternatives" },
-  { key: "had", label: "Hospitalisation à domicile (HAD)" },
-  { key: "ehpad", label: "EHPAD" },
-  { key: "ssiad", label: "SSIAD" },
-];
-
-export const GROUP_BY_KEY = new Map(GROUPS.map((g) => [g.key, g]));
 
 export class FinessLegend {
   /** `onChange(enabledKeys, showCpts)` is called whenever a toggle changes. */
   constructor(onChange) {
     this.onChange = onChange;
-    this.enabled = new Set(GROUPS.filter((g) => g.coordinated).map((g) => g.key));
+    this.groups = []; // ref.finess_groups in legend order, from the style (setGroups)
+    this.enabled = new Set();
     this.showCpts = true;
-    this.colours = new Map(); // FINESS group -> colour, from the style
     this.root = byId("finess-legend");
     this.panel = byId("finess-panel");
     this.button = byId("finess-toggle");
@@ -48,13 +29,13 @@ export class FinessLegend {
         this.onChange(this.enabled, this.showCpts);
       } }),
       s("svg", { width: 14, height: 14, viewBox: "0 0 14 14", "aria-hidden": "true", class: "swatch" },
-        s("circle", { cx: 7, cy: 7, r: 5.5, fill: this.colours.get(g.key), stroke: "#ffffff", "stroke-width": 1.5 })),
+        s("circle", { cx: 7, cy: 7, r: 5.5, fill: g.colour, stroke: "#ffffff", "stroke-width": 1.5 })),
       ` ${g.label}`));
     fill(this.root,
       h("p", { class: "legend-title" }, "Exercice coordonné"),
-      h("ul", { class: "legend-list" }, GROUPS.filter((g) => g.coordinated).map(item)),
+      h("ul", { class: "legend-list" }, this.groups.filter((g) => g.coordinated).map(item)),
       h("p", { class: "legend-title" }, "Autres structures de soins"),
-      h("ul", { class: "legend-list" }, GROUPS.filter((g) => !g.coordinated).map(item)),
+      h("ul", { class: "legend-list" }, this.groups.filter((g) => !g.coordinated).map(item)),
       h("div", { class: "legend-actions" },
         h("button", { type: "button", class: "button small", onclick: () => this.setAll(true) }, "Tout afficher"),
         h("button", { type: "button", class: "button small", onclick: () => this.setAll(false) }, "Exercice coordonné seul")),
@@ -66,14 +47,14 @@ export class FinessLegend {
         " Périmètres des CPTS existantes"));
   }
 
-  /** Use the colours the map actually draws (read from the style). */
-  setColours(colours) {
-    for (const [key, colour] of colours) if (typeof colour === "string") this.colours.set(key, colour);
-    this.render();
+  /** The groups the map draws (read from the style), with the coordinated ones switched on. */
+  setGroups(groups) {
+    this.groups = groups;
+    this.setAll(false);
   }
 
   setAll(all) {
-    this.enabled = new Set(GROUPS.filter((g) => all || g.coordinated).map((g) => g.key));
+    this.enabled = new Set(this.groups.filter((g) => all || g.coordinated).map((g) => g.key));
     this.render();
     this.onChange(this.enabled, this.showCpts);
   }

@@ -70,7 +70,7 @@ import("./map.js").then(({ RezoneMap }) => {
     },
     onStatus: (text, kind) => status(mapStatus, text, kind),
     onMove: (view) => { mapView = view; writeLocation(selection.codes, mapView); },
-    onReady: (colours) => legend.setColours(colours),
+    onReady: (groups) => legend.setGroups(groups),
   });
   mapInstance.setFiness(legend.enabled, legend.showCpts);
   mapInstance.setSelection(selection.entries);

@@ -4,7 +4,6 @@
 
 import * as maplibregl from "../node_modules/maplibre-gl/dist/maplibre-gl.mjs";
 import { h } from "./dom.js";
-import { GROUP_BY_KEY, GROUPS } from "./legend.js";
 import { PERIMETER_COLOURS } from "./perimeters.js";
 
 const FRANCE = [[-5.3, 41.2], [9.7, 51.2]];
@@ -34,8 +33,8 @@ export class RezoneMap {
     this.points = { type: "FeatureCollection", features: [] };
     this.hoverId = null;
     this.ready = false;
-    this.colours = new Map(); // FINESS group -> colour, read from the style
-    this.finessGroups = new Set(GROUPS.filter((g) => g.coordinated).map((g) => g.key));
+    this.groups = []; // FINESS groups (ref.finess_groups) from the style's metadata, in legend order
+    this.finessGroups = new Set();
     this.showCpts = true;
     container.dataset.state = "loading";
     this.map = new maplibregl.Map({
@@ -140,7 +139,7 @@ export class RezoneMap {
     this.ready = true;
     this.applySelection();
     this.setFiness(this.finessGroups, this.showCpts);
-    this.onReady?.(this.colours);
+    this.onReady?.(this.groups);
   }
 
   /** FINESS layers of the style if it has them (their colours feed the legend), ours otherwise. */
@@ -152,10 +151,14 @@ export class RezoneMap {
       this.map.addSource("rz-finess", { type: "vector", url: "/tiles/finess.json" });
       this.finessSource = "rz-finess";
     }
+    // The groups of ref.finess_groups, as our style carries them; each with the colour the points are drawn in.
     const colour = points?.paint?.["circle-color"];
+    const drawn = new Map();
     if (Array.isArray(colour) && colour[0] === "match") {
-      for (let i = 2; i + 1 < colour.length; i += 2) this.colours.set(colour[i], colour[i + 1]);
+      for (let i = 2; i + 1 < colour.length; i += 2) drawn.set(colour[i], colour[i + 1]);
     }
+    this.groups = (style.metadata?.["rezone:finess_groups"] ?? [])
+      .map((g) => ({ ...g, colour: drawn.get(g.key) ?? g.colour }));
     this.pointsLayer = points?.id || "rz-finess-points";
     // Clusters are context, not the subject: lighter, so that the selection stands out above them.
     if (clusters) this.map.setPaintProperty(clusters.id, "circle-opacity", 0.45);
@@ -259,12 +262,12 @@ export class RezoneMap {
     const p = f.properties;
     let content;
     if (f.layer.id === this.clustersLayer) {
-      const lines = GROUPS.filter((g) => this.finessGroups.has(g.key) && p[`n_${g.key}`])
+      const lines = this.groups.filter((g) => this.finessGroups.has(g.key) && p[`n_${g.key}`])
         .map((g) => h("li", {}, `${p[`n_${g.key}`]} – ${g.label}`));
       content = h("div", { class: "finess-popup" }, h("strong", {}, "Structures de soins de ce secteur"),
         h("ul", {}, lines), h("p", { class: "hint" }, "Zoomez pour voir chaque établissement."));
     } else {
-      const group = GROUP_BY_KEY.get(p.groupe);
+      const group = this.groups.find((g) => g.key === p.groupe);
       content = h("div", { class: "finess-popup" },
         h("strong", {}, p.nom || "Établissement (zoomez pour lire son nom)"),
         h("p", {}, p.categorie || group?.label || p.groupe),

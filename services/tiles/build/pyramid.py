@@ -107,6 +107,7 @@ async def build_pyramid(
     for r in await conn.fetch(_EXTENTS):
         extents.setdefault(r["kind"], []).append((r["xmin"], r["ymin"], r["xmax"], r["ymax"]))
     credits = attribution(await queries.demo_sources(conn))
+    groups = [g.key for g in await queries.finess_groups(conn)]
     target = pyramid_dir / version
     if target.exists():
         shutil.rmtree(target)
@@ -139,7 +140,7 @@ async def build_pyramid(
             # The TileJSON fields a PMTiles reader shows (name, attribution, vector_layers, bounds: the same
             # values as /tiles/<name>.json), with the zoom range the archive holds.
             metadata = {
-                **tilejson_fields(name, version, credits),
+                **tilejson_fields(name, version, credits, groups),
                 "format": "pbf",
                 "minzoom": zooms[name][0],
                 "maxzoom": zooms[name][-1],
