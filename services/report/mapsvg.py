@@ -19,6 +19,7 @@ UNITS = 10_000  # SVG width of a panel in user units: integer coordinates at 0.0
 # Average advance of Liberation Sans is about 0.52 em; 1 pt = 0.3528 mm.
 _EM_MM = 0.3528
 _ADVANCE_EM = 0.52
+_NUMBER_PT = 5.0  # size of a commune's number on the map (lib.typ map-panel)
 
 
 def label_pt(n_communes: int) -> float:
@@ -91,26 +92,37 @@ def _labels(
     start: int,
     size: float,
 ) -> tuple[list[MapLabel], list[MapLabel]]:
-    """Greedy label placement: full names where they fit, a number (keyed below the map) elsewhere."""
+    """Greedy label placement: full names where they fit, a number (keyed below the map) elsewhere.
+
+    A name's box is its estimated width plus half an em of air on each side (names set edge to edge read as
+    one word: « GardanneFuveau »); a number's box is kept too, so that a later name is not written over it."""
     placed: list[tuple[float, float, float, float]] = []
     labels: list[MapLabel] = []
     key: list[MapLabel] = []
     number = start
+
+    def free(box: tuple[float, float, float, float]) -> bool:
+        return all(box[2] <= b[0] or box[0] >= b[2] or box[3] <= b[1] or box[1] >= b[3] for b in placed)
+
     for code in sorted(codes, key=lambda c: (-weight.get(c, 0), names[c])):
         if code not in points:
             continue
         px, py = points[code]
         fx = float((px - frame.minx) / frame.width_m)
         fy = float((frame.maxy - py) / (frame.maxy - frame.miny))
-        w = len(names[code]) * _ADVANCE_EM * size * _EM_MM / frame.width_mm
+        w = (len(names[code]) * _ADVANCE_EM + 1.0) * size * _EM_MM / frame.width_mm
         h = 1.25 * size * _EM_MM / frame.height_mm
         x0 = min(max(fx - w / 2, 0.005), 0.995 - w)
         box = (x0, fy - h / 2, x0 + w, fy + h / 2)
-        if all(box[2] <= b[0] or box[0] >= b[2] or box[3] <= b[1] or box[1] >= b[3] for b in placed):
+        if free(box):
             placed.append(box)
             labels.append(MapLabel(x=round(x0 + w / 2, 4), y=round(fy, 4), text=names[code]))
         else:
             number += 1
+            # the number's white box: its digits at 5 pt (the template's size) and its inset
+            nw = (len(str(number)) * 0.56 + 0.6) * _NUMBER_PT * _EM_MM / frame.width_mm
+            nh = 1.5 * _NUMBER_PT * _EM_MM / frame.height_mm
+            placed.append((fx - nw / 2, fy - nh / 2, fx + nw / 2, fy + nh / 2))
             labels.append(MapLabel(x=round(fx, 4), y=round(fy, 4), text=str(number), number=number))
             key.append(MapLabel(x=0, y=0, text=names[code], number=number))
     return labels, key

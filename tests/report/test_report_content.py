@@ -11,6 +11,7 @@ import asyncio
 import re
 import subprocess
 import tempfile
+from collections.abc import Callable
 
 import aiohttp
 import asyncpg
@@ -103,6 +104,57 @@ def check_no_orphan_heading(pdf: bytes) -> None:
         assert not orphans, (n, orphans)
 
 
+def table_rows_per_page(pdf: bytes, heading: str, end: str, is_row: Callable[[str], bool]) -> list[int]:
+    """Rows of one table on each page it spans (pages without any left out): the lines `is_row` accepts
+    between the numbered `heading` (not its line in the contents) and the first line starting with `end`."""
+    pages = pdf_text(pdf, layout=True).split("\f")
+    title = re.compile(rf"^\d+(\.\d+)*\s+{re.escape(heading)}$")
+    counts: list[int] = []
+    inside = done = False
+    for page in pages:
+        n = 0
+        for line in (ln.strip() for ln in page.splitlines()):
+            if not inside:
+                inside = bool(title.match(line))
+            elif line.startswith(end):
+                done = True
+                break
+            elif is_row(line):
+                n += 1
+        if n:
+            counts.append(n)
+        if done:
+            break
+    assert inside and done, (heading, end)
+    return counts
+
+
+def check_no_table_tail(pdf: bytes, d: Diagnosis) -> None:
+    """The territory and activity tables (one row per commune) never leave their first or last one or two
+    rows alone on a page; every row is found, so a row the check misses fails it too."""
+    codes = {c.code for c in d.communes}
+    names = sorted({c.nom.replace("’", "'") for c in d.communes}, key=len, reverse=True)
+    code = re.compile(r"(?<![0-9A-Z])([0-9][0-9AB][0-9]{3})(?![0-9])")
+
+    def territory_row(line: str) -> bool:
+        return line.startswith("Total :") or any(m in codes for m in code.findall(line))
+
+    def activity_row(line: str) -> bool:
+        line = line.replace("’", "'")
+        return any(
+            line.startswith(n) and re.match(r"(\s*\([0-9AB]{2,3}\))?\s+[0-9–]", line[len(n) :]) for n in names
+        )
+
+    tables = [("Communes retenues", "Zonage médecins :", territory_row, len(codes) + 1)]
+    if d.offer.activity:
+        tables.append(("Activité", "Colonnes :", activity_row, len(codes)))
+    for heading, end, is_row, expected in tables:
+        counts = table_rows_per_page(pdf, heading, end, is_row)
+        assert sum(counts) == expected, (heading, counts, expected)
+        if len(counts) > 1:
+            assert counts[0] >= 3 and counts[-1] >= 3, (heading, counts)
+
+
 def section(text: str, start: str, end: str) -> str:
     """The flattened text between two headings (first occurrence after the table of contents)."""
     i = text.index(start, text.index("La carte") + 1)
@@ -132,6 +184,7 @@ async def test_seed_selection(http, report_url, aggregate_url, artifacts_dir, da
     check_wording(text)
     check_accessible(pdf, "CPTS du pays d")
     check_no_orphan_heading(pdf)
+    check_no_table_tail(pdf, d)
     # targeted ALD reach the PDF
     assert "ALD ciblées à votre demande" in text
     for ref in d.prevalences.requested:
@@ -200,6 +253,7 @@ async def test_hundred_communes_notes_stay_readable(http, report_url, aggregate_
     check_wording(text)
     check_accessible(pdf, "Cent")
     check_no_orphan_heading(pdf)
+    check_no_table_tail(pdf, d)
     pops = {c.code: c.population or 0 for c in d.communes}
     total = sum(pops.values())
     partial = [i for i in d.access + d.prevention + d.vaccination if i.partial and not i.masked]
@@ -229,6 +283,7 @@ async def test_overseas_multi_region_weights(http, report_url, aggregate_url, ar
     text = flat(pdf_text(pdf))
     check_wording(text)
     check_no_orphan_heading(pdf)
+    check_no_table_tail(pdf, d)
     weighted = [
         i for i in d.access + d.prevention if i.comparisons.departement.weighted and i.value is not None
     ]
@@ -253,6 +308,7 @@ async def test_tiny_territory_sans_objet(http, report_url, aggregate_url, artifa
     text = flat(pdf_text(pdf))
     check_wording(text)
     check_no_orphan_heading(pdf)
+    check_no_table_tail(pdf, d)
     layout = pdf_text(pdf, layout=True)
     empty = [a for a in d.offer.activity if a.n_ps_total == 0]
     for a in empty:

@@ -8,7 +8,8 @@ import pytest
 
 from services.common.contract import DIAGNOSIS
 from services.report import csvexport, fmt, view
-from services.report.mapsvg import MapView
+from services.report.mapplan import Frame
+from services.report.mapsvg import MapView, _labels
 
 from .conftest import MULTI, TINY
 
@@ -103,3 +104,31 @@ def test_csv_cells_cannot_become_formulas():
 def test_collation_ignores_accents_and_case():
     names = ["Gréasque", "Gémenos", "Éguilles", "Eyguières", "gardanne"]
     assert sorted(names, key=view.collate) == ["Éguilles", "Eyguières", "gardanne", "Gémenos", "Gréasque"]
+
+
+def _frame() -> Frame:
+    """A 100 × 100 mm panel over 100 × 100 km: 1 mm of the page is 1 km."""
+    return Frame(epsg=2154, minx=0, miny=0, maxx=100_000, maxy=100_000, codes=[], departements=[],
+                 width_mm=100, height_mm=100)  # fmt: skip
+
+
+def test_map_names_keep_air_between_them() -> None:
+    # At 6 pt, « Gardanne » and « Fuveau » 8 mm apart would be set edge to edge (« GardanneFuveau »): the
+    # second one gets a number instead.
+    names = {"a": "Gardanne", "b": "Fuveau"}
+    points = {"a": (50_000.0, 50_000.0), "b": (58_000.0, 50_000.0)}
+    labels, key = _labels(_frame(), ["a", "b"], names, points, {"a": 2, "b": 1}, 0, 6.0)
+    assert [lb.text for lb in labels] == ["Gardanne", "1"] and [k.text for k in key] == ["Fuveau"]
+    # far enough apart, both names print
+    points["b"] = (62_000.0, 50_000.0)
+    labels, key = _labels(_frame(), ["a", "b"], names, points, {"a": 2, "b": 1}, 0, 6.0)
+    assert [lb.text for lb in labels] == ["Gardanne", "Fuveau"] and key == []
+
+
+def test_map_names_are_not_written_over_numbers() -> None:
+    # « c » takes the middle, « d » (just under it) gets number 1, « e » (under that number) would cover it.
+    names = {"c": "Commune au nom assez long", "d": "Dé", "e": "Eé"}
+    points = {"c": (50_000.0, 50_000.0), "d": (50_000.0, 47_500.0), "e": (50_000.0, 45_000.0)}
+    labels, key = _labels(_frame(), list(names), names, points, {"c": 3, "d": 2, "e": 1}, 0, 6.0)
+    assert [lb.text for lb in labels] == ["Commune au nom assez long", "1", "2"], labels
+    assert [k.text for k in key] == ["Dé", "Eé"]
