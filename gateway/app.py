@@ -29,7 +29,7 @@ from .ratelimit import (
     parse_api_keys,
     shared_rate_limit_middleware,
 )
-from .resilience import CircuitBreaker, TokenBuckets, shedding_middleware
+from .resilience import CircuitBreaker, RetryBudget, TokenBuckets, shedding_middleware
 from .routes import proxy_tiles
 from .security import preflight, security_headers
 from .settings import SETTINGS, Settings, split_list
@@ -139,6 +139,8 @@ def create_app(settings: Settings) -> web.Application:
             connect_s=settings.connect_timeout_s,
             metrics=gm,
             max_body=settings.max_upstream_body_bytes,
+            retries=RetryBudget(settings.retry_ratio),
+            retry_pause_s=settings.retry_pause_s,
             breaker=CircuitBreaker(
                 settings.breaker_failures, settings.breaker_reset_s, on_change=gm.breaker_listener(name)
             ),

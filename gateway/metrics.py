@@ -38,6 +38,12 @@ class GatewayMetrics:
             ["upstream", "kind"],
             registry=registry,
         )
+        self.upstream_retries = Counter(
+            "gateway_upstream_retries_total",
+            "Idempotent calls sent again after the upstream shed them (503), within the retry budget",
+            ["upstream"],
+            registry=registry,
+        )
         self.upstream_latency = Histogram(
             "gateway_upstream_duration_seconds",
             "Upstream call latency",

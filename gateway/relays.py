@@ -56,6 +56,9 @@ class Relay:
     operation: str  # OpenAPI: operation ids get{operation} and post{operation}
     struct: type[msgspec.Struct] | None = None
     tag: str = "territoire"
+    # A read the upstream answers cheaply: shed once, it may be sent again (Upstream.call). Not the PDF,
+    # whose shedding is the render queue's cap and must hold.
+    retry_shed: bool = True
 
     @property
     def options(self) -> tuple[str, ...]:
@@ -152,6 +155,7 @@ RELAYS = (
         "application/pdf",
         "ReportPdf",
         tag="exports",
+        retry_shed=False,
     ),
     Relay(
         "export.csv",

@@ -1,4 +1,4 @@
-"""Circuit breaker per upstream, in-flight cap (shedding) and the per-replica token bucket of the API.
+"""Circuit breaker and retry budget per upstream, in-flight cap (shedding), the per-replica token bucket.
 
 Each takes an injectable clock so tests drive time instead of sleeping.
 """
@@ -18,6 +18,28 @@ from services.common.web import read_body_upto
 from .errors import Overloaded
 
 CLOSED, HALF_OPEN, OPEN = 0, 1, 2
+
+
+class RetryBudget:
+    """Retries as a share of calls (the retry budget of Finagle and Envoy), so that retries cannot multiply
+    the load of an upstream that sheds because it is overloaded: every call deposits `ratio` of a token, up
+    to `burst` tokens; a retry spends one. `ratio` 0 never retries.
+    """
+
+    def __init__(self, ratio: float, burst: float = 10.0) -> None:
+        self.ratio, self.burst = ratio, burst
+        self.tokens = burst if ratio > 0 else 0.0
+
+    def deposit(self) -> None:
+        """A first attempt was made."""
+        self.tokens = min(self.burst, self.tokens + self.ratio)
+
+    def withdraw(self) -> bool:
+        """Whether a retry may be made now (and spend its token)."""
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 class CircuitBreaker:

@@ -70,7 +70,9 @@ async def _relayed(
     key, payload = relay.call(catalogue.version, ask)
     client = request.app[UPSTREAMS][relay.upstream]
     entry, how = await request.app[CACHE].get_or_fetch(
-        relay.name, key, lambda: client.post_json(relay.path, payload, relay.timeout(settings))
+        relay.name,
+        key,
+        lambda: client.post_json(relay.path, payload, relay.timeout(settings), idempotent=relay.retry_shed),
     )
     return entry_response(request, entry, how)
 

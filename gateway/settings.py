@@ -63,6 +63,12 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     redis_timeout_s: float = 0.25
     api_max_age_s: int = 300
 
+    # An idempotent API call the upstream shed (503: that replica is full) is sent once more on a new
+    # connection (the Service may pick another replica) after a short pause, for at most this share of the
+    # calls (gateway/resilience.py RetryBudget); 0 never retries.
+    retry_ratio: float = 0.1
+    retry_pause_s: float = 0.025
+
     breaker_failures: int = 5
     breaker_reset_s: float = 15.0
 

@@ -32,7 +32,7 @@ from services.common.web import REQUEST_ID_HEADER
 from .cache import Entry, make_entry
 from .errors import BadGateway, UpstreamUnavailable
 from .metrics import GatewayMetrics
-from .resilience import CircuitBreaker
+from .resilience import CircuitBreaker, RetryBudget
 
 log = logging.getLogger("rezone.gateway.upstream")
 
@@ -62,8 +62,16 @@ class UpstreamTimeoutError(UpstreamTimeout):
     code = "upstream_timeout"
 
 
+class _Shed(Exception):
+    """The upstream shed a call (503, or 429 with Retry-After): `error` is what the client gets."""
+
+    def __init__(self, error: UpstreamUnavailable) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class Upstream:
-    """A named upstream service: its session, breaker and per-call timeouts."""
+    """A named upstream service: its session, breaker, retry budget and per-call timeouts."""
 
     def __init__(
         self,
@@ -74,10 +82,16 @@ class Upstream:
         breaker: CircuitBreaker,
         metrics: GatewayMetrics,
         max_body: int,
+        retries: RetryBudget | None = None,
+        retry_pause_s: float = 0.025,
     ) -> None:
         self.name, self.base = name, URL(base_url)
         self.connect_s, self.breaker, self.metrics, self.max_body = connect_s, breaker, metrics, max_body
+        self.retries, self.retry_pause_s = retries or RetryBudget(0), retry_pause_s
         self.session: aiohttp.ClientSession | None = None
+        # Retries go out on a new connection: a pooled one leads back to the replica that shed, a new one is
+        # balanced again by the Service (kube-proxy picks an endpoint per connection).
+        self.fresh: aiohttp.ClientSession | None = None
         self._latency = metrics.upstream_latency.labels(name)  # bound once: labels() costs a lookup per call
 
     async def start(self) -> None:
@@ -87,11 +101,15 @@ class Upstream:
             auto_decompress=False,
             connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=UPSTREAM_IDLE_S),
         )
+        self.fresh = aiohttp.ClientSession(
+            auto_decompress=False, connector=aiohttp.TCPConnector(limit=50, force_close=True)
+        )
 
     async def close(self) -> None:
         """Close the pooled connections."""
-        if self.session is not None:
-            await self.session.close()
+        for session in (self.session, self.fresh):
+            if session is not None:
+                await session.close()
 
     def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
         return aiohttp.ClientTimeout(total=seconds, connect=self.connect_s, sock_connect=self.connect_s)
@@ -159,14 +177,20 @@ class Upstream:
             f"service {self.name} momentanément indisponible", upstream=self.name, retry_after=seconds
         )
 
-    async def post_json(self, path: str, payload: Any, timeout_s: float) -> Entry:
-        """POST a JSON body, return the 200 answer as a cache entry; errors become ServiceErrors."""
+    async def post_json(
+        self, path: str, payload: Any, timeout_s: float, *, idempotent: bool = False
+    ) -> Entry:
+        """POST a JSON body, return the 200 answer as a cache entry; errors become ServiceErrors.
+
+        `idempotent`: the call reads only (the same body always asks the same thing), so a shed one may be
+        sent again (see `call`).
+        """
         headers = {
             "Content-Type": "application/json",
             "Accept-Encoding": "identity",
             REQUEST_ID_HEADER: request_id_var.get(),
         }
-        return await self.post_bytes(path, _ENC.encode(payload), headers, timeout_s)
+        return await self.call("POST", path, _ENC.encode(payload), headers, timeout_s, idempotent=idempotent)
 
     async def post_bytes(self, path: str, body: bytes, headers: dict[str, str], timeout_s: float) -> Entry:
         """POST raw bytes (project import, JSON bodies) and read the answer whole, bounded in size."""
@@ -178,12 +202,49 @@ class Upstream:
         return await self.call("GET", path, None, headers, timeout_s)
 
     async def call(
-        self, method: str, path: str, body: bytes | None, headers: dict[str, str], timeout_s: float
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        timeout_s: float,
+        *,
+        idempotent: bool = False,
     ) -> Entry:
-        """One call whose 2xx answer is read whole, bounded in size; 4xx problems are relayed as such."""
-        assert self.session is not None
+        """One call whose 2xx answer is read whole, bounded in size; 4xx problems are relayed as such.
+
+        An idempotent call the upstream shed (503: that replica is at its in-flight cap) is sent once more,
+        after `retry_pause_s`, on a new connection, when the retry budget allows it and time is left: with
+        several replicas behind the Service the other one usually has room, and the shed answer cost the
+        upstream almost nothing. A timeout or a server error is never retried (the work may be running).
+        """
+        started = time.monotonic()
+        self.retries.deposit()
+        try:
+            return await self._call_once(method, path, body, headers, timeout_s, self.session)
+        except _Shed as shed:
+            left = timeout_s - (time.monotonic() - started) - self.retry_pause_s
+            if not idempotent or left <= 0 or not self.retries.withdraw():
+                raise shed.error from None
+        self.metrics.upstream_retries.labels(self.name).inc()
+        await asyncio.sleep(self.retry_pause_s)
+        try:
+            return await self._call_once(method, path, body, headers, left, self.fresh)
+        except _Shed as shed:
+            raise shed.error from None
+
+    async def _call_once(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        timeout_s: float,
+        session: aiohttp.ClientSession | None,
+    ) -> Entry:
+        assert session is not None
         async with self._guarded():
-            async with self.session.request(
+            async with session.request(
                 method,
                 self.base.with_path(path),
                 data=body,
@@ -204,7 +265,7 @@ class Upstream:
         if 400 <= status < 500 and status != 429:
             raise UpstreamProblem(status, problem_fields(data))
         if status == 503 or (status == 429 and retry_after):
-            raise self._unavailable(retry_after)
+            raise _Shed(self._unavailable(retry_after))
         raise BadGateway(f"réponse {status} du service {self.name}", upstream=self.name)
 
     async def proxy(

@@ -14,7 +14,9 @@ What podman cannot run is replaced by documented stand-ins (docs/deploy.md, "pod
 The adaptations podman's host network needs are mechanical and listed in `adapt()`: one loopback port per
 Deployment (19180–19188, next to prod-up's), hostNetwork, hostPath for emptyDir/PVC/ConfigMap file volumes,
 and the probes taken out of the pod (podman would run them with curl inside the image, which has none) and
-answered by this script over HTTP exactly as the kubelet would call them.
+answered by this script over HTTP exactly as the kubelet would call them. The aggregate and report
+Deployments run at their HPA's minReplicas (2), each replica a Deployment `<name>-<i>` of its own, behind a
+Service stand-in (the edge container's nginx, round robin, no retry: kube-proxy does not retry either).
 """
 
 from __future__ import annotations
@@ -48,6 +50,11 @@ PORTS = {
     "gateway-surge": 19186,
     "redis": 19188,
 }
+# Deployments played at their HPA's minReplicas (podman plays one pod per Deployment, so each replica is a
+# Deployment `<name>-<i>` of its own, on its own port), behind a Service stand-in at PORTS[name]: the two the
+# gateway calls for the API, whose single pod shed (503) or timed out (report pool) under load in the first
+# roll runs. Tiles (behind the tile cache) and Redis stay at one pod; the gateway is the one being rolled.
+REPLICA_PORTS = {"aggregate": (19157, 19158), "report": (19159, 19187)}
 PLAY_KINDS = ("Deployment", "ConfigMap", "Service")
 INTERNAL = 10  # a gateway pod's internal port (/metrics, detailed /readyz): its public port + 10
 
@@ -111,91 +118,119 @@ def adapt(objs: list[dict], gateway_port: int, revision: str = "a") -> tuple[lis
                 p["port"] = p["targetPort"] = port_of[obj["metadata"]["name"]]
         if obj["kind"] == "Deployment":
             name = obj["metadata"]["name"]
-            obj["metadata"]["name"] = f"{name}-{revision}" if name == "gateway" else name
-            obj["spec"]["replicas"] = 1  # podman plays one pod per Deployment; the roll adds the surge pod
-            spec = obj["spec"]["template"]["spec"]
-            spec["hostNetwork"] = True
-            for key in (
-                "topologySpreadConstraints",
-                "serviceAccountName",
-                "automountServiceAccountToken",
-                "enableServiceLinks",
-            ):
-                spec.pop(key, None)
-            for c in spec["containers"]:
-                probes[name] = {
-                    k: c.pop(k) for k in ("startupProbe", "livenessProbe", "readinessProbe") if k in c
-                }
-                c.pop("lifecycle", None)
-                own = port_of[name]
-                numbers = {"http": own, "redis": own, "internal": own + INTERNAL}
-                for probe in probes[name].values():  # named ports → this pod's loopback ports
-                    for how in ("httpGet", "tcpSocket"):
-                        if how in probe:
-                            probe[how]["port"] = numbers[probe[how]["port"]]
-                    if "exec" in probe:
-                        # podman names it <pod>-<container>, the pod <deployment>-pod[-N] (version-dependent)
-                        probe["exec"]["container"] = (f"{obj['metadata']['name']}-pod", c["name"])
-                        if probe["exec"]["command"][0] == "redis-cli":  # the port moved off 6379
-                            probe["exec"]["command"][1:1] = ["-p", str(port_of[name])]
-                # Host network: the process listens on its loopback port itself; a containerPort would make
-                # podman ask for a port mapping, which only bridge networking has.
-                c.pop("ports", None)
-                env = []
-                for var in c.get("env", []):
-                    if var["name"] in ("PGUSER", "PGPASSWORD"):  # the CNPG-made Secret, stand-in values
-                        login = prod.AGGREGATE_LOGIN if name == "aggregate" else "rezone"
-                        pw = aggregate_password if name == "aggregate" else password
-                        var = {"name": var["name"], "value": login if var["name"] == "PGUSER" else pw}
-                    env.append(var)
-                prefix = f"REZONE_{name.upper().replace('-', '_')}_"
-                env.append({"name": f"{prefix}PORT", "value": str(port_of[name])})
-                if name == "gateway":
-                    env.append({"name": f"{prefix}INTERNAL_PORT", "value": str(numbers["internal"])})
-                if name in ("tiles", "gateway"):
-                    env.append({"name": f"{prefix}PUBLIC_URL", "value": f"http://127.0.0.1:{PORTS['edge']}"})
-                c["env"] = env
-                if c["image"].startswith("localhost:5001/rezone-cpts/rezone"):
-                    c["image"] = prod.IMAGES["rezone"]
-                if name == "redis":
-                    c["image"] = prod.IMAGES["redis"]
-                    c["args"] = [a if a != "/data" else "/tmp" for a in c["args"]] + [
-                        "--port",
-                        str(PORTS["redis"]),
-                    ]
-                    c["args"][c["args"].index("--protected-mode") + 1] = "yes"
-                if name == "tile-cache":
-                    c["image"] = prod.IMAGES["nginx"]
-                    work = WORK / "tile-cache"
-                    work.mkdir(parents=True, exist_ok=True)
-                    conf = loopback_conf(work, PORTS["tile-cache"], PORTS["tiles"], status_port=free_port())
-                    c["args"] = [
-                        "nginx",
-                        "-e",
-                        "stderr",
-                        "-p",
-                        str(work),
-                        "-c",
-                        str(conf),
-                        "-g",
-                        "daemon off;",
-                    ]
-                    c["volumeMounts"] = [{"name": "work", "mountPath": str(work)}]
-                    spec["volumes"] = [{"name": "work", **_hostpath(work, prod.UIDS["nginx"])}]
-                    for path in work.iterdir():
-                        prod._chown(path, prod.UIDS["nginx"])
-                    continue
-            for vol in spec.get("volumes", []):
-                if "emptyDir" in vol:
-                    vol.pop("emptyDir")
-                    vol.update(
-                        _hostpath(WORK / f"{obj['metadata']['name']}-{vol['name']}", prod.UIDS["rezone"])
+            if name in REPLICA_PORTS:
+                for i in range(replicas_of(objs, name)):
+                    pod = copy.deepcopy(obj)
+                    pod["metadata"]["name"] = f"{name}-{i}"
+                    _deployment(
+                        pod, name, REPLICA_PORTS[name][i], port_of, password, aggregate_password, probes
                     )
-                if "persistentVolumeClaim" in vol:  # rezone-data: the pyramid written by prod-up's loader
-                    vol.pop("persistentVolumeClaim")
-                    vol["hostPath"] = {"path": str(prod.DATA / "data"), "type": "Directory"}
+                    out.append(pod)
+                continue
+            obj["metadata"]["name"] = f"{name}-{revision}" if name == "gateway" else name
+            _deployment(obj, name, port_of[name], port_of, password, aggregate_password, probes)
         out.append(obj)
     return out, probes
+
+
+def replicas_of(objs: list[dict], name: str) -> int:
+    """The pods a replicated Deployment is played with: its HPA's minReplicas, as many as it has ports."""
+    hpa = [
+        o
+        for o in objs
+        if o["kind"] == "HorizontalPodAutoscaler" and o["spec"]["scaleTargetRef"]["name"] == name
+    ]
+    return min(hpa[0]["spec"]["minReplicas"] if hpa else 1, len(REPLICA_PORTS[name]))
+
+
+def _deployment(
+    obj: dict,
+    name: str,
+    own: int,
+    port_of: dict[str, int],
+    password: str,
+    aggregate_password: str,
+    probes: dict[str, dict],
+) -> None:
+    """One played Deployment (in place): one pod, host network, its loopback port; its probes taken out."""
+    played = obj["metadata"]["name"]
+    obj["spec"]["replicas"] = 1  # podman plays one pod per Deployment; the roll adds the surge pod
+    spec = obj["spec"]["template"]["spec"]
+    spec["hostNetwork"] = True
+    for key in (
+        "topologySpreadConstraints",
+        "serviceAccountName",
+        "automountServiceAccountToken",
+        "enableServiceLinks",
+    ):
+        spec.pop(key, None)
+    for c in spec["containers"]:
+        probes[played] = {k: c.pop(k) for k in ("startupProbe", "livenessProbe", "readinessProbe") if k in c}
+        c.pop("lifecycle", None)
+        numbers = {"http": own, "redis": own, "internal": own + INTERNAL}
+        for probe in probes[played].values():  # named ports → this pod's loopback ports
+            for how in ("httpGet", "tcpSocket"):
+                if how in probe:
+                    probe[how]["port"] = numbers[probe[how]["port"]]
+            if "exec" in probe:
+                # podman names it <pod>-<container>, the pod <deployment>-pod[-N] (version-dependent)
+                probe["exec"]["container"] = (f"{played}-pod", c["name"])
+                if probe["exec"]["command"][0] == "redis-cli":  # the port moved off 6379
+                    probe["exec"]["command"][1:1] = ["-p", str(own)]
+        # Host network: the process listens on its loopback port itself; a containerPort would make
+        # podman ask for a port mapping, which only bridge networking has.
+        c.pop("ports", None)
+        env = []
+        for var in c.get("env", []):
+            if var["name"] in ("PGUSER", "PGPASSWORD"):  # the CNPG-made Secret, stand-in values
+                login = prod.AGGREGATE_LOGIN if name == "aggregate" else "rezone"
+                pw = aggregate_password if name == "aggregate" else password
+                var = {"name": var["name"], "value": login if var["name"] == "PGUSER" else pw}
+            env.append(var)
+        prefix = f"REZONE_{name.upper().replace('-', '_')}_"
+        env.append({"name": f"{prefix}PORT", "value": str(own)})
+        if name == "gateway":
+            env.append({"name": f"{prefix}INTERNAL_PORT", "value": str(numbers["internal"])})
+        if name in ("tiles", "gateway"):
+            env.append({"name": f"{prefix}PUBLIC_URL", "value": f"http://127.0.0.1:{PORTS['edge']}"})
+        c["env"] = env
+        if c["image"].startswith("localhost:5001/rezone-cpts/rezone"):
+            c["image"] = prod.IMAGES["rezone"]
+        if name == "redis":
+            c["image"] = prod.IMAGES["redis"]
+            c["args"] = [a if a != "/data" else "/tmp" for a in c["args"]] + [
+                "--port",
+                str(PORTS["redis"]),
+            ]
+            c["args"][c["args"].index("--protected-mode") + 1] = "yes"
+        if name == "tile-cache":
+            c["image"] = prod.IMAGES["nginx"]
+            work = WORK / "tile-cache"
+            work.mkdir(parents=True, exist_ok=True)
+            conf = loopback_conf(work, PORTS["tile-cache"], PORTS["tiles"], status_port=free_port())
+            c["args"] = [
+                "nginx",
+                "-e",
+                "stderr",
+                "-p",
+                str(work),
+                "-c",
+                str(conf),
+                "-g",
+                "daemon off;",
+            ]
+            c["volumeMounts"] = [{"name": "work", "mountPath": str(work)}]
+            spec["volumes"] = [{"name": "work", **_hostpath(work, prod.UIDS["nginx"])}]
+            for path in work.iterdir():
+                prod._chown(path, prod.UIDS["nginx"])
+            continue
+    for vol in spec.get("volumes", []):
+        if "emptyDir" in vol:
+            vol.pop("emptyDir")
+            vol.update(_hostpath(WORK / f"{played}-{vol['name']}", prod.UIDS["rezone"]))
+        if "persistentVolumeClaim" in vol:  # rezone-data: the pyramid written by prod-up's loader
+            vol.pop("persistentVolumeClaim")
+            vol["hostPath"] = {"path": str(prod.DATA / "data"), "type": "Directory"}
 
 
 def _probe(probe: dict) -> str:
@@ -250,6 +285,21 @@ def _play(objs: list[dict], path: Path) -> None:
 def edge_conf(gateway_ports: list[int]) -> Path:
     """The Gateway API stand-in: HTTPRoutes as nginx locations, the gateway Service as an upstream."""
     servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in gateway_ports)
+    # The Services of the replicated Deployments: round robin over their pods, and no retry on another one
+    # (kube-proxy balances connections and retries nothing; a retry is the caller's business).
+    services = "\n".join(
+        f"""    upstream svc_{name} {{
+{chr(10).join(f"        server 127.0.0.1:{p};" for p in ports)}
+        keepalive 32;
+        keepalive_timeout 10s;
+    }}
+    server {{
+        listen 127.0.0.1:{PORTS[name]};
+        client_max_body_size 8m;
+        location / {{ proxy_pass http://svc_{name}; proxy_next_upstream off; proxy_read_timeout 90s; }}
+    }}"""
+        for name, ports in REPLICA_PORTS.items()
+    )
     text = f"""pid /tmp/nginx.pid;
 events {{ worker_connections 4096; }}
 http {{
@@ -274,6 +324,7 @@ http {{
         location ~ ^/(tiles|styles)/ {{ proxy_pass http://tile_cache; }}
         location / {{ proxy_pass http://gateway; proxy_read_timeout 35s; }}
     }}
+{services}
 }}
 """
     path = WORK / "edge" / "nginx.conf"
@@ -326,7 +377,7 @@ def roll() -> int:
     played, probes = adapt([o for o in objs if o["kind"] != "Service"], new_port, revision=new[-1])
     only = [o for o in played if o["kind"] == "ConfigMap" or o["metadata"]["name"] == new]
     _play(only, WORK / f"{new}.yaml")
-    check_probes({"gateway": probes["gateway"]})
+    check_probes({new: probes[new]})
     print(f"[kube] {new} ready on :{new_port} ({time.perf_counter() - t0:.1f} s)", flush=True)
     edge_conf([new_port])
     _event("ready", new)
@@ -356,7 +407,8 @@ def down(keep_data_tier: bool = True) -> int:
     # podman 4.3 names a Deployment's pod <name>-pod-0 while `kube down` looks for <name>-pod: remove every
     # pod of a played Deployment by its prefix (the surge pod's name too).
     deployments = {o["metadata"]["name"] for o in render() if o["kind"] == "Deployment"} - {"gateway"}
-    names = {f"{name}-pod" for name in deployments | {"gateway-a", "gateway-b"}}
+    replicas = {f"{name}-{i}" for name, ports in REPLICA_PORTS.items() for i in range(len(ports))}
+    names = {f"{name}-pod" for name in deployments | replicas | {"gateway-a", "gateway-b"}}
     for pod in podman.podman("pod", "ps", "--format", "{{.Name}}", check=False).stdout.split():
         if pod in names or pod.rsplit("-", 1)[0] in names:
             podman.podman("pod", "rm", "--force", pod, check=False)

@@ -78,6 +78,9 @@ class Double:
         self.delay = 0.0
         self.status: int | None = None  # force this status on API routes
         self.retry_after: str | None = None  # sent with the forced status
+        self.shed_next = (
+            0  # answer the next N API calls 503 + Retry-After (a replica at its cap), then normally
+        )
         self.runner: web.AppRunner | None = None
 
     def _app(self) -> web.Application:
@@ -104,6 +107,13 @@ class Double:
         raw = await request.read()
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.shed_next > 0:
+            self.shed_next -= 1
+            return web.json_response(
+                {"code": "overloaded", "title": "shed", "detail": "double at its cap"},
+                status=503,
+                headers={"Retry-After": "1"},
+            )
         if self.status is not None:
             headers = {"Retry-After": self.retry_after} if self.retry_after else None
             return web.json_response(

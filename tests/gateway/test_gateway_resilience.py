@@ -29,6 +29,7 @@ FRAGILE = {
     "rate_burst": "5",
     "trust_forwarded": "true",
     "ready_upstreams": "",
+    "retry_ratio": "0",  # one upstream call per request, so that the tests below can count them
 }
 
 
@@ -168,6 +169,49 @@ async def test_upstream_shedding_is_relayed_without_opening_the_breaker(http, fr
         http, "GET", f"{fragile}/api/v1/export.csv?communes={selectable[6260]}", "10.0.0.9"
     )
     assert status == 200
+
+
+async def test_shed_idempotent_call_is_sent_again_within_the_retry_budget(http, start_gateway, selectable):
+    """A replica at its cap sheds a summary (503): the gateway sends it once more and the client gets the
+    answer. The PDF, whose shedding is the render queue's cap, is never sent twice. An upstream that sheds
+    everything gets one call per request plus at most the budget (10 to start, then 10 % of calls)."""
+    doubles = Doubles()
+    try:
+        await _retries_within_budget(
+            http, start_gateway(doubles, **{**FRAGILE, "retry_ratio": "0.1"}), doubles, selectable
+        )
+    finally:
+        doubles.close()
+
+
+async def _retries_within_budget(http, gw: str, doubles: Doubles, selectable: list[str]) -> None:
+    doubles.aggregate.shed_next = 1
+    status, _, body = await _call(
+        http, "GET", f"{gw}/api/v1/territory/summary?communes={selectable[8000]}", "10.0.5.1"
+    )
+    assert status == 200, body
+    assert doubles.aggregate.calls["summary"] == 2
+    doubles.report.shed_next = 1
+    status, headers, body = await _call(
+        http, "GET", f"{gw}/api/v1/report.pdf?communes={selectable[8001]}", "10.0.5.2"
+    )
+    assert status == 503 and body["code"] == "upstream_unavailable" and headers["Retry-After"] == "1"
+    assert doubles.report.calls["report.pdf"] == 1
+    doubles.aggregate.status, doubles.aggregate.retry_after = 503, "1"
+    try:
+        for i in range(40):
+            status, _, _ = await _call(
+                http,
+                "GET",
+                f"{gw}/api/v1/territory/summary?communes={selectable[8010 + i]}",
+                f"10.0.5.{10 + i}",
+            )
+            assert status == 503
+    finally:
+        doubles.aggregate.status = doubles.aggregate.retry_after = None
+    retries = doubles.aggregate.calls["summary"] - 2 - 40
+    # Tokens: 10 at start, 9 after the first retry, +0.1 per call (42 calls) → 12 retries at most.
+    assert 9 <= retries <= 13, retries
 
 
 async def test_upstream_503_without_retry_after_is_503_and_keeps_the_breaker_closed(
