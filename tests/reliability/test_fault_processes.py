@@ -8,6 +8,7 @@ import os
 import signal
 import time
 import urllib.request
+import uuid
 
 import pytest
 
@@ -149,6 +150,11 @@ def test_database_down_at_start_and_during_traffic(
     try:
         env = {"REZONE_FAULT": "db-down"}  # a key of its own: new processes, started with the database down
         urls = {m: run_service(m, env, ready=False) for m in ("services.tiles", "services.aggregate")}
+        urls["services.report"] = run_service(
+            "services.report",
+            {**env, **REPORT_QUEUE_ENV, "REZONE_REPORT_AGGREGATE_URL": urls["services.aggregate"]},
+            ready=False,
+        )
         urls["gateway"] = run_service(
             "gateway",
             {
@@ -158,7 +164,7 @@ def test_database_down_at_start_and_during_traffic(
                 "REZONE_GATEWAY_RATE_BURST": "100000",
                 "REZONE_GATEWAY_TILES_URL": urls["services.tiles"],
                 "REZONE_GATEWAY_AGGREGATE_URL": urls["services.aggregate"],
-                "REZONE_GATEWAY_REPORT_URL": urls["services.aggregate"],
+                "REZONE_GATEWAY_REPORT_URL": urls["services.report"],
                 "REZONE_GATEWAY_READY_UPSTREAMS": "tiles,aggregate",
                 "REZONE_GATEWAY_OPTIONAL_UPSTREAMS": "",
             },
@@ -173,10 +179,27 @@ def test_database_down_at_start_and_during_traffic(
             time.sleep(3.0)
         assert set(refused.statuses) <= {"503"} and refused.missing_retry_after == 0, refused.statuses
         figures["down_at_start_statuses"] = dict(refused.statuses)
+        report_refused = Traffic(lambda: _report_requests(urls["services.report"]), workers=2)
+        with report_refused:
+            time.sleep(3.0)
+        assert set(report_refused.statuses) == {"503"}, report_refused.statuses
+        assert report_refused.missing_retry_after == 0
+        figures["report_down_at_start_statuses"] = dict(report_refused.statuses)
     finally:
         pg_cluster.start()
-    figures["seconds_to_ready_after_db_start"] = {
-        m: round(wait_until(lambda u=u: ready(u), 60), 2) for m, u in urls.items()
+    back_at = time.monotonic()
+    # Seconds from PostgreSQL back (its start returns once it accepts connections) to each service ready.
+    to_ready: dict[str, float] = {}
+    for m, u in urls.items():
+        wait_until(lambda u=u: ready(u), 60)
+        to_ready[m] = round(time.monotonic() - back_at, 2)
+    figures["seconds_to_ready_after_db_start"] = to_ready
+    # The report's queue worker came back too (its restarts back off, capped): a batch submitted now is made.
+    started = time.monotonic()
+    made = _batch_made(urls["services.report"], timeout=180)
+    figures["report_batch_after_db_start"] = {
+        **made,
+        "seconds_from_ready": round(time.monotonic() - started, 1),
     }
     with Traffic(lambda: _api_requests(urls["gateway"]), workers=3) as traffic:
         time.sleep(2.0)
@@ -187,10 +210,61 @@ def test_database_down_at_start_and_during_traffic(
         time.sleep(2.0)
     assert traffic.failures(frozenset({"200", "204", "503", "304"})) == {}, traffic.statuses
     assert traffic.missing_retry_after == 0
+    started = time.monotonic()
+    made = _batch_made(urls["services.report"], timeout=180)  # the worker survived the outage as well
+    figures["report_batch_after_outage"] = {**made, "seconds": round(time.monotonic() - started, 1)}
     figures.update(
         outage_s=10, during_traffic_statuses=dict(traffic.statuses), ready_after_restart_s=round(back, 2)
     )
     record("database_down", **figures)
+
+
+# Fast queue polling and heartbeats (as in tests/report/test_batch.py), one report at a time.
+REPORT_QUEUE_ENV = {
+    "REZONE_REPORT_HEARTBEAT_S": "1",
+    "REZONE_REPORT_STALLED_AFTER_S": "4",
+    "REZONE_REPORT_MAINTENANCE_S": "1",
+    "REZONE_REPORT_POLL_S": "1",
+    "REZONE_REPORT_BATCH_CONCURRENCY": "1",
+}
+
+
+def _report_requests(report: str) -> list[urllib.request.Request]:
+    """The report service's own routes that need the database: a batch submitted, a batch polled, a PDF."""
+    body = json.dumps({"communes": SELECTION}).encode()
+    headers = {"Content-Type": "application/json"}
+    return [
+        urllib.request.Request(
+            f"{report}/v1/reports",
+            data=json.dumps({"reports": [{"communes": SELECTION}]}).encode(),
+            headers=headers,
+        ),
+        urllib.request.Request(f"{report}/v1/reports/{uuid.uuid4()}"),
+        urllib.request.Request(f"{report}/v1/report.pdf", data=body, headers=headers),
+    ]
+
+
+def _batch_made(report: str, timeout: float) -> dict[str, object]:
+    """Submit a one-report batch and poll it until its PDF is made (the queue worker took it)."""
+    req = urllib.request.Request(
+        f"{report}/v1/reports",
+        data=json.dumps({"reports": [{"communes": ["04181"]}]}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as r:
+        assert r.status == 202
+        job = json.loads(r.read())["job"]
+    state: dict = {}
+
+    def done() -> bool:
+        nonlocal state
+        with urllib.request.urlopen(f"{report}/v1/reports/{job}", timeout=30) as r:
+            state = json.loads(r.read())
+        return state["state"] == "done"
+
+    wait_until(done, timeout, 0.5)
+    assert [i["state"] for i in state["items"]] == ["ready"], state
+    return {"items": len(state["items"]), "bytes": state["items"][0]["bytes"]}
 
 
 def _healthy(url: str) -> bool:
