@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _clone, _drop, _fingerprint, _with_db
+from tests.conftest import _fingerprint, clone, drop, with_db
 
 RESULTS = Path(__file__).resolve().parents[1] / "artifacts" / "reliability.json"
 
@@ -49,8 +49,8 @@ def record() -> Iterator[Callable[..., None]]:
 def scratch_db(database_url: str, pg_admin_url: str) -> Iterator[str]:
     """A database of our own, cloned from the loaded template (the session database is never broken)."""
     name = f"fault_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    asyncio.run(_clone(pg_admin_url, f"tpl_{_fingerprint()}", name))
+    asyncio.run(clone(pg_admin_url, f"tpl_{_fingerprint()}", name))
     try:
-        yield _with_db(pg_admin_url, name)
+        yield with_db(pg_admin_url, name)
     finally:
-        asyncio.run(_drop(pg_admin_url, name))
+        asyncio.run(drop(pg_admin_url, name))
