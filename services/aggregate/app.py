@@ -24,7 +24,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[routes.DB_SECONDS] = routes.db_histogram(app)
-    app[routes.LIMITER] = routes.limiter(max(1, settings.pool_max // 3) * (1 + settings.queue_factor))
+    app[routes.LIMITER] = routes.limiter(settings.pool_max * (1 + settings.queue_factor))
     app.cleanup_ctx.append(
         pg_ctx(
             settings.database_url,

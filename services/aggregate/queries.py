@@ -67,6 +67,11 @@ _PARTS: tuple[tuple[str, msgspec.json.Decoder[Any]], ...] = (
 )
 
 
+# A diagnosis runs its parts at once, one connection each; the in-flight cap counts connections.
+DIAGNOSIS_CONNECTIONS = len(_PARTS)
+SUMMARY_CONNECTIONS = 1
+
+
 async def api_ready(app_pool: asyncpg.Pool) -> None:
     """Readiness: the entry points exist and this role may execute them (migrations applied)."""
     async with db_errors():

@@ -18,7 +18,7 @@ from .settings import SETTINGS
 
 
 def limiter(cap: int) -> InflightCap:
-    """In-flight cap: past it, answering 503 at once beats queueing without bound behind the pool."""
+    """In-flight cap in database connections: past it, a 503 at once beats queueing without bound."""
     return InflightCap(cap, lambda: Unavailable("service saturé, réessayez dans un instant", retry_after=1))
 
 
@@ -47,7 +47,7 @@ async def post_diagnosis(request: web.Request) -> web.Response:
     body = await parse_body(request, DIAGNOSIS_REQUEST)
     codes = normalise_codes(body.communes, settings.max_communes)
     ald = list(dict.fromkeys(a.strip() for a in body.ald))
-    with request.app[LIMITER]:
+    with request.app[LIMITER].hold(queries.DIAGNOSIS_CONNECTIONS):
         db_started = time.perf_counter()
         result = await queries.diagnosis(
             request.app[POOL], codes, ald, acquire_timeout=settings.acquire_timeout_s
@@ -64,7 +64,7 @@ async def post_summary(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     body = await parse_body(request, SUMMARY_REQUEST)
     codes = normalise_codes(body.communes, settings.max_communes)
-    with request.app[LIMITER]:
+    with request.app[LIMITER].hold(queries.SUMMARY_CONNECTIONS):
         db_started = time.perf_counter()
         result = await queries.summary(request.app[POOL], codes, acquire_timeout=settings.acquire_timeout_s)
         db = time.perf_counter() - db_started

@@ -21,7 +21,8 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     pool_max: int = 9
     statement_timeout_s: float = 10.0
     max_communes: int = MAX_COMMUNES
-    # In-flight cap = pool_max / 3 × (1 + queue_factor) requests; beyond it 503 + Retry-After at once.
+    # In-flight cap = pool_max × (1 + queue_factor) connections (a diagnosis holds 3, a summary 1);
+    # beyond it 503 + Retry-After at once.
     queue_factor: int = 2
     # 100 codes with ALD ids fit in ~2 KiB; anything much larger is not a selection.
     client_max_size: int = 16384

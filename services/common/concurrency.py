@@ -8,7 +8,8 @@ queued without bound (`InflightCap`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable
+import contextlib
+from collections.abc import Awaitable, Callable, Hashable, Iterator
 from typing import Generic, TypeVar
 
 from .errors import ServiceError
@@ -48,7 +49,8 @@ class SingleFlight(Generic[K, V]):
 
 
 class InflightCap:
-    """Counts work in flight; past `cap`, `acquire` raises what `refuse()` makes (a 503 with Retry-After).
+    """Counts work in flight, in units (a request's database connections, say); past `cap`, `acquire`
+    raises what `refuse()` makes (a 503 with Retry-After).
 
     Synchronous on purpose: the check and the increment cannot be separated by another task.
     """
@@ -57,15 +59,25 @@ class InflightCap:
         self.cap, self.refuse = cap, refuse
         self.in_flight = 0
 
-    def acquire(self) -> None:
-        """Take a place, or raise at once."""
-        if self.in_flight >= self.cap:
+    def acquire(self, units: int = 1) -> None:
+        """Take `units` places, or raise at once; work larger than the cap still runs when alone."""
+        units = min(units, self.cap)
+        if self.in_flight + units > self.cap:
             raise self.refuse()
-        self.in_flight += 1
+        self.in_flight += units
 
-    def release(self) -> None:
-        """Give the place back."""
-        self.in_flight -= 1
+    def release(self, units: int = 1) -> None:
+        """Give the places back."""
+        self.in_flight -= min(units, self.cap)
+
+    @contextlib.contextmanager
+    def hold(self, units: int) -> Iterator[None]:
+        """`units` places for the duration of the block."""
+        self.acquire(units)
+        try:
+            yield
+        finally:
+            self.release(units)
 
     def __enter__(self) -> None:
         self.acquire()

@@ -18,6 +18,7 @@ import hashlib
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -44,6 +45,8 @@ from .settings import QUEUE_POOL, Settings
 log = logging.getLogger("rezone.report.jobs")
 
 QUEUE_NAME = "reports"
+# The worker's restart delay after a database failure doubles from 1 s up to this.
+BACKOFF_MAX_S = 30.0
 TASK = "report.batch_item"
 _REQUEST = msgspec.json.Decoder(ReportRequest)
 _ENC = msgspec.json.Encoder()
@@ -57,6 +60,17 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
 )
+
+
+def restart_delay(previous_s: float, ran_s: float) -> float:
+    """The wait before restarting a worker that failed after running `ran_s`, given the previous wait.
+
+    Doubles while the failures come fast (the same outage), capped; a worker that ran longer than the cap met
+    a new outage, so the backoff starts over, or one outage a day would leave every later recovery 30 s late.
+    """
+    if previous_s <= 0 or ran_s > BACKOFF_MAX_S:
+        return 1.0
+    return min(BACKOFF_MAX_S, previous_s * 2)
 
 
 class QueueUnavailable(Unavailable):
@@ -158,8 +172,9 @@ class Queue:
 
     async def work(self) -> None:
         """Run the worker until cancelled; a lost database restarts it after a capped backoff."""
-        s, delay = self.settings, 1.0
+        s, delay = self.settings, 0.0
         while True:
+            started = time.monotonic()
             try:
                 await self.procrastinate.run_worker_async(
                     queues=[QUEUE_NAME],
@@ -175,9 +190,9 @@ class Queue:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                delay = restart_delay(delay, time.monotonic() - started)
                 log.warning("queue worker stopped, restarting", extra={"error": str(exc), "retry_s": delay})
                 await asyncio.sleep(delay)
-                delay = min(30.0, delay * 2)
 
     async def maintain(self) -> None:
         """Every `maintenance_s`: retry the jobs of dead workers, delete expired batches, count the queue."""

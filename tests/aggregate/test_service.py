@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from services.aggregate.app import create_app
+from services.aggregate.routes import LIMITER
 from services.aggregate.settings import Settings
 
 from .conftest import SEED_SIX
@@ -43,6 +44,27 @@ async def test_sheds_load_beyond_the_cap(aiohttp_client, database_url: str) -> N
     refused = next(r for r in responses if r.status == 503)
     assert refused.headers["Retry-After"] == "1"
     assert (await refused.json())["code"] == "unavailable"
+
+
+async def test_cap_counts_connections_not_requests(aiohttp_client, database_url: str) -> None:
+    # pool_max 4 and no queue: four summaries (one connection each) fit at once; a diagnosis (three)
+    # beside them does not, and comes back with the 503 of the cap.
+    app = create_app(Settings(database_url=database_url, pool_min=1, pool_max=4, queue_factor=0))
+    client = await aiohttp_client(app)
+    summaries = await asyncio.gather(
+        *(client.post("/v1/summary", json={"communes": SEED_SIX}) for _ in range(4))
+    )
+    assert [r.status for r in summaries] == [200] * 4
+    cap = app[LIMITER]
+    cap.acquire(2)  # two summaries' worth in flight: a diagnosis no longer fits
+    try:
+        refused = await client.post("/v1/diagnosis", json={"communes": SEED_SIX})
+        assert refused.status == 503 and refused.headers["Retry-After"] == "1"
+        assert (await client.post("/v1/summary", json={"communes": SEED_SIX})).status == 200
+    finally:
+        cap.release(2)
+    assert cap.in_flight == 0
+    assert (await client.post("/v1/diagnosis", json={"communes": SEED_SIX})).status == 200
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ import asyncpg
 import pytest
 
 from deploy.local.cluster import free_port
+from services.report.jobs import BACKOFF_MAX_S, restart_delay
 from tests.problems import assert_problem
 from tests.report.conftest import MULTI, SMALL, TINY, page_count, pdf_text
 
@@ -261,3 +262,15 @@ async def test_queue_survives_a_restart_mid_batch(http, stack, database_url, pop
     assert len(codes) <= sum(by_item.values()) <= len(codes) + 1
     # procrastinate counts a job's runs the same way (a retry of the dead worker's job, then its run).
     assert {j["item"]: j["attempts"] for j in jobs} == by_item
+
+
+async def test_worker_restart_backoff_starts_over_after_a_long_run():
+    # Fast failures (one outage) double the wait up to its cap; a worker that ran past the cap before failing
+    # met a new outage and waits 1 s again (the fix of a backoff that stayed at 30 s for ever after).
+    waits, delay = [], 0.0
+    for _ in range(7):
+        delay = restart_delay(delay, ran_s=0.1)
+        waits.append(delay)
+    assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    assert restart_delay(BACKOFF_MAX_S, ran_s=BACKOFF_MAX_S + 1) == 1.0
+    assert restart_delay(BACKOFF_MAX_S, ran_s=BACKOFF_MAX_S - 1) == BACKOFF_MAX_S
