@@ -6,10 +6,13 @@ in advance (`rate` requests a second, evenly spaced); a request whose time has c
 keep-alive connection, or on a new one (up to `max_conns`), and if it has to wait for one, the wait is part
 of its latency.
 
-Clients are many: each new connection binds its own loopback source address (127.0.x.y), so that the
-gateway's per-client rate limit and nginx's per-address connection limit see a population of users, as they
-would in production, instead of one address doing national traffic. Loopback only; every run is bounded by
-its schedule plus the request timeout, and the caller bounds the schedule (≤ 60 s a step).
+Clients are many: each request belongs to a client drawn from a population of loopback source addresses
+(127.0.x.y), and goes out only on an idle connection of that client, or on a new one bound to its address.
+The gateway's per-client rate limit and nginx's per-address connection limit so see a population of users,
+each with its own few keep-alive connections, as they would in production. (Reusing any idle connection
+for any request would let a handful of early connections carry the whole API traffic, and one address
+would exceed a user's quota: 429s that measure the generator, not the server.) Loopback only; every run is
+bounded by its schedule plus the request timeout, and the caller bounds the schedule (≤ 60 s a step).
 
 A keep-alive connection the server closed while idle (nginx closes its idle connections when it reloads or
 stops a worker, a service when its idle timeout runs out) may be the one a request is written to at that very
@@ -41,12 +44,18 @@ CACHE_CODES = {b"": 0, b"HIT": 1, b"MISS": 2, b"EXPIRED": 3, b"STALE": 4, b"UPDA
 CACHE_NAMES = {v: k.decode() or "-" for k, v in CACHE_CODES.items()}
 # Status recorded for a request that got no HTTP answer (connection refused/reset, timeout).
 NO_ANSWER = 0
+# Idle keep-alive connections kept per client: a browser keeps about six per origin, a user of the map
+# rarely has more than two requests in flight; extra idle ones are closed, so open sockets stay bounded.
+IDLE_PER_CLIENT = 2
 # Columns of a result row.
 COLUMNS = ("scheduled_s", "latency_s", "status", "cache", "request", "resent")
 
 
 class ClosedBeforeAnswer(ConnectionError):
     """The connection ended before the first byte of the status line."""
+
+
+Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 @dataclass(frozen=True)
@@ -117,24 +126,23 @@ async def _run(
 ) -> np.ndarray:
     """Execute one process's share of a plan; rows as COLUMNS."""
     out = np.zeros((len(plan.times), len(COLUMNS)), dtype=np.float64)
-    idle: deque[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = deque()
+    idle: dict[str, deque[Conn]] = {}
     slots = asyncio.Semaphore(max_conns)
     rng = random.Random(port)
     pending: set[asyncio.Task[None]] = set()
 
-    async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        return await asyncio.wait_for(
-            asyncio.open_connection(host, port, local_addr=(rng.choice(sources), 0)), 5.0
-        )
+    async def connect(client: str) -> Conn:
+        return await asyncio.wait_for(asyncio.open_connection(host, port, local_addr=(client, 0)), 5.0)
 
-    async def one(row: int, scheduled: float, req: Request) -> None:
+    async def one(row: int, scheduled: float, req: Request, client: str) -> None:
         async with slots:
-            conn = idle.pop() if idle else None
+            own = idle.setdefault(client, deque())
+            conn = own.pop() if own else None
             status, cache, keep, resent = NO_ANSWER, 0, False, 0
             reused = conn is not None
             try:
                 if conn is None:
-                    conn = await connect()
+                    conn = await connect(client)
                 while True:
                     reader, writer = conn
                     writer.write(req.data)
@@ -146,7 +154,7 @@ async def _run(
                         if not reused:
                             raise
                         conn, reused, resent = None, False, 1
-                        conn = await connect()
+                        conn = await connect(client)
             except (
                 OSError,
                 asyncio.IncompleteReadError,
@@ -157,8 +165,8 @@ async def _run(
                 keep = False
             done = time.monotonic()
             if conn is not None:
-                if keep:
-                    idle.append(conn)
+                if keep and len(own) < IDLE_PER_CLIENT:
+                    own.append(conn)
                 else:
                     conn[1].close()
         out[row] = (scheduled - start, done - scheduled, status, cache, 0, resent)
@@ -168,13 +176,14 @@ async def _run(
         delay = scheduled - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        task = asyncio.create_task(one(row, scheduled, requests[int(idx)]))
+        task = asyncio.create_task(one(row, scheduled, requests[int(idx)], rng.choice(sources)))
         pending.add(task)
         task.add_done_callback(pending.discard)
     while pending:
         await asyncio.gather(*list(pending))
-    for _, writer in idle:
-        writer.close()
+    for own in idle.values():
+        for _, writer in own:
+            writer.close()
     rows = out.copy()
     rows[:, 4] = plan.index
     return rows
