@@ -21,7 +21,7 @@ import msgspec
 from aiohttp import web
 
 from services.common.cache import ByteLRU
-from services.common.db import POOL, db_errors
+from services.common.db import POOL, connection
 from services.common.validation import (
     DEPARTEMENT_FORM,
     DEPARTEMENT_PATTERN,
@@ -175,8 +175,7 @@ async def _answer(
     how = "HIT"
     if page is None:
         async with (
-            db_errors(),
-            request.app[POOL].acquire(timeout=request.app[SETTINGS].acquire_timeout_s) as conn,
+            connection(request.app[POOL], request.app[SETTINGS].acquire_timeout_s) as conn,
         ):
             body, next_cursor = await fetch(conn)
         page, how = Page(make_entry(_ENC.encode(body), JSON), next_cursor), "MISS"

@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from services.common.contract import ProjectSelection, Source
-from services.common.db import POOL, db_errors
+from services.common.db import POOL, connection
 from services.common.logs import request_id_var
 from services.common.validation import CODE_FORM, InvalidCommuneCode, project_name, report_date
 from services.common.web import JSON, REQUEST_ID_HEADER, read_body, read_json_body
@@ -247,8 +247,7 @@ async def search_communes(request: web.Request) -> web.Response:
         entry, how = found[0], "HIT"
     else:
         async with (
-            db_errors(),
-            request.app[POOL].acquire(timeout=request.app[SETTINGS].acquire_timeout_s) as conn,
+            connection(request.app[POOL], request.app[SETTINGS].acquire_timeout_s) as conn,
         ):
             hits = await queries.search(conn, text, limit, catalogue.plm)
         entry, how = make_entry(_ENC.encode(SearchResult(text.strip(), hits)), JSON), "MISS"
@@ -295,8 +294,7 @@ async def get_commune(request: web.Request) -> web.Response:
             successors={},
         )
     async with (
-        db_errors(),
-        request.app[POOL].acquire(timeout=request.app[SETTINGS].acquire_timeout_s) as conn,
+        connection(request.app[POOL], request.app[SETTINGS].acquire_timeout_s) as conn,
     ):
         found = await queries.commune(conn, code, catalogue.plm)
     if found is None:  # reloaded between the catalogue check and the query

@@ -15,7 +15,7 @@ import asyncpg
 import msgspec
 
 from ..common import contract as c
-from ..common.db import db_errors
+from ..common.db import db_errors, pooled
 from ..common.errors import Unavailable
 from ..common.validation import EmptySelection, UnknownCommune, UnknownIndicator
 
@@ -95,7 +95,7 @@ async def _fetch_text(pool: asyncpg.Pool, query: str, *args: object, acquire_tim
     async with db_errors():
         for attempt in (1, 2):
             try:
-                async with pool.acquire(timeout=acquire_timeout) as conn:
+                async with pooled(pool, acquire_timeout) as conn:
                     text: str = await conn.fetchval(query, *args)
                     return text
             except _RETRYABLE as exc:

@@ -18,6 +18,9 @@ from .web import METRICS
 
 POOL = web.AppKey("pool", asyncpg.Pool)
 DB_RETRY_AFTER_S = 5
+# Every pooled connection busy for the whole acquire timeout: the service is saturated (shedding, come back
+# soon), not a database that did not answer (504): a second, like the in-flight caps' Retry-After.
+BUSY_RETRY_AFTER_S = 1
 log = logging.getLogger("rezone.db")
 
 
@@ -143,3 +146,27 @@ async def database_ready(app: web.Application) -> None:
     """Readiness probe body: one round trip through the pool."""
     async with db_errors():
         await app[POOL].fetchval("SELECT 1")  # bounded by /readyz's ready_timeout_s
+
+
+@contextlib.asynccontextmanager
+async def pooled(pool: asyncpg.Pool, timeout_s: float) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection; a pool still full after `timeout_s` is the service saturated, a 503 with
+    Retry-After (shedding, which the gateway relays as such and which opens no circuit breaker), not a
+    database that did not answer (504)."""
+    try:
+        conn = await pool.acquire(timeout=timeout_s)
+    except TimeoutError as exc:
+        raise Unavailable(
+            "service saturé : toutes ses connexions à la base sont occupées", retry_after=BUSY_RETRY_AFTER_S
+        ) from exc
+    try:
+        yield conn
+    finally:
+        await pool.release(conn)
+
+
+@contextlib.asynccontextmanager
+async def connection(pool: asyncpg.Pool, timeout_s: float) -> AsyncIterator[asyncpg.Connection]:
+    """`pooled`, with the driver's failures translated (db_errors)."""
+    async with db_errors(), pooled(pool, timeout_s) as conn:
+        yield conn

@@ -21,7 +21,7 @@ from services.common.contract import (
     ItemProblem,
     ReportRequest,
 )
-from services.common.db import db_errors
+from services.common.db import connection
 from services.common.errors import (
     ReportFailed,
     ReportNotReady,
@@ -62,8 +62,7 @@ def _job(request: web.Request) -> uuid.UUID:
 
 async def _status(request: web.Request, job: uuid.UUID) -> BatchStatus:
     async with (
-        db_errors(),
-        request.app[QUEUE_POOL].acquire(timeout=request.app[SETTINGS].acquire_timeout_s) as c,
+        connection(request.app[QUEUE_POOL], request.app[SETTINGS].acquire_timeout_s) as c,
     ):
         rows = await batchqueries.status(c, job)
     if not rows:
@@ -103,7 +102,7 @@ async def post_reports(request: web.Request) -> web.Response:
         for i, r in enumerate(body.reports, 1)
     ]
     job = uuid.uuid4()
-    async with db_errors(), request.app[QUEUE_POOL].acquire(timeout=settings.acquire_timeout_s) as conn:
+    async with connection(request.app[QUEUE_POOL], settings.acquire_timeout_s) as conn:
         await batchqueries.create(conn, job, requests, settings.batch_retention_h, QUEUE_NAME, TASK)
     return json_response(await _status(request, job), status=202)
 
@@ -120,7 +119,7 @@ async def get_batch_pdf(request: web.Request) -> web.Response:
     job, item = _job(request), int(request.match_info["item"])
     asked = request.headers.get("If-None-Match")
     settings = request.app[SETTINGS]
-    async with db_errors(), request.app[QUEUE_POOL].acquire(timeout=settings.acquire_timeout_s) as conn:
+    async with connection(request.app[QUEUE_POOL], settings.acquire_timeout_s) as conn:
         row = await batchqueries.pdf(conn, job, item, body=asked is None)
         if row is not None and asked is not None and row["etag"] is not None and row["etag"] not in asked:
             row = await batchqueries.pdf(conn, job, item, body=True)

@@ -17,7 +17,7 @@ import msgspec
 from prometheus_client import Histogram
 
 from services.common.contract import Diagnosis
-from services.common.db import db_errors
+from services.common.db import connection
 
 from . import mapplan, mapsvg, queries, view
 from .model import MapView
@@ -59,7 +59,7 @@ async def _map(
     pool: asyncpg.Pool, codes: list[str], timer: StepTimer, acquire_timeout_s: float
 ) -> tuple[MapView, dict[str, str]]:
     started = time.perf_counter()
-    async with db_errors(), pool.acquire(timeout=acquire_timeout_s) as conn:
+    async with connection(pool, acquire_timeout_s) as conn:
         selected = await queries.selected_shapes(conn, codes)
         plan = mapplan.plan(selected)
         frames = plan.frames

@@ -13,7 +13,7 @@ from aiohttp import web
 from prometheus_client import Histogram
 
 from services.common.contract import ExportRequest, ProjectRequest, ReportRequest
-from services.common.db import POOL, db_errors
+from services.common.db import POOL, connection
 from services.common.errors import Unprocessable
 from services.common.validation import normalise_codes, project_name, report_date
 from services.common.web import json_response, parse_body, read_body_upto
@@ -122,7 +122,7 @@ async def post_project(request: web.Request) -> web.Response:
     codes = normalise_codes(body.communes, settings.max_communes)
     name = project_name(body.name, settings.max_name_length)
     created_on = report_date(body.date)
-    async with db_errors(), request.app[POOL].acquire(timeout=settings.acquire_timeout_s) as conn:
+    async with connection(request.app[POOL], settings.acquire_timeout_s) as conn:
         status = await queries.communes_status(conn, codes)
         version = await queries.data_version(conn)
     bad = [c for c in codes if c not in status or not status[c].selectable]
@@ -147,7 +147,7 @@ async def post_project_import(request: web.Request) -> web.Response:
     too_large = project.ProjectFileTooLarge(f"un fichier de projet fait au plus {limit} octets", limit=limit)
     raw = await read_body_upto(request, limit, too_large)
     parsed = project.parse(raw, max_bytes=limit, max_communes=settings.max_communes)
-    async with db_errors(), request.app[POOL].acquire(timeout=settings.acquire_timeout_s) as conn:
+    async with connection(request.app[POOL], settings.acquire_timeout_s) as conn:
         status = await queries.communes_status(conn, [code for code, _ in parsed.entries])
         merged = await queries.successors(conn, [code for code, _ in parsed.entries if code not in status])
         version = await queries.data_version(conn)

@@ -19,7 +19,7 @@ from pmtiles.reader import MmapSource, all_tiles
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from ..common.concurrency import SingleFlight
-from ..common.db import db_errors
+from ..common.db import connection, db_errors
 from . import queries
 from .cache import Tile, tile_lru
 from .catalog import TILESETS, attribution
@@ -127,7 +127,7 @@ class TileStore:
             version = await self._fetch_version()
         changed = False
         if version != self.version:
-            async with db_errors(), self.pool.acquire(timeout=self.acquire_timeout_s) as conn:
+            async with connection(self.pool, self.acquire_timeout_s) as conn:
                 self.attribution = attribution(await queries.demo_sources(conn))
                 self.finess_groups = await queries.finess_groups(conn)
             log.info("tiles version", extra={"previous": self.version, "version": version})
@@ -154,7 +154,7 @@ class TileStore:
         return changed
 
     async def _fetch_version(self) -> str | None:
-        async with self.pool.acquire(timeout=self.acquire_timeout_s) as conn:
+        async with connection(self.pool, self.acquire_timeout_s) as conn:
             return await queries.version(conn)
 
     async def get(self, tileset: str, z: int, x: int, y: int) -> Tile:
@@ -176,7 +176,7 @@ class TileStore:
         version = self.version
         started = time.perf_counter()
         async with db_errors():
-            async with self.pool.acquire(timeout=self.acquire_timeout_s) as conn:
+            async with connection(self.pool, self.acquire_timeout_s) as conn:
                 self.metrics.db_queries.inc()
                 raw = await queries.tile(conn, tileset, z, x, y)
         self.metrics.generation.labels(tileset, str(z)).observe(time.perf_counter() - started)
