@@ -3,7 +3,7 @@
 Against a real HTTP server on loopback (an asyncio server in a thread, answering every request at once), the
 generator must spread its requests over its clients as a population of users would, and never send one
 client's request on another client's connection — else a rate limit per client counts the generator's
-connection reuse (docs/load/README.md, "429").
+connection reuse (docs/load/README.md, "Run of 2026-12-03").
 """
 
 from __future__ import annotations
