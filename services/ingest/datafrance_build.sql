@@ -10,7 +10,7 @@ WHERE wkb_hex IS NOT NULL;
 
 -- 8 communes nouvelles ship without a contour; where their communes déléguées have one, their union is it.
 CREATE TEMP TABLE rebuilt ON COMMIT DROP AS
-SELECT parent AS code, ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Union(geom)), 3)) AS geom
+SELECT parent AS code, ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Union(geom ORDER BY code)), 3)) AS geom
 FROM stage_geom
 WHERE type = 'COMD'
 GROUP BY parent;
@@ -40,15 +40,18 @@ WHERE geom IS NOT NULL;
 
 -- Départements and régions from the communes (PLM parents cover exactly their arrondissements, so the COM
 -- layer alone is a full coverage). A 1e-6° grid (~10 cm) makes the union robust to slivers in the source.
+-- Every union below is ordered (ORDER BY in the aggregate): unordered, PostgreSQL runs it as a parallel
+-- aggregate whose partial unions depend on how the heap was split between workers, and the same communes
+-- gave other bytes on a forced reload (the fault suite's checksums of ref.departements and ref.regions).
 UPDATE ref.departements d
 SET geom = u.geom
-FROM (SELECT departement_code, ST_Multi(ST_CollectionExtract(ST_Union(geom, 0.000001), 3)) AS geom
+FROM (SELECT departement_code, ST_Multi(ST_CollectionExtract(ST_Union(geom, 0.000001 ORDER BY code), 3)) AS geom
       FROM ref.communes WHERE kind = 'COM' AND geom IS NOT NULL GROUP BY departement_code) u
 WHERE u.departement_code = d.code;
 
 UPDATE ref.regions r
 SET geom = u.geom
-FROM (SELECT region_code, ST_Multi(ST_CollectionExtract(ST_Union(geom, 0.000001), 3)) AS geom
+FROM (SELECT region_code, ST_Multi(ST_CollectionExtract(ST_Union(geom, 0.000001 ORDER BY code), 3)) AS geom
       FROM ref.departements GROUP BY region_code) u
 WHERE u.region_code = r.code;
 
@@ -59,13 +62,13 @@ WHERE u.region_code = r.code;
 -- that has communes déléguées without contour, the one sharing the longest border with it. Holes no such commune
 -- touches are recorded in ref.coverage_gaps, never assigned by guesswork.
 CREATE TEMP TABLE coverage_holes ON COMMIT DROP AS
-WITH land AS (SELECT (ST_Dump(ST_Union(geom, 0.000001))).geom AS g FROM ref.regions),
+WITH land AS (SELECT (ST_Dump(ST_Union(geom, 0.000001 ORDER BY code))).geom AS g FROM ref.regions),
      rings AS (SELECT ST_MakePolygon(ST_InteriorRingN(g, n)) AS ring
                FROM land, generate_series(1, ST_NumInteriorRings(g)) AS n)
 SELECT row_number() OVER (ORDER BY ST_XMin(ring), ST_YMin(ring))::int AS id, ring
 FROM rings r
 WHERE ST_Area(ring::geography) > 10000   -- below 1 ha: slivers of the source, not missing land
-  AND coalesce((SELECT ST_Area(ST_Intersection(r.ring, ST_Union(c.geom)))
+  AND coalesce((SELECT ST_Area(ST_Intersection(r.ring, ST_Union(c.geom ORDER BY c.code)))
                 FROM ref.communes c WHERE c.kind = 'COM' AND ST_Intersects(c.geom, r.ring)), 0)
       < 0.5 * ST_Area(r.ring);
 
@@ -79,18 +82,18 @@ ORDER BY h.id, ST_Length(ST_Intersection(ST_Boundary(h.ring), ST_Buffer(c.geom, 
 UPDATE ref.communes c
 SET geom = ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Union(c.geom, o.rings)), 3)),
     contour_status = 'completed_from_gap'
-FROM (SELECT code, ST_Union(ring) AS rings FROM hole_owner GROUP BY code) o
+FROM (SELECT code, ST_Union(ring ORDER BY id) AS rings FROM hole_owner GROUP BY code) o
 WHERE o.code = c.code;
 
 UPDATE ref.departements d
 SET geom = ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Union(d.geom, o.rings)), 3))
-FROM (SELECT c.departement_code, ST_Union(h.ring) AS rings
+FROM (SELECT c.departement_code, ST_Union(h.ring ORDER BY h.id) AS rings
       FROM hole_owner h JOIN ref.communes c ON c.code = h.code GROUP BY c.departement_code) o
 WHERE o.departement_code = d.code;
 
 UPDATE ref.regions r
 SET geom = ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Union(r.geom, o.rings)), 3))
-FROM (SELECT c.region_code, ST_Union(h.ring) AS rings
+FROM (SELECT c.region_code, ST_Union(h.ring ORDER BY h.id) AS rings
       FROM hole_owner h JOIN ref.communes c ON c.code = h.code GROUP BY c.region_code) o
 WHERE o.region_code = r.code;
 

@@ -357,3 +357,49 @@ async def test_keys_suspended_during_bulk_copies_are_back(db: asyncpg.Connection
             )
         )
         assert kinds.count("p") == 1 and kinds.count("f") >= 2, table
+
+
+def _union_calls(sql: str) -> list[str]:
+    """The argument lists of every ST_Union call of a SQL text (balanced parentheses)."""
+    calls, start = [], 0
+    while (i := sql.find("ST_Union(", start)) >= 0:
+        depth, j = 1, i + len("ST_Union(")
+        while depth:
+            depth += {"(": 1, ")": -1}.get(sql[j], 0)
+            j += 1
+        calls.append(sql[i + len("ST_Union(") : j - 1])
+        start = j
+    return calls
+
+
+def _is_aggregate(args: str) -> bool:
+    # ST_Union(a, b) of two geometries is not an aggregate; ST_Union(geom) and ST_Union(geom, gridsize) are.
+    depth, parts, last = 0, [], 0
+    for k, ch in enumerate(args):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append(args[last:k])
+            last = k + 1
+    parts.append(args[last:])
+    return len(parts) == 1 or parts[1].strip().split()[0].replace(".", "").isdigit()
+
+
+async def test_contour_unions_are_ordered_so_a_reload_gives_the_same_bytes(db: asyncpg.Connection):
+    # Unordered, ST_Union over the communes runs as a parallel aggregate: the partial unions depend on how the
+    # heap was split between workers, and a forced reload of the same communes gave other bytes for the
+    # départements and régions (tests/reliability, forced reloads). ORDER BY in the aggregate makes it serial
+    # and its input order fixed.
+    sql = (Path(datafrance.__file__).parent / "datafrance_build.sql").read_text()
+    aggregates = [a for a in _union_calls(sql) if _is_aggregate(a)]
+    assert len(aggregates) >= 7
+    assert [a for a in aggregates if "ORDER BY" not in a] == []
+    union = "ST_Union(geom, 0.000001{}) FROM ref.communes WHERE kind = 'COM' GROUP BY departement_code"
+    async with db.transaction():
+        for setting in ("parallel_setup_cost", "parallel_tuple_cost", "min_parallel_table_scan_size"):
+            await db.execute(f"SET LOCAL {setting} = 0")
+        unordered = "\n".join(r[0] for r in await db.fetch("EXPLAIN SELECT " + union.format("")))
+        ordered = "\n".join(r[0] for r in await db.fetch("EXPLAIN SELECT " + union.format(" ORDER BY code")))
+    # Ordered, the scan may still be parallel (a Gather Merge of sorted parts) but the union is one serial
+    # aggregate over its input in code order: no partial unions to combine.
+    assert "Partial" in unordered
+    assert "Partial" not in ordered
