@@ -25,7 +25,10 @@ from services.ingest.sources import SOURCES
 from tests.conftest import ROOT, role_dsn
 from tests.reliability.faults import Traffic, table_fingerprints
 
-KILLS = int(os.environ.get("REZONE_RELIABILITY_KILLS", "21"))
+# Kills of incremental reloads and of forced ones (the reference deleted and re-inserted, every view and tile
+# rebuilt): at least 16 + 4 kills land before their load ends, ≥ 20 across every phase of a load.
+KILLS = int(os.environ.get("REZONE_RELIABILITY_KILLS", "17"))
+FORCED_KILLS = int(os.environ.get("REZONE_RELIABILITY_FORCED_KILLS", "5"))
 # Sources whose files are rewritten (same rows, another order) before each attempt, so that every attempt has
 # real work in every phase: several importers, views CONCURRENTLY, the tile tables and pyramid.
 RELOADED = ("ecds", "zonage", "qpv", "cpts", "ps_demographie", "dcir_grippe")
@@ -92,77 +95,141 @@ async def _terminate_loader(dsn: str) -> None:
         await conn.close()
 
 
+class Loads:
+    """Real loader processes on a scratch database, killed (-9) or run to the end, with an aggregate service
+    (its own role) answering diagnoses and summaries throughout."""
+
+    def __init__(self, scratch_db: str, test_data_dir: Path, tmp_path: Path, force: bool) -> None:
+        self.db, self.test_data_dir, self.tmp = scratch_db, test_data_dir, tmp_path
+        self.data = _data_dir(test_data_dir, tmp_path)
+        dsn = scratch_db + "?application_name=fault-loader"
+        self.env = {**os.environ, "DATABASE_URL": dsn, "LOG_LEVEL": "INFO"}
+        self.command = [sys.executable, "-m", "services.ingest", "load", "--data-dir", str(self.data)]
+        if force:
+            self.command.append("--force")
+        self.phases: dict[str, int] = {}
+        self.reference: dict[str, tuple[int, str]] = {}
+
+    def complete(self, rng: random.Random) -> float:
+        """One reload to its end (it becomes the published state); its seconds."""
+        _reshuffle(self.test_data_dir, self.data, rng)
+        started = time.monotonic()
+        done = subprocess.run(self.command, cwd=ROOT, env=self.env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-3000:]
+        self.reference = asyncio.run(table_fingerprints(self.db))
+        return time.monotonic() - started
+
+    def kill_after(self, i: int, seconds: float, rng: random.Random) -> None:
+        """Start a reload, kill it after `seconds`; the published data must not have changed."""
+        _reshuffle(self.test_data_dir, self.data, rng)
+        log = self.tmp / f"load-{i}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                self.command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
+        time.sleep(seconds)
+        if proc.poll() is not None:  # finished before its kill: a published load, the new reference
+            self.reference = asyncio.run(table_fingerprints(self.db))
+            self.phases["completed"] = self.phases.get("completed", 0) + 1
+            return
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        asyncio.run(_terminate_loader(self.db))
+        phase = _phase(log)
+        self.phases[phase] = self.phases.get(phase, 0) + 1
+        after = asyncio.run(table_fingerprints(self.db))
+        changed = f"kill {i} during {phase!r} changed published data"
+        assert _content(after) == _content(self.reference), changed
+
+    def kills(self) -> int:
+        return sum(v for k, v in self.phases.items() if k != "completed")
+
+    def traffic(self, run_service, role_passwords) -> Traffic:
+        aggregate = run_service(
+            "services.aggregate",
+            {"DATABASE_URL": role_dsn(self.db, "rezone_aggregate", role_passwords["rezone_aggregate"])},
+        )
+
+        def requests() -> list[urllib.request.Request]:
+            return [
+                urllib.request.Request(
+                    f"{aggregate}/v1/{what}",
+                    data=json.dumps({"communes": codes}).encode(),
+                    headers={"Content-Type": "application/json"},
+                )
+                for codes in SELECTIONS
+                for what in ("diagnosis", "summary")
+            ]
+
+        return Traffic(requests, workers=2)
+
+    def check_whole(self) -> None:
+        state = asyncio.run(_state(self.db))
+        assert state["generation"] == state["attempt"] and state["views_version"] == state["data_version"]
+
+
 def test_loader_killed_at_random_points(
     scratch_db, test_data_dir, tmp_path, run_service, role_passwords, record
 ):
     rng = random.Random(20261202)
-    data = _data_dir(test_data_dir, tmp_path)
-    loader_dsn = scratch_db + "?application_name=fault-loader"
-    env = {**os.environ, "DATABASE_URL": loader_dsn, "LOG_LEVEL": "INFO"}
-    command = [sys.executable, "-m", "services.ingest", "load", "--data-dir", str(data)]
-
+    loads = Loads(scratch_db, test_data_dir, tmp_path, force=False)
     # One complete reload first: its duration bounds the kill times, its result is the published state.
-    _reshuffle(test_data_dir, data, rng)
-    started = time.monotonic()
-    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
-    full_s = time.monotonic() - started
-    before = asyncio.run(table_fingerprints(scratch_db))
-
-    aggregate = run_service(
-        "services.aggregate",
-        {"DATABASE_URL": role_dsn(scratch_db, "rezone_aggregate", role_passwords["rezone_aggregate"])},
-    )
-
-    def requests() -> list[urllib.request.Request]:
-        return [
-            urllib.request.Request(
-                f"{aggregate}/v1/{what}",
-                data=json.dumps({"communes": codes}).encode(),
-                headers={"Content-Type": "application/json"},
-            )
-            for codes in SELECTIONS
-            for what in ("diagnosis", "summary")
-        ]
-
-    phases: dict[str, int] = {}
-    with Traffic(requests, workers=2) as traffic:
+    full_s = loads.complete(rng)
+    with loads.traffic(run_service, role_passwords) as traffic:
         for i in range(KILLS):
-            _reshuffle(test_data_dir, data, rng)
-            log = tmp_path / f"load-{i}.log"
-            with log.open("wb") as out:
-                proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
             # Anywhere from the first steps into the tile build (views and tiles take most of a load).
-            time.sleep(rng.uniform(0.3, 0.7 * full_s))
-            if proc.poll() is not None:  # finished before its kill: a published load, the new reference
-                before = asyncio.run(table_fingerprints(scratch_db))
-                phases["completed"] = phases.get("completed", 0) + 1
-                continue
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-            asyncio.run(_terminate_loader(scratch_db))
-            phase = _phase(log)
-            phases[phase] = phases.get(phase, 0) + 1
-            after = asyncio.run(table_fingerprints(scratch_db))
-            assert _content(after) == _content(before), f"kill {i} during {phase!r} changed published data"
+            loads.kill_after(i, rng.uniform(0.3, 0.7 * full_s), rng)
         # The next load finds the interrupted attempt and publishes whole.
-        _reshuffle(test_data_dir, data, rng)
-        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr[-3000:]
-    final = asyncio.run(table_fingerprints(scratch_db))
-    assert _content(final) == _content(before)  # same rows, reordered files
-    state = asyncio.run(_state(scratch_db))
-    assert state["generation"] == state["attempt"] and state["views_version"] == state["data_version"]
-    kills = sum(v for k, v in phases.items() if k != "completed")
-    assert kills >= 20, phases
+        before = loads.reference
+        loads.complete(rng)
+    assert _content(loads.reference) == _content(before)  # same rows, reordered files
+    loads.check_whole()
+    assert loads.kills() >= KILLS - 1, loads.phases
     assert traffic.failures() == {}, traffic.statuses
     record(
         "loader_kills",
-        kills=kills,
-        completed_before_kill=phases.get("completed", 0),
-        phases=phases,
-        tables_checked=len(final),
+        kills=loads.kills(),
+        completed_before_kill=loads.phases.get("completed", 0),
+        phases=loads.phases,
+        tables_checked=len(loads.reference),
         rows_lost=0,
         full_reload_s=round(full_s, 1),
+        requests=sum(traffic.statuses.values()),
+        statuses=dict(traffic.statuses),
+        p95_ms=traffic.p(0.95),
+    )
+
+
+def test_loader_killed_during_forced_reloads(
+    scratch_db, test_data_dir, tmp_path, run_service, role_passwords, record
+):
+    # A forced reload deletes and re-inserts the reference (communes, contours), then rebuilds every view and
+    # the tile tables: the phases an incremental reload never enters. One kill in each fifth of its duration.
+    rng = random.Random(20261203)
+    loads = Loads(scratch_db, test_data_dir, tmp_path, force=True)
+    template = asyncio.run(table_fingerprints(scratch_db))
+    full_s = loads.complete(rng)
+    # The same sources give the same published content, byte for byte, whatever the physical order of rows.
+    assert _content(loads.reference) == _content(template)
+    with loads.traffic(run_service, role_passwords) as traffic:
+        for i in range(FORCED_KILLS):
+            fifth = 0.95 * full_s / FORCED_KILLS
+            loads.kill_after(i, rng.uniform(0.3 + i * fifth, (i + 1) * fifth), rng)
+        before = loads.reference
+        final_s = loads.complete(rng)
+    assert _content(loads.reference) == _content(before)
+    loads.check_whole()
+    assert loads.kills() >= FORCED_KILLS - 1, loads.phases
+    assert traffic.failures() == {}, traffic.statuses
+    record(
+        "forced_reload_kills",
+        kills=loads.kills(),
+        completed_before_kill=loads.phases.get("completed", 0),
+        phases=loads.phases,
+        tables_checked=len(loads.reference),
+        rows_lost=0,
+        full_reload_s=round(full_s, 1),
+        final_reload_s=round(final_s, 1),
         requests=sum(traffic.statuses.values()),
         statuses=dict(traffic.statuses),
         p95_ms=traffic.p(0.95),
