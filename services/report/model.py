@@ -108,11 +108,11 @@ class Cover(msgspec.Struct, kw_only=True):
     population_year: str  # « population municipale INSEE, millésime 2021 »
 
 
-class CommuneRow(msgspec.Struct, kw_only=True):
-    """A row of the territory table."""
+class CommuneRow(msgspec.Struct, kw_only=True, array_like=True):
+    """A row of the territory table, encoded as an array: its cells as the template adds them, without a
+    Typst function call per row."""
 
-    nom: str
-    code: str
+    commune: str  # « Beynes (04028) »
     population: str
     qpv: str
     zonage: str
