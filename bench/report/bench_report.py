@@ -170,7 +170,17 @@ async def main() -> None:
         if url is None:
             agg, agg_url = _start("services.aggregate", "REZONE_AGGREGATE_", {})
             procs.append(agg)
-            rep, url = _start("services.report", "REZONE_REPORT_", {"REZONE_REPORT_AGGREGATE_URL": agg_url})
+            rep, url = _start(
+                "services.report",
+                "REZONE_REPORT_",
+                {
+                    "REZONE_REPORT_AGGREGATE_URL": agg_url,
+                    # The bench only reads: no batch worker, and the queue (its writes: claims, expiry)
+                    # pointed at a closed port, so a shared database's batches are never touched.
+                    "REZONE_REPORT_BATCH_CONCURRENCY": "0",
+                    "REZONE_REPORT_QUEUE_DATABASE_URL": f"postgresql://bench@127.0.0.1:{_free_port()}/none",
+                },
+            )
             procs.append(rep)
             pid = rep.pid
         conn = await asyncpg.connect(dsn)

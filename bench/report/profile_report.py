@@ -9,7 +9,10 @@ non-Typst steps.
 
 Usage:
     DATABASE_URL=postgresql://… .venv/bin/python bench/report/profile_report.py \
-        --aggregate-url http://127.0.0.1:8082 [-n 10] [--communes 100] [--cprofile]
+        --aggregate-url http://127.0.0.1:8082 [-n 10] [--communes 100] [--cprofile] [--dump-views DIR]
+
+`--dump-views DIR` also writes each measured view (the JSON handed to Typst) to DIR, for
+bench_compile.py to time template variants on the same data without the database.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import pstats
 import statistics
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import asyncpg
 import msgspec
@@ -50,7 +54,10 @@ async def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--communes", type=int, default=100)
     parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument("--dump-views", type=Path, help="write each measured view's JSON to this folder")
     args = parser.parse_args()
+    if args.dump_views:
+        args.dump_views.mkdir(parents=True, exist_ok=True)
     dsn = os.environ["DATABASE_URL"]
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
     client = AggregateClient(args.aggregate_url, timeout_s=30, connect_timeout_s=5, max_body=50_000_000)
@@ -96,6 +103,8 @@ async def main() -> None:
                 run, "view", view.build, diagnosis, drawn, name=f"n° {i}", date=date, qpv_names=qpv_names
             )
             data = _timed(run, "encode", _ENC.encode, built)
+            if args.dump_views and i >= args.warmup:
+                (args.dump_views / f"view-{args.communes}-{i:03d}.json").write_bytes(data)
             if prof and i >= args.warmup:
                 prof.disable()
             timestamp = int(dt.datetime(2025, 1, 31, tzinfo=dt.UTC).timestamp())

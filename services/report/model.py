@@ -108,11 +108,11 @@ class Cover(msgspec.Struct, kw_only=True):
     population_year: str  # « population municipale INSEE, millésime 2021 »
 
 
-class CommuneRow(msgspec.Struct, kw_only=True):
-    """A row of the territory table."""
+class CommuneRow(msgspec.Struct, kw_only=True, array_like=True):
+    """A row of the territory table, encoded as an array: its cells as the template adds them, without a
+    Typst function call per row."""
 
-    nom: str
-    code: str
+    commune: str  # « Beynes (04028) »
     population: str
     qpv: str
     zonage: str
@@ -205,13 +205,6 @@ class DemographyLine(msgspec.Struct, kw_only=True):
     level: int
 
 
-class ActivityCell(msgspec.Struct, kw_only=True):
-    """Professionals of a profession in a commune; `muted` when the commune is neutralised."""
-
-    text: str
-    muted: bool
-
-
 class BaseRow(msgspec.Struct, kw_only=True):
     """A population the indicators are computed on (« consommants de 17 ans et plus ») and its count."""
 
@@ -220,18 +213,14 @@ class BaseRow(msgspec.Struct, kw_only=True):
     masked: bool
 
 
-class ProfessionKey(msgspec.Struct, kw_only=True):
-    """A column of the activity table: the short header and the full name it stands for."""
+class ActivityList(msgspec.Struct, kw_only=True):
+    """The communes of one profession that have professionals, each with their number (« Manosque (27) »):
+    the counted ones, then the neutralised ones; each list is one string ("" when empty)."""
 
-    short: str
     label: str
-
-
-class ActivityRow(msgspec.Struct, kw_only=True):
-    """A commune of the per-commune activity table."""
-
-    nom: str
-    cells: list[ActivityCell]
+    communes: str  # « 23 communes »
+    kept: str
+    neutralised: str
 
 
 class RatioRow(msgspec.Struct, kw_only=True):
@@ -260,8 +249,7 @@ class OfferView(msgspec.Struct, kw_only=True):
 
     demography: list[DemographyLine]
     demography_source: str
-    professions: list[ProfessionKey]
-    activity: list[ActivityRow]
+    activity: list[ActivityList]  # professions with at least one professional on the territory
     summaries: list[str]
     ratio_notes: list[str]
     patients: list[RatioRow]

@@ -52,6 +52,7 @@ class Renderer:
         max_queued: int,
         timeout_s: float,
         pdf_standard: str | None = "ua-1",
+        template: Path = REPORT_TEMPLATE,
     ) -> None:
         self.slots = asyncio.Semaphore(max_parallel)
         # Compiles running or queued; released when the compile ends, not when its caller gives up.
@@ -65,6 +66,8 @@ class Renderer:
         # PDF/UA-1 (tagged, with language, title and reading order checked by Typst at export); None writes
         # an untagged PDF, kept only as an operator's fallback.
         self.pdf_standard = pdf_standard
+        # Another template only for bench_compile.py, which times variants against the service's options.
+        self.template = template
         self.fonts = typst.Fonts(
             include_system_fonts=False, include_embedded_fonts=False, font_paths=[str(FONTS_DIR)]
         )
@@ -73,8 +76,8 @@ class Renderer:
     def _compile(self, data: bytes, timestamp: int) -> bytes:
         started = time.perf_counter()
         pdf = typst.compile(
-            str(REPORT_TEMPLATE),
-            root=str(TEMPLATES_DIR),
+            str(self.template),
+            root=str(self.template.parent),
             font_paths=self.fonts,
             ignore_system_fonts=True,
             format="pdf",

@@ -35,7 +35,7 @@ from .model import (
     ReportView,
     TerritoryView,
 )
-from .viewcommon import Names, cell, collate, comparator, safe, status
+from .viewcommon import Names, by_departement, cell, comparator, safe, status
 from .viewnotes import Coverage
 
 
@@ -135,21 +135,19 @@ def _weight_notes(weights: dict[str, list[str]], n_rows: int) -> list[str]:
 
 
 def _territory(d: Diagnosis, names: Names, qpv_names: dict[str, str]) -> TerritoryView:
-    by_code = {c.code: c for c in d.communes}
     groups = []
-    for g in d.territory.departements:
+    for g, communes in by_departement(d):
         rows = [
             CommuneRow(
-                nom=names(c.code) + (" *" if c.partial else ""),
-                code=c.code,
+                # Name and code in one cell: a column less of 100 rows (~4 % of the compile); the code
+                # tells homonyms apart.
+                commune=f"{safe(c.nom)} ({c.code})" + (" *" if c.partial else ""),
                 population=fmt.integer(c.population) if c.population is not None else "non disponible",
                 qpv=str(c.qpv_count),
                 zonage=c.zonage or "–",
                 cpts=safe(c.cpts.nom) if c.cpts else "–",
             )
-            for c in sorted(
-                (by_code[x] for x in g.communes if x in by_code), key=lambda c: (collate(c.nom), c.code)
-            )
+            for c in communes
         ]
         groups.append(
             DepGroup(title=f"{safe(g.nom)} ({g.code})", population=fmt.integer(g.population), rows=rows)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Literal
 
 from services.common.contract import Comparison, Diagnosis
+from services.common.contract.territory import Commune, UnitGroup
 from services.common.toponyms import sort_key
 
 from . import fmt
@@ -57,6 +58,19 @@ def french_list(items: list[str]) -> str:
 def collate(name: str) -> str:
     """Sort key close to French dictionary order, as INSEE lists: article, accents and case ignored."""
     return sort_key(name)
+
+
+def by_departement(d: Diagnosis) -> list[tuple[UnitGroup, list[Commune]]]:
+    """The selected communes of each département in French name order: the territory table's order, which
+    the other per-commune lists of the report follow."""
+    by_code = {c.code: c for c in d.communes}
+    return [
+        (
+            g,
+            sorted((by_code[x] for x in g.communes if x in by_code), key=lambda c: (collate(c.nom), c.code)),
+        )
+        for g in d.territory.departements
+    ]
 
 
 class Names:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from services.common.contract import (
+    ActivityCell,
     DemographyRow,
     Diagnosis,
     Offer,
@@ -18,15 +20,13 @@ from .model import (
     AciLineView,
     AciMissionView,
     AciView,
-    ActivityCell,
-    ActivityRow,
+    ActivityList,
     DemographyLine,
     OfferView,
-    ProfessionKey,
     RatioRow,
     StructureLine,
 )
-from .viewcommon import Names, cell, collate, safe, status
+from .viewcommon import Names, by_departement, cell, safe, status
 
 FAMILIES = {
     "specialistes": "Spécialités médicales, dentaires et sages-femmes",
@@ -35,15 +35,6 @@ FAMILIES = {
     "fournisseurs_transports": "Fournisseurs, transports sanitaires et taxis",
 }
 SECTORS = {"sanitaire": "Sanitaire", "medico-social": "Médico-social", "coordination": "Exercice coordonné"}
-# Column headers of the per-commune activity table: five 20 mm columns cannot hold « Masseurs-
-# kinésithérapeutes »; the key under the table gives each full name.
-SHORT = {
-    "mg": "Méd. gén.",
-    "infirmiers": "Infirm.",
-    "kines": "Kinés.",
-    "orthophonistes": "Orthoph.",
-    "orthoptistes": "Orthopt.",
-}
 
 
 def _ratio(a: ProfessionActivity, f: RatioFigure, label: str, *, whole: bool = False) -> RatioRow:
@@ -114,7 +105,7 @@ def offer(d: Diagnosis, names: Names) -> OfferView:
                 level=2 if r.parent else 1,
             )
         )
-    activity = _activity_rows(d, o.activity, names)
+    activity = _activity_lists(d, o.activity, names)
     summaries = [
         f"{a.label} : aucun professionnel sur le territoire (sans objet)."
         if a.n_ps_total == 0
@@ -127,9 +118,6 @@ def offer(d: Diagnosis, names: Names) -> OfferView:
     return OfferView(
         demography=demography,
         demography_source=f"{o.demography_source} ({o.demography_period})",
-        professions=[
-            ProfessionKey(short=SHORT.get(a.profession, a.label), label=a.label) for a in o.activity
-        ],
         activity=activity,
         summaries=summaries,
         ratio_notes=ratio_notes,
@@ -159,26 +147,32 @@ def _density_weights(o: Offer) -> list[str]:
     return [x for x in lines if x]
 
 
-def _activity_rows(d: Diagnosis, activity: list[ProfessionActivity], names: Names) -> list[ActivityRow]:
-    cells = {(a.profession, c.code): c for a in activity for c in a.communes}
-    order = [
-        c.code
-        for g in d.territory.departements
-        for c in sorted(
-            (x for x in d.communes if x.code in set(g.communes)), key=lambda x: (collate(x.nom), x.code)
-        )
-    ]
-    rows = []
-    for code in order:
-        row = []
-        for a in activity:
-            c = cells.get((a.profession, code))
-            if c is None or c.n_ps == 0:
-                row.append(ActivityCell(text="–", muted=False))
-            else:
-                row.append(ActivityCell(text=str(c.n_ps), muted=not c.counted))
-        rows.append(ActivityRow(nom=names(code), cells=row))
-    return rows
+def _entries(cells: Iterable[ActivityCell], names: Names) -> str:
+    # A no-break space: a count never starts a line away from its commune.
+    return ", ".join(f"{names(c.code)}\u00a0({c.n_ps})" for c in cells)
+
+
+def _activity_lists(d: Diagnosis, activity: list[ProfessionActivity], names: Names) -> list[ActivityList]:
+    """Per profession, the communes that have professionals, in the territory table's order.
+
+    A list per profession rather than a commune × profession table: most cells of that table were « – »
+    (a 100-commune territory has professionals of a profession in 2 to 40 of its communes), and its ~600
+    cells were a fifth of the Typst compile. The per-commune counts stay in the CSV export."""
+    rank = {c.code: i for i, c in enumerate(c for _, cs in by_departement(d) for c in cs)}
+    lists = []
+    for a in activity:
+        present = sorted((c for c in a.communes if c.n_ps > 0), key=lambda c: rank.get(c.code, len(rank)))
+        if present:
+            n = len(present)
+            lists.append(
+                ActivityList(
+                    label=safe(a.label),
+                    communes=f"{n} commune{'s' if n > 1 else ''}",
+                    kept=_entries((c for c in present if c.counted), names),
+                    neutralised=_entries((c for c in present if not c.counted), names),
+                )
+            )
+    return lists
 
 
 def aci(d: Diagnosis) -> AciView:

@@ -10,6 +10,7 @@ from services.common.contract import DIAGNOSIS
 from services.report import csvexport, fmt, view
 from services.report.mapplan import Frame
 from services.report.mapsvg import MapView, _labels
+from services.report.viewcommon import collate
 
 from .conftest import MULTI, TINY
 
@@ -103,7 +104,7 @@ def test_csv_cells_cannot_become_formulas():
 
 def test_collation_ignores_accents_and_case():
     names = ["Gréasque", "Gémenos", "Éguilles", "Eyguières", "gardanne"]
-    assert sorted(names, key=view.collate) == ["Éguilles", "Eyguières", "gardanne", "Gémenos", "Gréasque"]
+    assert sorted(names, key=collate) == ["Éguilles", "Eyguières", "gardanne", "Gémenos", "Gréasque"]
 
 
 def _frame() -> Frame:
