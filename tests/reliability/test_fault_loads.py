@@ -163,9 +163,28 @@ class Loads:
 
         return Traffic(requests, workers=2)
 
-    def check_whole(self) -> None:
+    def check_and_record(
+        self, before: dict, traffic: Traffic, record, name: str, minimum: int, **figures: object
+    ) -> None:
+        """After the completing load: the content of `before` again, published whole, at least `minimum`
+        kills before their load ended, every request answered; the figures kept for docs/reliability.md."""
+        assert _content(self.reference) == _content(before)  # same rows, reordered files
         state = asyncio.run(_state(self.db))
         assert state["generation"] == state["attempt"] and state["views_version"] == state["data_version"]
+        assert self.kills() >= minimum, self.phases
+        assert traffic.failures() == {}, traffic.statuses
+        record(
+            name,
+            kills=self.kills(),
+            completed_before_kill=self.phases.get("completed", 0),
+            phases=self.phases,
+            tables_checked=len(self.reference),
+            rows_lost=0,
+            requests=sum(traffic.statuses.values()),
+            statuses=dict(traffic.statuses),
+            p95_ms=traffic.p(0.95),
+            **figures,
+        )
 
 
 def test_loader_killed_at_random_points(
@@ -182,22 +201,7 @@ def test_loader_killed_at_random_points(
         # The next load finds the interrupted attempt and publishes whole.
         before = loads.reference
         loads.complete(rng)
-    assert _content(loads.reference) == _content(before)  # same rows, reordered files
-    loads.check_whole()
-    assert loads.kills() >= KILLS - 1, loads.phases
-    assert traffic.failures() == {}, traffic.statuses
-    record(
-        "loader_kills",
-        kills=loads.kills(),
-        completed_before_kill=loads.phases.get("completed", 0),
-        phases=loads.phases,
-        tables_checked=len(loads.reference),
-        rows_lost=0,
-        full_reload_s=round(full_s, 1),
-        requests=sum(traffic.statuses.values()),
-        statuses=dict(traffic.statuses),
-        p95_ms=traffic.p(0.95),
-    )
+    loads.check_and_record(before, traffic, record, "loader_kills", KILLS - 1, full_reload_s=round(full_s, 1))
 
 
 def test_loader_killed_during_forced_reloads(
@@ -212,27 +216,19 @@ def test_loader_killed_during_forced_reloads(
     # The same sources give the same published content, byte for byte, whatever the physical order of rows.
     assert _content(loads.reference) == _content(template)
     with loads.traffic(run_service, role_passwords) as traffic:
+        fifth = 0.95 * full_s / FORCED_KILLS
         for i in range(FORCED_KILLS):
-            fifth = 0.95 * full_s / FORCED_KILLS
             loads.kill_after(i, rng.uniform(0.3 + i * fifth, (i + 1) * fifth), rng)
         before = loads.reference
         final_s = loads.complete(rng)
-    assert _content(loads.reference) == _content(before)
-    loads.check_whole()
-    assert loads.kills() >= FORCED_KILLS - 1, loads.phases
-    assert traffic.failures() == {}, traffic.statuses
-    record(
+    loads.check_and_record(
+        before,
+        traffic,
+        record,
         "forced_reload_kills",
-        kills=loads.kills(),
-        completed_before_kill=loads.phases.get("completed", 0),
-        phases=loads.phases,
-        tables_checked=len(loads.reference),
-        rows_lost=0,
+        FORCED_KILLS - 1,
         full_reload_s=round(full_s, 1),
         final_reload_s=round(final_s, 1),
-        requests=sum(traffic.statuses.values()),
-        statuses=dict(traffic.statuses),
-        p95_ms=traffic.p(0.95),
     )
 
 
