@@ -153,6 +153,8 @@ def test_journey_at_every_size(open_page, gateway_url: str, artifacts_dir: Path,
     for doc, name in (("donnees", "10-donnees"), ("accessibilite", "11-accessibilite")):
         show_panel(page)  # the footer's pages are at the end of the panel
         button = page.locator(f"[data-doc={doc}]")
+        if not button.is_visible():  # a phone: the header's pages are behind « Aide et glossaires »
+            page.locator("#header-menu").click()
         button.scroll_into_view_if_needed()
         button.click()
         expect(page.locator("#doc-dialog")).to_be_visible()
@@ -179,4 +181,47 @@ def test_journey_at_every_size(open_page, gateway_url: str, artifacts_dir: Path,
         "#tab-rapport",
     ):
         expect(page.locator(selector)).to_be_visible()
+    assert_clean(page)
+
+
+# The tab under a point at the middle of each tab: the tab itself, or what covers it.
+_COVERING = """() => [...document.querySelectorAll('[role=tab]')].map((t) => {
+  const r = t.getBoundingClientRect();
+  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return [t.id, hit && (hit.closest('[role=tab]') || hit.closest('[id]') || hit).id];
+})"""
+
+
+@pytest.mark.parametrize("viewport", [(390, 844), (360, 640), (320, 568)])
+def test_raised_sheet_leaves_the_tabs_in_reach(
+    open_page, gateway_url: str, viewport: tuple[int, int]
+) -> None:
+    """On a phone, the sheet raised to its full height (with a selection: the summary line is shown) stops
+    under the tab bar: every tab is on top at its centre, « Rapport dynamique » opens without folding it."""
+    width, height = viewport
+    page = open_page(f"{gateway_url}/#c=04121,04084,06122", viewport={"width": width, "height": height})
+    expect(page.locator("#summary-line")).to_have_attribute("data-state", "ready", timeout=30_000)
+    expect(page.locator("#demo-banner")).to_be_visible()
+    show_panel(page)
+    sheet = page.locator("#sidebar")
+    expect(sheet).to_have_attribute("data-sheet", "full")
+    page.wait_for_timeout(400)  # the height's transition (.2 s)
+    top = sheet.evaluate("(e) => e.getBoundingClientRect().top")
+    bar = page.locator(".tabs-bar").evaluate("(e) => e.getBoundingClientRect().bottom")
+    assert top >= bar - 1, f"the sheet's top {top:.0f} px is over the tab bar, which ends at {bar:.0f} px"
+    # The header and the banner fold down to a line each (before, with this selection, the tabs ended at 352
+    # of 640 px and 408 of 568; now at 241).
+    assert bar <= 0.45 * height, f"the header, the banner and the tabs take {bar:.0f} of {height} px"
+    assert page.evaluate(_COVERING) == [[t, t] for t in ("tab-carte", "tab-rapport", "tab-plus")]
+    page.get_by_role("tab", name="Rapport dynamique").click(timeout=5_000)  # waits while something covers it
+    expect(page.get_by_role("tab", name="Rapport dynamique")).to_have_attribute("aria-selected", "true")
+    # The folded links: one button opens them, a page opened from them folds them again.
+    menu = page.locator("#header-menu")
+    expect(page.locator("[data-doc=sigles]")).to_be_hidden()
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    page.locator("[data-doc=sigles]").click()
+    expect(page.locator("#doc-dialog")).to_be_visible()
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    page.locator("#doc-close").click()
     assert_clean(page)

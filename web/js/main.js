@@ -7,6 +7,7 @@ import { Compare } from "./compare.js";
 import { DocDialog } from "./docs.js";
 import { Downloads, runImport } from "./downloads.js";
 import { renderFurther } from "./further.js";
+import { setupHeaderMenu } from "./header-menu.js";
 import { FinessLegend } from "./legend.js";
 import { Panels } from "./panels.js";
 import { emptyReport, renderReport } from "./report-view.js";
@@ -54,7 +55,9 @@ function withMap(fn) {
 
 new Compare(selection, { onReference: (codes) => withMap((m) => m.setReference(codes)) });
 const tour = new Tour(byId("tour-open"));
-const sheet = setupSheet(byId("sidebar"), byId("panel-toggle"), byId("sheet-handle"), () => withMap((m) => m.resize()));
+setupHeaderMenu(byId("header-menu"), byId("header-links"));
+const sheet = setupSheet(byId("sidebar"), byId("panel-toggle"), byId("sheet-handle"),
+  document.querySelector(".tabs-bar"), () => withMap((m) => m.resize()));
 
 const legend = new FinessLegend((enabled, showCpts) => withMap((m) => m.setFiness(enabled, showCpts)));
 

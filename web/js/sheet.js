@@ -1,6 +1,7 @@
 // The side panel on small screens. Phone (< 640 px): a bottom sheet over the full-screen map, in three heights
 // (collapsed, peek, full) chosen with the button or by dragging the handle. Tablet (< 1024 px): a side panel
-// that folds away. Desktop: always open. `onResize` lets the map follow its new size.
+// that folds away. Desktop: always open. `onResize` lets the map follow its new size. `bar` is the tab bar: the
+// sheet never rises over it, so the tabs stay in reach with the sheet fully raised.
 
 const PHONE = window.matchMedia("(max-width: 639.98px)");
 const TABLET = window.matchMedia("(min-width: 640px) and (max-width: 1023.98px)");
@@ -8,7 +9,18 @@ const STATES = ["collapsed", "peek", "full"];
 const LABELS = { collapsed: "Afficher le panneau", peek: "Agrandir le panneau", full: "Réduire le panneau" };
 const DRAG_THRESHOLD = 40; // px of travel before a drag changes the height
 
-export function setupSheet(aside, button, handle, onResize) {
+// Where the bar ends (--sheet-top, which layout.css caps the sheet's heights with) follows the header wrapping,
+// the demo banner appearing and the summary line growing, not only the window's size.
+function keepBelow(aside, bar) {
+  const place = () => aside.style.setProperty("--sheet-top", `${Math.ceil(bar.getBoundingClientRect().bottom)}px`);
+  const watch = new ResizeObserver(place);
+  [bar, ...document.querySelectorAll("body > header, body > [role=status]")].forEach((e) => watch.observe(e));
+  window.addEventListener("resize", place);
+  place();
+}
+
+export function setupSheet(aside, button, handle, bar, onResize) {
+  keepBelow(aside, bar);
   const content = document.getElementById(button.getAttribute("aria-controls"));
 
   function set(state) {
