@@ -215,13 +215,16 @@ def test_raised_sheet_leaves_the_tabs_in_reach(
     assert page.evaluate(_COVERING) == [[t, t] for t in ("tab-carte", "tab-rapport", "tab-plus")]
     page.get_by_role("tab", name="Rapport dynamique").click(timeout=5_000)  # waits while something covers it
     expect(page.get_by_role("tab", name="Rapport dynamique")).to_have_attribute("aria-selected", "true")
-    # The folded links: one button opens them, a page opened from them folds them again.
-    menu = page.locator("#header-menu")
-    expect(page.locator("[data-doc=sigles]")).to_be_hidden()
+    # The folded links: one button opens them; a page opened from them gives the focus back to its link.
+    menu, link = page.locator("#header-menu"), page.locator("[data-doc=sigles]")
+    expect(link).to_be_hidden()
     menu.click()
     expect(menu).to_have_attribute("aria-expanded", "true")
-    page.locator("[data-doc=sigles]").click()
+    link.click()
     expect(page.locator("#doc-dialog")).to_be_visible()
-    expect(menu).to_have_attribute("aria-expanded", "false")
     page.locator("#doc-close").click()
+    expect(link).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(link).to_be_hidden()
+    expect(menu).to_be_focused()
     assert_clean(page)

@@ -8,8 +8,7 @@ export function setupHeaderMenu(button, nav) {
     nav.toggleAttribute("data-open", open);
   };
   button.addEventListener("click", () => set(button.getAttribute("aria-expanded") !== "true"));
-  // A page opened from the menu covers the screen: the menu is folded again behind it.
-  nav.addEventListener("click", (e) => { if (e.target.closest("button")) set(false); });
+  // A page or the tour opened from the menu leaves it open: closing them gives the focus back to its link.
   nav.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && nav.hasAttribute("data-open")) { set(false); button.focus(); }
   });
