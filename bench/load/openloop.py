@@ -123,12 +123,13 @@ async def _run(
     start: float,
     max_conns: int,
     sources: list[str],
+    seed: int,
 ) -> np.ndarray:
     """Execute one process's share of a plan; rows as COLUMNS."""
     out = np.zeros((len(plan.times), len(COLUMNS)), dtype=np.float64)
     idle: dict[str, deque[Conn]] = {}
     slots = asyncio.Semaphore(max_conns)
-    rng = random.Random(port)
+    rng = random.Random(seed)
     pending: set[asyncio.Task[None]] = set()
 
     async def connect(client: str) -> Conn:
@@ -190,8 +191,8 @@ async def _run(
 
 
 def _worker(args: tuple, queue: mp.Queue) -> None:  # type: ignore[type-arg]
-    host, port, requests, plan, start, max_conns, sources = args
-    queue.put(asyncio.run(_run(host, port, requests, plan, start, max_conns, sources)))
+    host, port, requests, plan, start, max_conns, sources, seed = args
+    queue.put(asyncio.run(_run(host, port, requests, plan, start, max_conns, sources, seed)))
 
 
 def execute(
@@ -213,7 +214,9 @@ def execute(
     procs = []
     for k in range(processes):
         share = Plan(plan.times[k::processes], plan.index[k::processes])
-        args = (host, port, requests, share, start, max(1, max_conns // processes), sources)
+        # A seed per process: with one seed, every process drew the same clients in the same order, so only
+        # one process's share of the requests spread over the population (a client missed at times).
+        args = (host, port, requests, share, start, max(1, max_conns // processes), sources, port * 1000 + k)
         proc = ctx.Process(target=_worker, args=(args, queue), daemon=True)
         proc.start()
         procs.append(proc)
