@@ -93,7 +93,7 @@ def test_limit_refusal_visible_above_the_open_result_list(
     expect(page.locator("#chips li.chip")).to_have_count(100, timeout=30_000)
     page.locator("#search-input").fill(codes[100])
     option = page.locator(f"#search-results li[data-code='{codes[100]}']")
-    expect(option).to_be_visible()
+    expect(option).to_be_visible(timeout=30_000)  # a search behind 100 chips' summary: slow at load ≈ 7
     option.click()
     feedback = page.locator("#feedback")
     expect(feedback).to_contain_text("Limite de 100 communes")
