@@ -35,8 +35,8 @@ lint:
 	@.venv/bin/mypy
 
 # The fault suite (docs/reliability.md): kills, outages, overload, slow and hostile clients, on loopback only.
-# Bounded: every test has its own limits, the whole run 2 h (22 kills, each attempt a real national reload: an
-# uninterrupted run on a quiet machine is about 95 min; its time and load average are in docs/reliability.md).
+# Bounded: every test has its own limits, the whole run 2 h (22 kills, each attempt a real national reload: about
+# 100 min on a quiet machine, estimated from its parts; the measured times and load averages: docs/reliability.md).
 # Figures: tests/artifacts/reliability.json.
 reliability:
 	@scripts/bootstrap.sh test
