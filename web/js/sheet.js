@@ -10,13 +10,12 @@ const LABELS = { collapsed: "Afficher le panneau", peek: "Agrandir le panneau", 
 const DRAG_THRESHOLD = 40; // px of travel before a drag changes the height
 
 // Where the bar ends (--sheet-top, which layout.css caps the sheet's heights with) follows the header wrapping,
-// the demo banner appearing and the summary line growing, not only the window's size.
+// the demo banner appearing and the summary line growing. The observer also reports each element once when
+// observed, and a new window width resizes the bar itself: no separate first call or resize listener.
 function keepBelow(aside, bar) {
   const place = () => aside.style.setProperty("--sheet-top", `${Math.ceil(bar.getBoundingClientRect().bottom)}px`);
   const watch = new ResizeObserver(place);
   [bar, ...document.querySelectorAll("body > header, body > [role=status]")].forEach((e) => watch.observe(e));
-  window.addEventListener("resize", place);
-  place();
 }
 
 export function setupSheet(aside, button, handle, bar, onResize) {
