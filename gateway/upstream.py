@@ -22,9 +22,11 @@ from services.common.errors import UpstreamTimeout
 from services.common.http import (
     TILE_REQUEST_HEADERS,
     UPSTREAM_IDLE_S,
+    UPSTREAM_RETRY_AFTER_S,
     UpstreamProblem,
     problem_fields,
     read_capped,
+    retry_after_of,
 )
 from services.common.logs import request_id_var
 from services.common.web import REQUEST_ID_HEADER
@@ -52,7 +54,6 @@ HOP_BY_HOP = frozenset(
     )
 )
 _ENC = msgspec.json.Encoder()
-_DEFAULT_RETRY_AFTER_S = 2  # an upstream 503 without Retry-After, a refused connection
 _WHOLE_BODY = 256 * 1024  # at most this much is relayed in one piece; larger or unsized bodies are streamed
 
 
@@ -143,7 +144,7 @@ class Upstream:
                 upstream=self.name,
                 retry_after=int(self.breaker.retry_after() + 0.999)
                 if self.breaker.state != 0
-                else _DEFAULT_RETRY_AFTER_S,
+                else UPSTREAM_RETRY_AFTER_S,
             ) from exc
         except aiohttp.ClientError as exc:
             self._failed("connection")
@@ -172,9 +173,10 @@ class Upstream:
 
     def _unavailable(self, retry_after: str | None) -> UpstreamUnavailable:
         """The upstream's own 503 relayed as ours, with its Retry-After (a default when it gave none)."""
-        seconds = int(retry_after) if retry_after and retry_after.isdigit() else _DEFAULT_RETRY_AFTER_S
         return UpstreamUnavailable(
-            f"service {self.name} momentanément indisponible", upstream=self.name, retry_after=seconds
+            f"service {self.name} momentanément indisponible",
+            upstream=self.name,
+            retry_after=retry_after_of(retry_after),
         )
 
     async def post_json(

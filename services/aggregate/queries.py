@@ -15,7 +15,7 @@ import asyncpg
 import msgspec
 
 from ..common import contract as c
-from ..common.db import db_errors, pooled
+from ..common.db import DB_RETRY_AFTER_S, db_errors, pooled
 from ..common.errors import Unavailable
 from ..common.validation import EmptySelection, UnknownCommune, UnknownIndicator
 
@@ -100,7 +100,7 @@ async def _fetch_text(pool: asyncpg.Pool, query: str, *args: object, acquire_tim
                     return text
             except _RETRYABLE as exc:
                 if attempt == 2:
-                    raise Unavailable("base de données injoignable") from exc
+                    raise Unavailable("base de données injoignable", retry_after=DB_RETRY_AFTER_S) from exc
             except asyncpg.PostgresError as exc:
                 translated = _translate(exc)
                 if translated is exc:

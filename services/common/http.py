@@ -23,6 +23,10 @@ from .errors import ServiceError
 # upstreams in deploy/ say the same 10 s (keepalive_timeout).
 UPSTREAM_IDLE_S = 10.0
 
+# When to come back after another service's 503 that named no Retry-After, or a refused connection (a
+# service restarting takes seconds): relayed by the gateway and by the report service alike.
+UPSTREAM_RETRY_AFTER_S = 2
+
 _PROBLEM = msgspec.json.Decoder(dict[str, Any])
 # Headers a page on another origin may read from a tile, style or PMTiles answer (a PMTiles reader checks
 # the validator and the range it got back); sent by the tiles service and by the gateway.
@@ -84,6 +88,11 @@ async def read_capped(
             raise too_large()
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def retry_after_of(header: str | None) -> int:
+    """The seconds of an upstream's Retry-After (delta-seconds), else UPSTREAM_RETRY_AFTER_S."""
+    return int(header) if header and header.isdigit() else UPSTREAM_RETRY_AFTER_S
 
 
 def problem_fields(body: bytes) -> dict[str, Any]:

@@ -14,7 +14,14 @@ import msgspec
 
 from services.common.contract import DIAGNOSIS, Diagnosis, DiagnosisRequest
 from services.common.errors import ServiceError, Unavailable, UpstreamTimeout
-from services.common.http import UPSTREAM_IDLE_S, UpstreamProblem, problem_fields, read_capped
+from services.common.http import (
+    UPSTREAM_IDLE_S,
+    UPSTREAM_RETRY_AFTER_S,
+    UpstreamProblem,
+    problem_fields,
+    read_capped,
+    retry_after_of,
+)
 from services.common.logs import request_id_var
 from services.common.web import REQUEST_ID_HEADER
 
@@ -61,7 +68,7 @@ class AggregateClient:
             async with self.session.post(
                 f"{self.base_url}/v1/diagnosis", data=body, headers=self._headers()
             ) as resp:
-                status = resp.status
+                status, retry_after = resp.status, resp.headers.get("Retry-After")
                 raw = await read_capped(
                     resp,
                     self.max_body,
@@ -70,16 +77,20 @@ class AggregateClient:
         except TimeoutError as exc:
             raise UpstreamTimeout("le service d'agrégation n'a pas répondu à temps") from exc
         except aiohttp.ClientError as exc:
-            raise Unavailable(f"service d'agrégation injoignable ({type(exc).__name__})") from exc
+            raise Unavailable(
+                f"service d'agrégation injoignable ({type(exc).__name__})", retry_after=UPSTREAM_RETRY_AFTER_S
+            ) from exc
         if 400 <= status < 500:
             problem = problem_fields(raw) or {"detail": raw[:200].decode("utf-8", "replace")}
             raise UpstreamProblem(status, problem, "Requête refusée par le service d'agrégation")
         if status != 200:
             log.warning("aggregate answered %s", status, extra={"upstream_status": status})
-            if status in (503, 504):
-                raise (Unavailable if status == 503 else UpstreamTimeout)(
-                    f"service d'agrégation indisponible (HTTP {status})"
+            if status == 503:  # its database away, or shedding: when to come back is relayed
+                raise Unavailable(
+                    "service d'agrégation indisponible (HTTP 503)", retry_after=retry_after_of(retry_after)
                 )
+            if status == 504:
+                raise UpstreamTimeout("service d'agrégation indisponible (HTTP 504)")
             raise BadGateway(f"le service d'agrégation a répondu HTTP {status}")
         try:
             return DIAGNOSIS.decode(raw)

@@ -21,6 +21,11 @@ SMALL = ["13041", "13060"]
 # Saint-Jeannet (04): 54 inhabitants, so its consumer-based indicators are masked.
 TINY = ["04181"]
 
+# Every report service of a session works the one batch queue in the database (as every replica does in
+# production). A service started faulty on purpose (a compile limit of 1 ms, its aggregate stopped) would take
+# other tests' batch reports and fail them: it is started without a worker.
+NO_QUEUE = {"REZONE_REPORT_BATCH_CONCURRENCY": "0"}
+
 _BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 

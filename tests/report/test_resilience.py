@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
+import aiohttp
 import msgspec
 import pytest
 
-from .conftest import SMALL
+from deploy.local.cluster import free_port
+from services.common.db import DB_RETRY_AFTER_S
+from services.common.http import UPSTREAM_RETRY_AFTER_S
+
+from .conftest import NO_QUEUE, SMALL
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -22,7 +28,11 @@ async def post_report(http, url: str) -> tuple[int, dict, dict]:
 async def test_compile_time_limit_answers_504(http, run_service, aggregate_url):
     url = run_service(
         "services.report",
-        {"REZONE_REPORT_AGGREGATE_URL": aggregate_url, "REZONE_REPORT_RENDER_TIMEOUT_S": "0.001"},
+        {
+            **NO_QUEUE,
+            "REZONE_REPORT_AGGREGATE_URL": aggregate_url,
+            "REZONE_REPORT_RENDER_TIMEOUT_S": "0.001",
+        },
     )
     status, problem, _ = await post_report(http, url)
     assert status == 504
@@ -36,6 +46,7 @@ async def test_concurrency_cap_sheds_with_retry_after(http, run_service, aggrega
     url = run_service(
         "services.report",
         {
+            **NO_QUEUE,
             "REZONE_REPORT_AGGREGATE_URL": aggregate_url,
             "REZONE_REPORT_MAX_PARALLEL_RENDERS": "1",
             "REZONE_REPORT_MAX_QUEUED_RENDERS": "0",
@@ -62,13 +73,40 @@ async def test_aggregate_down_is_503_not_500(http, run_service, aggregate_url):
     own_aggregate = run_service("services.aggregate", {"REZONE_AGGREGATE_LOG_LEVEL": "WARNING"})
     url = run_service(
         "services.report",
-        {"REZONE_REPORT_AGGREGATE_URL": own_aggregate, "REZONE_REPORT_AGGREGATE_TIMEOUT_S": "3"},
+        {
+            **NO_QUEUE,
+            "REZONE_REPORT_AGGREGATE_URL": own_aggregate,
+            "REZONE_REPORT_AGGREGATE_TIMEOUT_S": "3",
+        },
     )
     run_service.stop(own_aggregate)
-    status, problem, _ = await post_report(http, url)
+    status, problem, headers = await post_report(http, url)
     assert status == 503
     assert problem["code"] == "unavailable"
+    assert headers["Retry-After"] == str(UPSTREAM_RETRY_AFTER_S)  # a restart takes seconds
     async with http.get(f"{url}/readyz") as resp:
         assert resp.status == 503
     async with http.get(f"{url}/healthz") as resp:
         assert resp.status == 200
+
+
+async def test_aggregate_503_is_relayed_with_its_retry_after(http, run_service):
+    """The aggregate service up but its database away answers 503 with when to come back: the report
+    service says the same (once it said 503 without Retry-After: seen by tests/reliability)."""
+    dead = f"postgresql://rezone_aggregate:x@127.0.0.1:{free_port()}/absent"
+    own_aggregate = run_service("services.aggregate", {"DATABASE_URL": dead}, ready=False)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            async with http.get(f"{own_aggregate}/healthz") as resp:
+                if resp.status == 200:
+                    break
+        except aiohttp.ClientError:
+            pass
+        assert time.monotonic() < deadline, "the aggregate service did not start"
+        await asyncio.sleep(0.2)
+    url = run_service("services.report", {**NO_QUEUE, "REZONE_REPORT_AGGREGATE_URL": own_aggregate})
+    status, problem, headers = await post_report(http, url)
+    assert status == 503, problem
+    assert problem["code"] == "unavailable" and "HTTP 503" in problem["detail"], problem
+    assert headers["Retry-After"] == str(DB_RETRY_AFTER_S)
