@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -311,6 +312,7 @@ class ServiceRunner:
         self.data_dir = data_dir
         self.log_dir = log_dir
         self.procs: dict[tuple, tuple[subprocess.Popen, str]] = {}
+        self.logs: dict[str, Path] = {}
 
     def __call__(self, module: str, env: dict[str, str] | None = None, *, ready: bool = True) -> str:
         """Base URL of the process; `ready=False` returns as soon as it is spawned (database down tests)."""
@@ -346,7 +348,9 @@ class ServiceRunner:
             [sys.executable, "-m", module],
             cwd=ROOT,
             env=full_env,
-            stdout=log.open("wb"),
+            # A service restarted on its port (tests/report/test_batch.py) appends to the log of the process
+            # it replaces; a log of an earlier session is started over.
+            stdout=log.open("ab" if log in self.logs.values() else "wb"),
             stderr=subprocess.STDOUT,
         )
         try:
@@ -356,6 +360,7 @@ class ServiceRunner:
             proc.kill()
             raise
         self.procs[key] = (proc, url)
+        self.logs[url] = log
         if internal_port:
             self.internal_urls[url] = f"http://127.0.0.1:{internal_port}"
         return url
@@ -363,6 +368,17 @@ class ServiceRunner:
     def internal(self, url: str) -> str:
         """The internal origin (/metrics, detailed /readyz) of a gateway started here."""
         return self.internal_urls[url]
+
+    def log_records(self, module: str) -> list[dict]:
+        """The JSON log records so far of every process of `module` started here, restarts included."""
+        prefix = f"{module.replace('.', '_')}-"
+        lines = [
+            line
+            for log in set(self.logs.values())
+            if log.name.startswith(prefix)
+            for line in log.read_text(errors="replace").splitlines()
+        ]
+        return [json.loads(line) for line in lines if line.startswith("{")]
 
     def process(self, url: str) -> subprocess.Popen:
         """The process serving `url` (to kill it)."""

@@ -32,7 +32,7 @@ from services.common.validation import in_report, normalise_codes, project_name,
 from services.common.web import json_response
 
 from . import batchqueries
-from .jobs import QUEUE_NAME, TASK
+from .jobs import TASK
 from .routes import disposition
 from .settings import QUEUE_POOL, SETTINGS
 
@@ -103,7 +103,7 @@ async def post_reports(request: web.Request) -> web.Response:
     ]
     job = uuid.uuid4()
     async with connection(request.app[QUEUE_POOL], settings.acquire_timeout_s) as conn:
-        await batchqueries.create(conn, job, requests, settings.batch_retention_h, QUEUE_NAME, TASK)
+        await batchqueries.create(conn, job, requests, settings.batch_retention_h, settings.batch_queue, TASK)
     return json_response(await _status(request, job), status=202)
 
 

@@ -44,7 +44,6 @@ from .settings import QUEUE_POOL, Settings
 
 log = logging.getLogger("rezone.report.jobs")
 
-QUEUE_NAME = "reports"
 # The worker's restart delay after a database failure doubles from 1 s up to this.
 BACKOFF_MAX_S = 30.0
 TASK = "report.batch_item"
@@ -95,7 +94,7 @@ class Queue:
         )
         self.procrastinate.task(
             name=TASK,
-            queue=QUEUE_NAME,
+            queue=settings.batch_queue,
             pass_context=True,
             retry=RetryStrategy(max_attempts=settings.batch_retries, exponential_wait=2),
         )(self._run)
@@ -135,6 +134,11 @@ class Queue:
             if not last:
                 await self._store(lambda c: batchqueries.failed(c, job_id, item, None))
                 self.outcomes.labels("retried").inc()
+                # Logged, so that a report made twice is explained by its retry (tests/report/test_batch.py).
+                log.warning(
+                    "batch report retried",
+                    extra={"batch": batch, "item": item, "error": str(exc) or type(exc).__name__},
+                )
                 raise
             problem = _problem(
                 exc if isinstance(exc, ServiceError) else QueueUnavailable(str(exc) or "indisponible")
@@ -177,7 +181,7 @@ class Queue:
             started = time.monotonic()
             try:
                 await self.procrastinate.run_worker_async(
-                    queues=[QUEUE_NAME],
+                    queues=[s.batch_queue],
                     name=f"report-{socket.gethostname()}-{os.getpid()}",
                     concurrency=s.batch_concurrency,
                     install_signal_handlers=False,
@@ -200,7 +204,7 @@ class Queue:
         while True:
             try:
                 for job in await manager.get_stalled_jobs(
-                    seconds_since_heartbeat=self.settings.stalled_after_s
+                    queue=self.settings.batch_queue, seconds_since_heartbeat=self.settings.stalled_after_s
                 ):
                     with contextlib.suppress(Exception):  # another replica may have retried it first
                         await manager.retry_job(job)
@@ -209,8 +213,8 @@ class Queue:
                             "stalled job retried", extra={"job": job.id, "task_args": job.task_kwargs}
                         )
                 async with self.app[QUEUE_POOL].acquire(timeout=self.settings.acquire_timeout_s) as conn:
-                    await batchqueries.expire(conn, QUEUE_NAME)
-                    depth = await batchqueries.depth(conn, QUEUE_NAME)
+                    await batchqueries.expire(conn, self.settings.batch_queue)
+                    depth = await batchqueries.depth(conn, self.settings.batch_queue)
                 for state, count in depth.items():
                     self.depth.labels(state).set(count)
             except asyncio.CancelledError:

@@ -46,6 +46,9 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     max_batch: int = MAX_BATCH
     # A batch body: up to max_batch selections of max_communes codes and a name each.
     batch_max_body_bytes: int = 512 * 1024
+    # The procrastinate queue the replicas share: another deployment on the same database (a staging beside
+    # production, a test's own stack) names another, and its workers never take this one's reports.
+    batch_queue: str = "reports"
     # Reports made at once by this replica's worker (0: no worker here, the routes only). One leaves the
     # other compile slots to the synchronous route of the web page.
     batch_concurrency: int = 1
