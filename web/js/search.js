@@ -24,6 +24,7 @@ export class CommuneSearch {
     this.statusEl = byId("feedback");
     this.hits = [];
     this.active = -1;
+    this.drawnChosen = "";
     this.controller = null;
     this.run = debounce(() => this.query(), 150);
     this.input.addEventListener("input", () => {
@@ -39,7 +40,12 @@ export class CommuneSearch {
       const li = e.target.closest("li[role=option]");
       if (li) this.pick(Number(li.dataset.index));
     });
-    selection.addEventListener("change", () => { if (!this.list.hidden) this.render(); });
+    // A restored selection gets its names and positions commune by commune, each a change: the options are
+    // redrawn only when one's « déjà dans le projet » changes, since a click whose press and release land on
+    // two different drawings of an option reaches the list, not the option, and is lost.
+    selection.addEventListener("change", () => {
+      if (!this.list.hidden && this.chosenKey() !== this.drawnChosen) this.render();
+    });
   }
 
   focus() {
@@ -79,7 +85,12 @@ export class CommuneSearch {
     }
   }
 
+  chosenKey() {
+    return this.hits.map((hit) => (this.selection.has(hit.code) ? "1" : "0")).join("");
+  }
+
   render() {
+    this.drawnChosen = this.chosenKey();
     const homonyms = new Map();
     for (const hit of this.hits) homonyms.set(hit.nom, (homonyms.get(hit.nom) || 0) + 1);
     fill(this.list, this.hits.map((hit, i) => {
