@@ -35,8 +35,8 @@ lint:
 	@.venv/bin/mypy
 
 # The fault suite (docs/reliability.md): kills, outages, overload, slow and hostile clients, on loopback only.
-# Bounded: every test has its own limits, the whole run 2 h (22 kills, each attempt a real national reload: about
-# 100 min on a quiet machine, estimated from its parts; the measured times and load averages: docs/reliability.md).
+# Bounded: every test has its own limits, the whole run 2 h (22 kills, each attempt a real national reload: a
+# whole pass took 45 min of a quiet 2-core machine, 2026-12-04; a loaded one takes longer: docs/reliability.md).
 # Figures: tests/artifacts/reliability.json.
 reliability:
 	@scripts/bootstrap.sh test
