@@ -350,7 +350,7 @@ class ServiceRunner:
             env=full_env,
             # A service restarted on its port (tests/report/test_batch.py) appends to the log of the process
             # it replaces; a log of an earlier session is started over.
-            stdout=log.open("ab" if log in self.logs.values() else "wb"),
+            stdout=log.open("ab" if url in self.logs else "wb"),
             stderr=subprocess.STDOUT,
         )
         try:
